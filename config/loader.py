@@ -1,0 +1,268 @@
+"""Load and validate `settings.toml` into the frozen objects of `config.model`.
+
+Validation happens once, here, at the boundary: unknown keys, wrong types, unknown enumerations, bad URLs and
+dangling references are errors that name the file, the line (where it can be found) and the key path, in
+Chinese, e.g. `settings.toml:42 columns[3].category: "dynamc" 不是 dynamic、notice、… 之一`.
+Only this module reads the environment (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSWORD).
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from config.model import (
+    CATEGORIES,
+    PLATFORMS,
+    SMTP_SECURITY,
+    UNIT_KINDS,
+    AccountSettings,
+    AlertSettings,
+    ColumnSettings,
+    CrawlSettings,
+    MonitorSettings,
+    ReportSettings,
+    RuleSettings,
+    Selectors,
+    Settings,
+    SiteSettings,
+    SmtpSettings,
+    UnitSettings,
+)
+
+ENV_SETTINGS = "MONITOR_SETTINGS"
+ENV_DATABASE_URL = "MONITOR_DATABASE_URL"
+ENV_SMTP_PASSWORD = "MONITOR_SMTP_PASSWORD"
+
+TABLES: dict[str, type] = {
+    "monitor": MonitorSettings,
+    "rules": RuleSettings,
+    "crawl": CrawlSettings,
+    "report": ReportSettings,
+    "smtp": SmtpSettings,
+    "alerts": AlertSettings,
+}
+ARRAYS: dict[str, type] = {
+    "sites": SiteSettings,
+    "units": UnitSettings,
+    "columns": ColumnSettings,
+    "accounts": AccountSettings,
+}
+ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("units", "kind"): UNIT_KINDS,
+    ("columns", "category"): CATEGORIES,
+    ("accounts", "platform"): PLATFORMS,
+    ("smtp", "security"): SMTP_SECURITY,
+}
+SECRET_FIELDS = {("smtp", "password")}  # refused in the file: secrets come from the environment
+
+
+class SettingsError(Exception):
+    """A settings file that cannot be used; the message is for the user (Chinese), one line."""
+
+
+def default_settings_path() -> Path:
+    return Path(os.environ.get(ENV_SETTINGS, "settings.toml"))
+
+
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
+    path = Path(path) if path is not None else default_settings_path()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SettingsError(f"找不到设置文件 {path}（可用 --config 指定，或设置环境变量 {ENV_SETTINGS}）") from None
+    except UnicodeDecodeError as exc:
+        raise SettingsError(f"{path}: 设置文件不是 UTF-8 编码（{exc.reason}）") from None
+    return parse_settings(text, str(path))
+
+
+def parse_settings(text: str, path: str = "settings.toml") -> Settings:
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = re.search(r"line (\d+)", str(exc))
+        where = f"{path}:{line.group(1)}" if line else path
+        raise SettingsError(f"{where} TOML 语法错误：{exc}") from None
+    return _Builder(text, path).build(raw)
+
+
+class _Builder:
+    def __init__(self, text: str, path: str) -> None:
+        self.lines = text.splitlines()
+        self.path = path
+
+    def error(self, key_path: tuple[str | int, ...], message: str) -> SettingsError:
+        line = self.locate(key_path)
+        where = f"{self.path}:{line}" if line else self.path
+        return SettingsError(f"{where} {_format_path(key_path)}: {message}")
+
+    def locate(self, key_path: tuple[str | int, ...]) -> int | None:
+        """Best-effort line number of a key: tomllib only reports lines for syntax errors."""
+        table, *rest = key_path
+        start, end = 0, len(self.lines)
+        if rest and isinstance(rest[0], int):
+            headers = [i for i, l in enumerate(self.lines) if re.match(rf"\s*\[\[\s*{table}\s*\]\]", l)]
+            if rest[0] < len(headers):
+                start = headers[rest[0]]
+                end = next((i for i in range(start + 1, len(self.lines)) if re.match(r"\s*\[", self.lines[i])), end)
+                rest = rest[1:]
+            else:
+                return None
+        else:
+            header = next((i for i, l in enumerate(self.lines) if re.match(rf"\s*\[\s*{table}\s*\]", l)), None)
+            if header is None:
+                return None
+            start = header
+            end = next((i for i in range(start + 1, len(self.lines)) if re.match(r"\s*\[", self.lines[i])), end)
+        if not rest:
+            return start + 1
+        key = str(rest[-1])
+        for i in range(start, end):
+            if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", self.lines[i]) or re.search(rf"[{{,]\s*{re.escape(key)}\s*=", self.lines[i]):
+                return i + 1
+        return start + 1
+
+    def build(self, raw: dict[str, Any]) -> Settings:
+        known = set(TABLES) | set(ARRAYS)
+        for key in raw:
+            if key not in known:
+                raise self.error((key,), f"未知的设置项；可用的有 {'、'.join(sorted(known))}")
+        values: dict[str, Any] = {}
+        for name, cls in TABLES.items():
+            table = raw.get(name, {})
+            if not isinstance(table, dict):
+                raise self.error((name,), "应为一个表（[" + name + "]）")
+            values[name] = self.make(cls, table, (name,))
+        for name, cls in ARRAYS.items():
+            items = raw.get(name, [])
+            if not isinstance(items, list):
+                raise self.error((name,), f"应写成 [[{name}]] 数组")
+            values[name] = tuple(self.make(cls, item, (name, i)) for i, item in enumerate(items))
+        values = self.apply_environment(values)
+        settings = Settings(path=self.path, **values)
+        self.check_references(settings, raw)
+        return settings
+
+    def apply_environment(self, values: dict[str, Any]) -> dict[str, Any]:
+        if db := os.environ.get(ENV_DATABASE_URL):
+            values["monitor"] = dataclasses.replace(values["monitor"], database_url=db)
+        if password := os.environ.get(ENV_SMTP_PASSWORD):
+            values["smtp"] = dataclasses.replace(values["smtp"], password=password)
+        return values
+
+    def make(self, cls: type, data: Any, key_path: tuple[str | int, ...]) -> Any:
+        if not isinstance(data, dict):
+            raise self.error(key_path, "应为一个表")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        table = next(str(k) for k in key_path if isinstance(k, str))
+        for key in data:
+            if (table, key) in SECRET_FIELDS:
+                raise self.error((*key_path, key), f"密码不能写在设置文件中，请用环境变量 {ENV_SMTP_PASSWORD}")
+            if key not in fields or key == "path":
+                allowed = "、".join(f for f in fields if (table, f) not in SECRET_FIELDS)
+                raise self.error((*key_path, key), f"未知的设置项；可用的有 {allowed}")
+        kwargs: dict[str, Any] = {}
+        for key, value in data.items():
+            kwargs[key] = self.convert(value, hints[key], (*key_path, key))
+            allowed = ENUMS.get((table, key))
+            if allowed and kwargs[key] not in allowed:
+                raise self.error((*key_path, key), f"\"{value}\" 不是 {'、'.join(allowed)} 之一")
+            if key == "url" or (key == "database_url" and not str(value).strip()):
+                self.check_url(str(value), (*key_path, key))
+        missing = [f.name for f in fields.values()
+                   if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+                   and f.name not in kwargs and f.name != "unit"]
+        if missing:
+            raise self.error(key_path, f"缺少必填项 {'、'.join(missing)}")
+        if "unit" in fields and "unit" not in kwargs:
+            kwargs["unit"] = ""  # resolved from the units' url_prefixes in check_references
+        return cls(**kwargs)
+
+    def convert(self, value: Any, hint: Any, key_path: tuple[str | int, ...]) -> Any:
+        origin = typing.get_origin(hint)
+        if origin in (types.UnionType, typing.Union):
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            return self.convert(value, args[0], key_path)
+        if origin is tuple:
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise self.error(key_path, "应为字符串列表，如 [\"a\", \"b\"]")
+            return tuple(value)
+        if dataclasses.is_dataclass(hint):
+            return self.make(hint, value, key_path)
+        if hint is bool:
+            if not isinstance(value, bool):
+                raise self.error(key_path, f"应为 true 或 false，而不是 {value!r}")
+            return value
+        if hint is int:
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise self.error(key_path, f"应为整数，而不是 {value!r}")
+            if value < 0:
+                raise self.error(key_path, "不能为负数")
+            return value
+        if hint is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise self.error(key_path, f"应为数字，而不是 {value!r}")
+            return float(value)
+        if hint is str:
+            if not isinstance(value, str):
+                raise self.error(key_path, f"应为字符串，而不是 {value!r}")
+            return value
+        raise self.error(key_path, f"无法识别的类型 {hint!r}")
+
+    def check_url(self, url: str, key_path: tuple[str | int, ...]) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise self.error(key_path, f"\"{url}\" 不是有效的 http(s) 网址")
+        try:
+            parts.port
+        except ValueError:
+            raise self.error(key_path, f"\"{url}\" 的端口无效") from None
+
+    def check_references(self, settings: Settings, raw: dict[str, Any]) -> None:
+        names: set[str] = set()
+        for i, unit in enumerate(settings.units):
+            if not unit.name.strip():
+                raise self.error(("units", i, "name"), "单位名称不能为空")
+            if unit.name in names:
+                raise self.error(("units", i, "name"), f"单位“{unit.name}”重复")
+            names.add(unit.name)
+            for prefix in unit.url_prefixes:
+                self.check_url(prefix, ("units", i, "url_prefixes"))
+        urls: set[str] = set()
+        resolved = []
+        for i, column in enumerate(settings.columns):
+            unit = column.unit or owner_by_prefix(settings.units, column.url)
+            if not unit:
+                raise self.error(("columns", i), f"栏目“{column.name}”没有 unit，且其网址不在任何单位的 url_prefixes 之下")
+            if unit not in names:
+                raise self.error(("columns", i, "unit"), f"单位“{unit}”未在 [[units]] 中定义")
+            if column.url in urls:
+                raise self.error(("columns", i, "url"), f"栏目网址重复：{column.url}")
+            urls.add(column.url)
+            resolved.append(dataclasses.replace(column, unit=unit))
+        object.__setattr__(settings, "columns", tuple(resolved))
+        for i, account in enumerate(settings.accounts):
+            if account.unit not in names:
+                raise self.error(("accounts", i, "unit"), f"单位“{account.unit}”未在 [[units]] 中定义")
+
+
+def owner_by_prefix(units: tuple[UnitSettings, ...], url: str) -> str | None:
+    """The unit owning `url` by the longest matching URL prefix."""
+    best = max(((len(p), u.name) for u in units for p in u.url_prefixes if url.startswith(p)), default=None)
+    return best[1] if best else None
+
+
+def _format_path(key_path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in key_path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out

@@ -1,0 +1,142 @@
+"""Typed, frozen settings objects mirroring DESIGN.md's `settings.toml` keys.
+
+Each default sits beside its field with its source. Nothing here reads files or the environment:
+that is `config.loader`'s job.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+UNIT_KINDS = ("township", "department", "other")
+CATEGORIES = ("dynamic", "notice", "plan", "disclosure", "other")
+PLATFORMS = ("weibo", "wechat", "feed")
+SMTP_SECURITY = ("none", "starttls", "ssl")
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    database_url: str = "sqlite:///data/monitor.db"
+    timezone: str = "Asia/Shanghai"
+
+
+@dataclass(frozen=True)
+class RuleSettings:
+    # Local rule of the seed district (《仓山区政务公开绩效考核办法》): 10 posts a unit a month.
+    monthly_quota: int = 10
+    # 国办秘函〔2019〕19号 via the 2015 普查 scale: 动态/要闻 2 weeks, 通知公告/政策文件 6 months,
+    # 人事/规划计划 1 year; disclosure and other columns 1 year (DESIGN.md).
+    stale_days_dynamic: int = 14
+    stale_days_notice: int = 183
+    stale_days_plan: int = 365
+    stale_days_disclosure: int = 365
+    stale_days_other: int = 365
+    # Single-veto thresholds for the site (国办秘函〔2019〕19号 栏目不更新).
+    veto_stale_core_columns: int = 5
+    veto_stale_columns: int = 10
+    veto_blank_columns: int = 5
+    # New media (国办秘函〔2019〕19号: 2 weeks; 7 days is a local warning).
+    account_silent_days: int = 14
+    account_quiet_days: int = 7
+
+    def stale_days(self, category: str) -> int:
+        return getattr(self, f"stale_days_{category}")
+
+
+@dataclass(frozen=True)
+class CrawlSettings:
+    """Politeness by default: real government servers are small and shared."""
+
+    concurrent_requests: int = 16
+    concurrent_per_domain: int = 4
+    download_delay: float = 0.25  # seconds between requests to one domain (AutoThrottle adjusts it)
+    autothrottle: bool = True
+    autothrottle_target_concurrency: float = 2.0
+    timeout: float = 15.0  # seconds; the national availability probe uses 15 s too
+    retries: int = 2
+    max_pages_per_column: int = 200  # a guard against endless pagination
+    user_agent: str = "Mozilla/5.0 (compatible; GovSiteMonitor/0.1; +gov-monitor)"
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    issuer: str = "区人民政府办公室"
+    district: str = "本区"
+    good_townships: int = 2  # how many 完成 townships the notice names as doing well
+    good_departments: int = 5
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Selectors:
+    """Per-column overrides for the rare page the heuristics cannot read (XPath or CSS)."""
+
+    item: str | None = None  # one node per entry
+    title: str | None = None  # relative to item; default: the first link's title or text
+    date: str | None = None  # relative to item
+    next_page: str | None = None  # a link to the next page
+
+
+@dataclass(frozen=True)
+class UnitSettings:
+    name: str
+    kind: str = "department"
+    emails: tuple[str, ...] = ()
+    url_prefixes: tuple[str, ...] = ()  # the unit owns columns whose URL starts with one of these
+
+
+@dataclass(frozen=True)
+class ColumnSettings:
+    unit: str
+    name: str
+    url: str
+    category: str = "dynamic"
+    quota: bool = True
+    selectors: Selectors | None = None
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    unit: str
+    platform: str
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "127.0.0.1"
+    port: int = 25
+    security: str = "none"
+    user: str = ""
+    sender: str = "monitor@example.gov.cn"
+    # The password never sits in the file: env MONITOR_SMTP_PASSWORD (kept out of repr).
+    password: str = field(default="", repr=False)
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    centre: tuple[str, ...] = ()
+    resend_after_days: int = 7
+
+
+@dataclass(frozen=True)
+class Settings:
+    path: str
+    monitor: MonitorSettings = field(default_factory=MonitorSettings)
+    rules: RuleSettings = field(default_factory=RuleSettings)
+    crawl: CrawlSettings = field(default_factory=CrawlSettings)
+    report: ReportSettings = field(default_factory=ReportSettings)
+    sites: tuple[SiteSettings, ...] = ()
+    units: tuple[UnitSettings, ...] = ()
+    columns: tuple[ColumnSettings, ...] = ()
+    accounts: tuple[AccountSettings, ...] = ()
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
+
+    def unit(self, name: str) -> UnitSettings | None:
+        return next((u for u in self.units if u.name == name), None)

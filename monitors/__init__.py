@@ -1,0 +1,1 @@
+"""Rules, evaluation, report writers and the `monitor` CLI."""

@@ -1,0 +1,1 @@
+"""Quarterly notice: one report model (model.py) and one writer per format."""

@@ -1,0 +1,75 @@
+"""The quarterly report model: built once by evaluation, consumed by every writer (docx, xlsx, json).
+
+Writers never query storage; everything they print is here, already computed.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+KIND_LABELS = {"township": "镇街", "department": "区直部门", "other": "其他单位"}
+CATEGORY_LABELS = {
+    "dynamic": "动态要闻类",
+    "notice": "通知公告类",
+    "plan": "人事规划类",
+    "disclosure": "信息公开类",
+    "other": "其他",
+}
+
+
+@dataclass(frozen=True)
+class UnitRow:
+    """One row of attachments 1/2: a unit's posts in each month of the quarter."""
+
+    unit: str
+    kind: str  # township | department | other
+    months: dict[str, int]  # "2020-07" -> posts, in calendar order, exactly the quarter's three months
+    shortfalls: dict[str, int]  # "2020-07" -> how many posts short of the quota (only short months)
+    status: str  # "完成" or "7月-7;8月-9;9月-10"
+
+    @property
+    def total(self) -> int:
+        return sum(self.months.values())
+
+
+@dataclass(frozen=True)
+class ColumnIssue:
+    """A stale or blank column, as listed in the notice."""
+
+    unit: str
+    column: str
+    url: str
+    category: str  # dynamic | notice | plan | disclosure | other
+    last_post: date | None  # None for a blank column
+    days_since: int | None  # days from last_post to as_of; None when blank
+    limit_days: int
+
+
+@dataclass(frozen=True)
+class QuarterReport:
+    quarter: str  # "2020Q3"
+    months: list[str]  # ["2020-07", "2020-08", "2020-09"]
+    as_of: date  # the date the notice is dated and rules are evaluated
+    issuer: str  # 落款, e.g. "福州市仓山区人民政府办公室"
+    district: str  # e.g. "仓山区"
+    site_name: str  # e.g. "仓山区人民政府"
+    quota: int  # monthly quota per unit, e.g. 10
+    total_posts: int  # distinct posts published on the portal in the quarter
+    units: list[UnitRow]
+    good_units: dict[str, list[str]]  # kind -> units doing well (met quota every month, most posts first)
+    short_units: dict[str, list[str]]  # kind -> units short in at least one month
+    always_short_units: dict[str, list[str]]  # kind -> units short in every month of the quarter
+    stale_columns: list[ColumnIssue]
+    blank_columns: list[ColumnIssue]
+    disclosure_posts: int  # posts in disclosure columns published in the quarter
+    disclosure_stale: dict[str, list[ColumnIssue]]  # unit -> its disclosure columns past the limit
+    accounts: list = field(default_factory=list)  # attachment 3 rows, filled by the new-media monitor (issue 3)
+
+    def units_of(self, kind: str) -> list[UnitRow]:
+        return [u for u in self.units if u.kind == kind]
+
+    @property
+    def quarter_label(self) -> str:
+        """'2020年第三季度'"""
+        year, q = self.quarter.split("Q")
+        return f"{year}年第{'一二三四'[int(q) - 1]}季度"

@@ -1,0 +1,242 @@
+"""The notice's attachments as one workbook (附件1 镇街, 附件2 区直部门, 附件3 政务新媒体, 栏目更新).
+
+Laid out like the seed notice's tables: a merged title row, a two-row header (名称 | 网站信息更新数 over the
+quarter's three months | 完成情况), one row per unit in the model's order, short months filled light red.
+
+openpyxl (not xlsxwriter) because the tests read the workbook back with the same library, and it is already a
+dependency. This module also owns the attachment plan (which attachments exist, their numbers and titles)
+and the text cleaning of crawled strings; the docx writer imports both so the notice and the workbook agree.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+
+from monitors.report.model import CATEGORY_LABELS, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
+
+# Characters XML 1.0 forbids (openpyxl raises IllegalCharacterError, python-docx ValueError) plus the C1
+# controls and lone surrogates that crawled pages carry. Names come from crawled pages: untrusted.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
+_SPACES = re.compile(r"\s+")
+
+# The name column's header per kind, as the seed prints it.
+NAME_HEADERS = {"township": "镇街名称", "department": "单位名称", "other": "单位名称"}
+PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "其他平台"}
+
+FONT_NAME = "宋体"
+SHORT_FILL = PatternFill(fill_type="solid", fgColor="FFC7CE")  # Excel's "light red fill"
+SHORT_FONT_COLOR = "9C0006"
+_THIN = Side(style="thin", color="000000")
+BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
+
+
+def clean_text(value: object) -> str:
+    """A crawled string made safe for XML and for one line: invalid characters dropped, whitespace folded."""
+    text = _XML_INVALID.sub("", str(value))
+    return _SPACES.sub(" ", text).strip()
+
+
+def month_label(month: str) -> str:
+    """'2020-07' -> '7月'"""
+    return f"{int(month[5:7])}月"
+
+
+def status_lines(status: str) -> str:
+    """'8月-4;9月-1' -> '8月-4\\n9月-1' (the seed prints one short month a line)."""
+    return "\n".join(part for part in clean_text(status).split(";") if part)
+
+
+def display_width(text: str) -> int:
+    """Columns a string needs in a spreadsheet: CJK and full-width characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def season_label(report: QuarterReport) -> str:
+    """'2020年第三季度' -> '第三季度'"""
+    return report.quarter_label.split("年", 1)[1]
+
+
+@dataclass(frozen=True)
+class Attachment:
+    number: int
+    kind: str  # township | department | other | accounts
+    title: str  # the title printed above the table
+    listing: str  # the line in the notice's 附件： list
+
+
+def attachments(report: QuarterReport) -> list[Attachment]:
+    """The notice's attachments in order: one a kind of unit that has units, then the accounts if any."""
+    plan: list[Attachment] = []
+    for kind in ("township", "department", "other"):
+        if not report.units_of(kind):
+            continue
+        label = KIND_LABELS.get(kind, kind)
+        title = f"{report.quarter_label}{label}{clean_text(report.district)}政府网站信息更新情况"
+        plan.append(Attachment(len(plan) + 1, kind, title, title))
+    if report.accounts:
+        title = "现开通政务新媒体情况"
+        plan.append(Attachment(len(plan) + 1, "accounts", title, title))
+    return plan
+
+
+def account_field(account: object, name: str) -> object:
+    """An account row's field whether the new-media monitor hands us a dict or a dataclass."""
+    if isinstance(account, dict):
+        return account.get(name)
+    return getattr(account, name, None)
+
+
+def account_rows(report: QuarterReport) -> list[list[str]]:
+    """序号 | 维护单位 | 政务新媒体类型 | 政务新媒体名称 | 状态 for each account."""
+    rows = []
+    for i, account in enumerate(report.accounts, 1):
+        platform = clean_text(account_field(account, "platform") or "")
+        status = clean_text(account_field(account, "status") or "")
+        reason = account_field(account, "reason")
+        if reason:
+            status = f"{status}（{clean_text(reason)}）" if status else clean_text(reason)
+        rows.append([
+            str(i),
+            clean_text(account_field(account, "unit") or ""),
+            PLATFORM_LABELS.get(platform, platform),
+            clean_text(account_field(account, "name") or ""),
+            status,
+        ])
+    return rows
+
+
+def _set(ws, row: int, col: int, value: object, *, bold: bool = False, size: int = 11,
+         align: str = "center", wrap: bool = False) -> Cell:
+    cell = ws.cell(row=row, column=col)
+    cell.value = value
+    if isinstance(value, str):
+        # A crawled name starting with "=" must stay text, never become a formula.
+        cell.data_type = "s"
+    cell.font = Font(name=FONT_NAME, size=size, bold=bold)
+    cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=wrap)
+    cell.border = BORDER
+    return cell
+
+
+def _title(ws, text: str, ncols: int) -> None:
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
+    cell = _set(ws, 1, 1, text, bold=True, size=16)
+    cell.border = Border()
+    ws.row_dimensions[1].height = 30
+
+
+def _fit_widths(ws, first_row: int, minimum: dict[int, int] | None = None) -> None:
+    """Column widths from the longest line in each column (CJK counted 2), ignoring the merged title."""
+    widths: dict[int, int] = dict(minimum or {})
+    for row in ws.iter_rows(min_row=first_row):
+        for cell in row:
+            if cell.value is None or type(cell).__name__ == "MergedCell":
+                continue
+            longest = max(display_width(line) for line in str(cell.value).split("\n"))
+            widths[cell.column] = max(widths.get(cell.column, 0), longest)
+    for col, width in widths.items():
+        ws.column_dimensions[get_column_letter(col)].width = min(width + 4, 80)
+
+
+def _units_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
+    ws = wb.create_sheet(f"附件{attachment.number}")
+    rows: list[UnitRow] = report.units_of(attachment.kind)
+    nmonths = len(report.months)
+    ncols = nmonths + 2
+    _title(ws, attachment.title, ncols)
+    # Two-row header: 名称 and 完成情况 span both rows, 网站信息更新数 spans the months.
+    _set(ws, 2, 1, NAME_HEADERS.get(attachment.kind, "单位名称"), bold=True)
+    ws.merge_cells(start_row=2, start_column=1, end_row=3, end_column=1)
+    _set(ws, 2, 2, "网站信息更新数（单位：条）", bold=True)
+    ws.merge_cells(start_row=2, start_column=2, end_row=2, end_column=nmonths + 1)
+    for i, month in enumerate(report.months):
+        _set(ws, 3, 2 + i, month_label(month), bold=True)
+    _set(ws, 2, ncols, "完成情况", bold=True)
+    ws.merge_cells(start_row=2, start_column=ncols, end_row=3, end_column=ncols)
+    for merged in ws.merged_cells.ranges:  # borders on every cell of a merged header
+        if merged.min_row >= 2:
+            for row in ws.iter_rows(min_row=merged.min_row, max_row=merged.max_row,
+                                    min_col=merged.min_col, max_col=merged.max_col):
+                for cell in row:
+                    cell.border = BORDER
+    ws.freeze_panes = "A4"
+
+    for r, unit in enumerate(rows, start=4):
+        _set(ws, r, 1, clean_text(unit.unit))
+        for i, month in enumerate(report.months):
+            cell = _set(ws, r, 2 + i, unit.months.get(month, 0))
+            if month in unit.shortfalls:
+                cell.fill = SHORT_FILL
+                cell.font = Font(name=FONT_NAME, size=11, color=SHORT_FONT_COLOR)
+        status = status_lines(unit.status)
+        _set(ws, r, ncols, status, wrap=True)
+        ws.row_dimensions[r].height = max(1, status.count("\n") + 1) * 15 + 3
+    # The header text spans the months: give each month column a third of it at least.
+    month_min = -(-display_width("网站信息更新数（单位：条）") // nmonths) if nmonths else 6
+    _fit_widths(ws, 2, {2 + i: month_min for i in range(nmonths)})
+
+
+def _accounts_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
+    ws = wb.create_sheet(f"附件{attachment.number}")
+    headers = ["序号", "维护单位", "政务新媒体类型", "政务新媒体名称", "状态"]
+    _title(ws, attachment.title, len(headers))
+    for c, header in enumerate(headers, 1):
+        _set(ws, 2, c, header, bold=True)
+    ws.freeze_panes = "A3"
+    for r, values in enumerate(account_rows(report), start=3):
+        for c, value in enumerate(values, 1):
+            _set(ws, r, c, value, align="center" if c in (1, 3) else "left")
+    _fit_widths(ws, 2)
+
+
+def column_issue_row(issue: ColumnIssue, problem: str) -> list[object]:
+    return [
+        clean_text(issue.unit),
+        clean_text(issue.column),
+        CATEGORY_LABELS.get(issue.category, clean_text(issue.category)),
+        problem,
+        issue.last_post.isoformat() if issue.last_post else "无",
+        issue.days_since if issue.days_since is not None else "",
+        issue.limit_days,
+        clean_text(issue.url),
+    ]
+
+
+def _columns_sheet(wb: Workbook, report: QuarterReport) -> None:
+    ws = wb.create_sheet("栏目更新")
+    headers = ["序号", "单位", "栏目", "类别", "问题", "最近更新", "未更新天数", "更新期限（天）", "网址"]
+    title = f"{report.quarter_label}{clean_text(report.site_name)}门户网站栏目更新情况"
+    _title(ws, title, len(headers))
+    for c, header in enumerate(headers, 1):
+        _set(ws, 2, c, header, bold=True)
+    ws.freeze_panes = "A3"
+    issues = [(i, "更新不及时") for i in report.stale_columns] + [(i, "空白栏目") for i in report.blank_columns]
+    for r, (issue, problem) in enumerate(issues, start=3):
+        values = [r - 2, *column_issue_row(issue, problem)]
+        for c, value in enumerate(values, 1):
+            cell = _set(ws, r, c, value, align="left" if c in (2, 3, 9) else "center")
+            if c == 5:
+                cell.fill = SHORT_FILL
+    _fit_widths(ws, 2)
+
+
+def write_xlsx(report: QuarterReport, path: Path) -> Path:
+    """Write the attachments workbook to `path` and return it."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    for attachment in attachments(report):
+        if attachment.kind == "accounts":
+            _accounts_sheet(wb, report, attachment)
+        else:
+            _units_sheet(wb, report, attachment)
+    _columns_sheet(wb, report)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path

@@ -1,0 +1,1 @@
+"""SQLAlchemy 2 storage: models, one engine/session factory, Alembic migrations and named queries."""

@@ -1,0 +1,155 @@
+"""SQLAlchemy 2 models: sites, units, columns, posts, accounts and crawl runs.
+
+Idempotence lives in the schema: a post is unique by URL and an account post by (account, platform id), so
+any crawl can be repeated or resumed without duplicates. All datetimes are timezone-aware (stored as UTC).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Stores UTC without zone (SQLite has none), always returns aware UTC datetimes."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):  # type: ignore[override]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to an aware column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect):  # type: ignore[override]
+        return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Site(Base):
+    __tablename__ = "sites"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+
+
+class Unit(Base):
+    __tablename__ = "units"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # township | department | other
+    emails: Mapped[str] = mapped_column(Text, default="")  # comma-separated
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    columns: Mapped[list[Column]] = relationship(back_populates="unit")
+
+
+class Column(Base):
+    __tablename__ = "columns"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    category: Mapped[str] = mapped_column(String(20))
+    quota: Mapped[bool] = mapped_column(Boolean, default=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)  # False once removed from settings
+    # Validators of the first page, saved only after a complete crawl of the column (conditional requests).
+    etag: Mapped[str | None] = mapped_column(String(200))
+    last_modified: Mapped[str | None] = mapped_column(String(100))
+    unit: Mapped[Unit] = relationship(back_populates="columns")
+
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(AwareDateTime, index=True)
+    # Where the date came from: list | article | none (the article was read and showed no date).
+    # NULL published_at with date_source NULL means the article page is still to be read.
+    date_source: Mapped[str | None] = mapped_column(String(10))
+    first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"))  # the column it was first seen in
+
+
+class ColumnPost(Base):
+    """A post listed in a column (the same article can be listed in two columns)."""
+
+    __tablename__ = "column_posts"
+    column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
+    __table_args__ = (Index("ix_column_posts_post", "post_id"),)
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
+
+
+class ColumnFetch(Base):
+    """One column's outcome in one crawl run."""
+
+    __tablename__ = "column_fetches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20))  # ok | unchanged | error
+    reason: Mapped[str | None] = mapped_column(Text)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    entries: Mapped[int] = mapped_column(Integer, default=0)
+    new_posts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("run_id", "column_id"),)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    status: Mapped[str | None] = mapped_column(String(20))  # last read: ok | unreadable
+    reason: Mapped[str | None] = mapped_column(Text)
+    last_read_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class AccountPost(Base):
+    __tablename__ = "account_posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    platform_id: Mapped[str] = mapped_column(String(200))
+    published_at: Mapped[datetime] = mapped_column(AwareDateTime)
+    title: Mapped[str] = mapped_column(Text, default="")
+    url: Mapped[str | None] = mapped_column(String(2000))
+    first_seen: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    __table_args__ = (
+        UniqueConstraint("account_id", "platform_id"),
+        Index("ix_account_posts_account_published", "account_id", "published_at"),
+    )

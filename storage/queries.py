@@ -1,0 +1,274 @@
+"""Named queries and writes. Rules and writers never build SQL; they call these and get plain data."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, distinct, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from storage.models import (
+    Account,
+    Column,
+    ColumnFetch,
+    ColumnPost,
+    CrawlRun,
+    Post,
+    Site,
+    Unit,
+    utcnow,
+)
+
+
+# --- settings → database -------------------------------------------------------------------------------
+
+def sync_settings(session: Session, settings) -> None:  # noqa: ANN001 (config.Settings; storage imports nothing of ours)
+    """Load sites, units, columns and accounts from settings; columns no longer configured become inactive."""
+    for site in settings.sites:
+        row = session.scalar(select(Site).where(Site.url == site.url))
+        if row is None:
+            session.add(Site(name=site.name, url=site.url))
+        else:
+            row.name = site.name
+    units: dict[str, Unit] = {u.name: u for u in session.scalars(select(Unit))}
+    for unit in settings.units:
+        row = units.get(unit.name)
+        if row is None:
+            row = units[unit.name] = Unit(name=unit.name)
+            session.add(row)
+        row.kind, row.emails, row.active = unit.kind, ",".join(unit.emails), True
+    configured = {u.name for u in settings.units}
+    for name, row in units.items():
+        row.active = name in configured
+    session.flush()
+    columns = {c.url: c for c in session.scalars(select(Column))}
+    for column in settings.columns:
+        row = columns.get(column.url)
+        if row is None:
+            row = columns[column.url] = Column(url=column.url)
+            session.add(row)
+        row.unit_id, row.name, row.category = units[column.unit].id, column.name, column.category
+        row.quota, row.active = column.quota, True
+    configured = {c.url for c in settings.columns}
+    for url, row in columns.items():
+        row.active = url in configured
+    accounts = {a.url: a for a in session.scalars(select(Account))}
+    for account in settings.accounts:
+        row = accounts.get(account.url)
+        if row is None:
+            row = accounts[account.url] = Account(url=account.url)
+            session.add(row)
+        row.unit_id, row.platform, row.name, row.active = units[account.unit].id, account.platform, account.name, True
+    configured = {a.url for a in settings.accounts}
+    for url, row in accounts.items():
+        row.active = url in configured
+
+
+# --- crawl state ---------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CrawlTarget:
+    column_id: int
+    unit: str
+    name: str
+    url: str
+    etag: str | None
+    last_modified: str | None
+
+
+def crawl_targets(session: Session, units: Sequence[str] | None = None) -> list[CrawlTarget]:
+    query = (select(Column, Unit.name).join(Unit).where(Column.active).order_by(Unit.id, Column.id))
+    if units:
+        query = query.where(Unit.name.in_(units))
+    return [CrawlTarget(c.id, unit, c.name, c.url, c.etag, c.last_modified) for c, unit in session.execute(query)]
+
+
+def complete_urls(session: Session, urls: Iterable[str]) -> set[str]:
+    """URLs already stored with their date settled (found, or the article read and showed none)."""
+    urls = list(urls)
+    if not urls:
+        return set()
+    query = select(Post.url).where(Post.url.in_(urls), (Post.published_at.is_not(None)) | (Post.date_source == "none"))
+    return set(session.scalars(query))
+
+
+def _insert(session: Session):  # noqa: ANN202
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    url: str
+    title: str
+    published_at: datetime | None  # aware
+    date_source: str | None  # list | article | none | None (still to read the article)
+
+
+def store_entries(session: Session, column_id: int, rows: Sequence[EntryRow]) -> int:
+    """Upsert a page's entries into posts and the column's listing; returns how many posts were new.
+
+    One statement per table, so a page is stored whole or not at all, and a replay duplicates nothing.
+    """
+    if not rows:
+        return 0
+    insert = _insert(session)
+    now = utcnow()
+    unique = {r.url: r for r in rows}
+    before = session.scalar(select(func.count()).select_from(Post).where(Post.url.in_(unique)))
+    session.execute(
+        insert(Post).values([
+            {"url": r.url, "title": r.title[:2000], "published_at": r.published_at, "date_source": r.date_source,
+             "first_seen": now, "column_id": column_id} for r in unique.values()
+        ]).on_conflict_do_nothing(index_elements=["url"])
+    )
+    # A date found now settles a post stored earlier without one.
+    for r in unique.values():
+        if r.published_at is not None:
+            session.execute(update(Post).where(Post.url == r.url, Post.published_at.is_(None))
+                            .values(published_at=r.published_at, date_source=r.date_source))
+    ids = session.scalars(select(Post.id).where(Post.url.in_(unique))).all()
+    session.execute(
+        insert(ColumnPost).values([{"column_id": column_id, "post_id": i} for i in ids])
+        .on_conflict_do_nothing(index_elements=["column_id", "post_id"])
+    )
+    return len(unique) - (before or 0)
+
+
+def settle_post_date(session: Session, url: str, published_at: datetime | None, source: str) -> None:
+    """The article page was read: store its date, or mark it as showing none."""
+    session.execute(update(Post).where(Post.url == url, Post.published_at.is_(None))
+                    .values(published_at=published_at, date_source=source if published_at else "none"))
+
+
+def start_run(session: Session, full: bool) -> int:
+    run = CrawlRun(full=full, status="running", started_at=utcnow())
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_run(session: Session, run_id: int, status: str = "done") -> None:
+    session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(status=status, finished_at=utcnow()))
+
+
+def record_fetch(session: Session, run_id: int, column_id: int, *, status: str, reason: str | None = None,
+                 http_status: int | None = None, pages: int = 0, requests: int = 0, entries: int = 0,
+                 new_posts: int = 0) -> None:
+    insert = _insert(session)
+    values = dict(status=status, reason=reason, http_status=http_status, pages=pages, requests=requests,
+                  entries=entries, new_posts=new_posts, finished_at=utcnow())
+    session.execute(insert(ColumnFetch).values(run_id=run_id, column_id=column_id, **values)
+                    .on_conflict_do_update(index_elements=["run_id", "column_id"], set_=values))
+
+
+def save_validators(session: Session, column_id: int, etag: str | None, last_modified: str | None) -> None:
+    session.execute(update(Column).where(Column.id == column_id).values(etag=etag, last_modified=last_modified))
+
+
+def run_fetches(session: Session, run_id: int) -> list[ColumnFetch]:
+    return list(session.scalars(select(ColumnFetch).where(ColumnFetch.run_id == run_id)))
+
+
+# --- evaluation facts ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UnitFact:
+    name: str
+    kind: str
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColumnFact:
+    unit: str
+    name: str
+    url: str
+    category: str
+    quota: bool
+    posts: int  # posts listed in the column published before the cut-off
+    last_post: datetime | None  # newest dated post before the cut-off (aware)
+    ever_fetched: bool  # at least one successful fetch: only then can "no post" mean blank
+    last_error: str | None  # reason of the newest fetch when it failed
+
+
+def units(session: Session, names: Sequence[str] | None = None) -> list[UnitFact]:
+    query = select(Unit).where(Unit.active).order_by(Unit.id)
+    if names:
+        query = query.where(Unit.name.in_(names))
+    return [UnitFact(u.name, u.kind, tuple(e for e in u.emails.split(",") if e)) for u in session.scalars(query)]
+
+
+def column_facts(session: Session, before: datetime, unit: str | None = None) -> list[ColumnFact]:
+    """Every active column's post count and newest post published before `before`."""
+    stats = (
+        select(ColumnPost.column_id, func.count(Post.id).label("posts"), func.max(Post.published_at).label("last"))
+        .join(Post, Post.id == ColumnPost.post_id)
+        .where(Post.published_at < before)
+        .group_by(ColumnPost.column_id)
+        .subquery()
+    )
+    ok = select(ColumnFetch.column_id).where(ColumnFetch.status.in_(("ok", "unchanged"))).distinct().subquery()
+    query = (
+        select(Column, Unit.name, stats.c.posts, stats.c.last, ok.c.column_id)
+        .join(Unit)
+        .outerjoin(stats, stats.c.column_id == Column.id)
+        .outerjoin(ok, ok.c.column_id == Column.id)
+        .where(Column.active)
+        .order_by(Unit.id, Column.id)
+    )
+    if unit is not None:
+        query = query.where(Unit.name == unit)
+    rows = session.execute(query).all()
+    errors = _last_errors(session, [c.id for c, *_ in rows])
+    last_type = Post.published_at.type
+    return [
+        ColumnFact(unit=u, name=c.name, url=c.url, category=c.category, quota=c.quota, posts=posts or 0,
+                   last_post=last_type.process_result_value(last, None) if isinstance(last, datetime) else _parse_dt(last),
+                   ever_fetched=fetched is not None, last_error=errors.get(c.id))
+        for c, u, posts, last, fetched in rows
+    ]
+
+
+def _parse_dt(value: object) -> datetime | None:
+    """SQLite returns max() of a DateTime as text; bring it back to an aware UTC datetime."""
+    if value is None:
+        return None
+    from datetime import timezone
+
+    return datetime.fromisoformat(str(value)).replace(tzinfo=timezone.utc)
+
+
+def _last_errors(session: Session, column_ids: list[int]) -> dict[int, str]:
+    if not column_ids:
+        return {}
+    newest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
+              .where(ColumnFetch.column_id.in_(column_ids)).group_by(ColumnFetch.column_id).subquery())
+    query = select(ColumnFetch).join(newest, newest.c.id == ColumnFetch.id).where(ColumnFetch.status == "error")
+    return {f.column_id: f.reason or "" for f in session.scalars(query)}
+
+
+def unit_posts_between(session: Session, unit: str, start: datetime, end: datetime) -> int:
+    """Distinct posts of the unit's quota columns published in [start, end)."""
+    query = (
+        select(func.count(distinct(Post.id)))
+        .select_from(Post)
+        .join(ColumnPost, ColumnPost.post_id == Post.id)
+        .join(Column, Column.id == ColumnPost.column_id)
+        .join(Unit, Unit.id == Column.unit_id)
+        .where(Unit.name == unit, Column.quota, Column.active, Post.published_at >= start, Post.published_at < end)
+    )
+    return session.scalar(query) or 0
+
+
+def posts_between(session: Session, start: datetime, end: datetime, category: str | None = None) -> int:
+    """Distinct posts published in [start, end) in active columns (of one category if given)."""
+    cond = [Post.published_at >= start, Post.published_at < end, Column.active]
+    if category:
+        cond.append(Column.category == category)
+    query = (select(func.count(distinct(Post.id))).select_from(Post)
+             .join(ColumnPost, ColumnPost.post_id == Post.id).join(Column, Column.id == ColumnPost.column_id)
+             .where(and_(*cond)))
+    return session.scalar(query) or 0
