@@ -1,0 +1,46 @@
+"""Items the column spider yields; the storage pipeline is their only consumer."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class PostRow:
+    url: str
+    title: str
+    published_at: datetime | None  # aware; None until the article page is read
+    date_source: str | None  # list | article | none | None
+
+
+@dataclass
+class PageItem:
+    """One list page's entries: stored in one transaction, so a kill loses or duplicates nothing."""
+
+    column_id: int
+    rows: list[PostRow]
+
+
+@dataclass
+class ArticleDateItem:
+    """The date read from an article page (None: the page shows no date)."""
+
+    column_id: int
+    url: str
+    published_at: datetime | None
+
+
+@dataclass
+class ColumnDoneItem:
+    """A column's outcome in this run, recorded once all its requests have finished."""
+
+    column_id: int
+    status: str  # ok | unchanged | partial | error
+    reason: str | None = None
+    http_status: int | None = None
+    pages: int = 0
+    requests: int = 0
+    entries: int = 0
+    etag: str | None = None
+    last_modified: str | None = None
+    problems: list[str] = field(default_factory=list)

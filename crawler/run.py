@@ -1,0 +1,145 @@
+"""Run a crawl of the configured portal columns: Scrapy settings built from ours in one place.
+
+Scrapy's Twisted reactor starts once per process. The CLI crawls once per process and runs in process
+(`crawl_in_process`); everything that crawls more than once in a process (tests, the daemon) calls
+`run_crawl`, which runs the same function in a child process: a fresh reactor each time, memory returned
+to the system after each crawl, and a crash of one crawl cannot take the caller down.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TextIO
+from urllib.parse import urlsplit
+
+from config import Settings
+from config.model import CrawlSettings
+from crawler.items import ColumnDoneItem
+from storage import queries
+from storage.db import get_sessionmaker, migrate
+
+STATUS_LABELS = {"ok": "正常", "unchanged": "无变化", "partial": "部分读取", "error": "失败"}
+
+
+def scrapy_settings(crawl: CrawlSettings, database_url: str, run_id: int) -> dict:
+    """Polite by default: per-domain concurrency and delay, AutoThrottle, timeouts and retries."""
+    return {
+        "BOT_NAME": "gov-monitor",
+        "USER_AGENT": crawl.user_agent,
+        "ROBOTSTXT_OBEY": True,
+        "CONCURRENT_REQUESTS": crawl.concurrent_requests,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrent_per_domain,
+        "DOWNLOAD_DELAY": crawl.download_delay,
+        "RANDOMIZE_DOWNLOAD_DELAY": True,
+        "AUTOTHROTTLE_ENABLED": crawl.autothrottle,
+        "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.1),
+        "AUTOTHROTTLE_TARGET_CONCURRENCY": crawl.autothrottle_target_concurrency,
+        "DOWNLOAD_TIMEOUT": crawl.timeout,
+        "RETRY_ENABLED": crawl.retries > 0,
+        "RETRY_TIMES": crawl.retries,
+        "REDIRECT_MAX_TIMES": 10,
+        "COOKIES_ENABLED": True,
+        "TELNETCONSOLE_ENABLED": False,
+        "LOG_LEVEL": "ERROR",
+        "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
+        "MONITOR_DATABASE_URL": database_url,
+        "MONITOR_RUN_ID": run_id,
+    }
+
+
+@dataclass(frozen=True)
+class CrawlSummary:
+    run_id: int
+    columns: int
+    ok: int
+    failed: list[tuple[str, str, str]]  # (unit, column, reason)
+    new_posts: int
+    requests: int
+
+
+class ProgressPrinter:
+    """One line a column on stderr: what a person watching a long crawl wants to see."""
+
+    def __init__(self, targets: Sequence[queries.CrawlTarget], stream: TextIO | None = None) -> None:
+        self.names = {t.column_id: (t.unit, t.name) for t in targets}
+        self.total = len(targets)
+        self.done = 0
+        self.stream = stream or sys.stderr
+
+    def __call__(self, item: ColumnDoneItem, new_posts: int) -> None:
+        self.done += 1
+        unit, name = self.names.get(item.column_id, ("?", "?"))
+        width = len(str(self.total))
+        line = f"[{self.done:>{width}}/{self.total}] {unit} · {name}：{STATUS_LABELS.get(item.status, item.status)}"
+        if item.status in ("ok", "partial"):
+            line += f"，{item.pages} 页，新增 {new_posts} 条"
+        if item.reason:
+            line += f"（{item.reason}）"
+        print(line, file=self.stream, flush=True)
+
+
+def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
+                     progress: bool = True, run_id: int | None = None) -> CrawlSummary:
+    from scrapy.crawler import CrawlerProcess
+
+    from crawler.spider import ColumnSpider
+
+    url = settings.monitor.database_url
+    migrate(url)
+    sessions = get_sessionmaker(url)
+    with sessions.begin() as session:
+        queries.sync_settings(session, settings)
+        targets = queries.crawl_targets(session, units)
+        if run_id is None:
+            run_id = queries.start_run(session, full)
+
+    def complete_urls(urls: list[str]) -> set[str]:
+        with sessions() as session:
+            return queries.complete_urls(session, urls)
+
+    hosts = {urlsplit(s.url).hostname for s in settings.sites} | {urlsplit(t.url).hostname for t in targets}
+    selectors = {c.url: c.selectors for c in settings.columns if c.selectors}
+    if targets:
+        process = CrawlerProcess(scrapy_settings(settings.crawl, url, run_id), install_root_handler=False)
+        crawler = process.create_crawler(ColumnSpider)
+        process.crawl(crawler, targets, complete_urls=complete_urls, full=full, timezone=settings.monitor.timezone,
+                      selectors=selectors, allowed_hosts={h for h in hosts if h},
+                      max_pages=settings.crawl.max_pages_per_column,
+                      progress=ProgressPrinter(targets) if progress else None)
+        process.start()
+    with sessions.begin() as session:
+        queries.finish_run(session, run_id)
+    return summarize(settings, run_id)
+
+
+def summarize(settings: Settings, run_id: int) -> CrawlSummary:
+    with get_sessionmaker(settings.monitor.database_url)() as session:
+        fetches = queries.run_fetches(session, run_id)
+        names = {t.column_id: (t.unit, t.name) for t in queries.crawl_targets(session)}
+    failed = [(*names.get(f.column_id, ("?", "?")), f.reason or f.status) for f in fetches if f.status == "error"]
+    return CrawlSummary(run_id=run_id, columns=len(fetches), ok=len(fetches) - len(failed), failed=failed,
+                        new_posts=sum(f.new_posts for f in fetches), requests=sum(f.requests for f in fetches))
+
+
+def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: bool, run_id: int) -> None:
+    crawl_in_process(settings, units, full, progress, run_id)
+
+
+def run_crawl(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
+              progress: bool = False) -> CrawlSummary:
+    """Crawl in a child process (see the module docstring); returns the run's summary from the database."""
+    url = settings.monitor.database_url
+    migrate(url)
+    with get_sessionmaker(url).begin() as session:
+        queries.sync_settings(session, settings)
+        run_id = queries.start_run(session, full)
+    child = multiprocessing.get_context("spawn").Process(target=_child, args=(settings, units, full, progress, run_id))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"抓取子进程异常退出（退出码 {child.exitcode}）")
+    return summarize(settings, run_id)

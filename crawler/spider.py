@@ -1,0 +1,256 @@
+"""The column spider: reads any configured column with no per-site selectors.
+
+For each column it fetches the list page, extracts the entries (`crawler.extract`), opens article pages
+only for new entries whose list shows no full date, and follows the pagination (`crawler.pagination`)
+until it reaches posts already stored. It yields items; `crawler.pipelines.StoragePipeline` writes them.
+
+Incremental rule: continue to the next page only while the *last* entry of the current page is new. Lists
+are newest-first below any pinned (置顶) items, so when the last entry is already stored everything after
+it is too, while an old pinned item on top never stops the crawl early (DESIGN.md, "List pages lie").
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import scrapy
+from scrapy.http import FormRequest, Request, Response
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.python.failure import Failure
+
+from crawler.dates import article_date
+from crawler.encoding import decode_html
+from crawler.extract import ListEntry, extract_entries
+from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
+from crawler.overrides import extract_with_selectors, next_page_with_selector
+from crawler.pagination import PageRequest, hanweb_config, next_page
+from storage.queries import CrawlTarget
+
+BLANK_MARKERS = ("暂无信息", "暂无数据", "暂无内容", "没有记录", "无记录", "暂无相关")
+
+
+@dataclass
+class ColumnState:
+    target: Any  # CrawlTarget
+    pending: int = 0
+    pages: int = 0
+    requests: int = 0
+    entries: int = 0
+    status: str = "ok"
+    reason: str | None = None
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    hanweb: Any = None
+    seen_pages: set[str] = field(default_factory=set)
+    undated: int = 0
+    article_failures: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class ColumnSpider(scrapy.Spider):
+    name = "columns"
+
+    def __init__(self, targets: list[CrawlTarget], *, complete_urls: Callable[[list[str]], set[str]],
+                 full: bool = False, timezone: str = "Asia/Shanghai", selectors: dict[str, Any] | None = None,
+                 allowed_hosts: set[str] | None = None, max_pages: int = 200, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.targets = targets
+        self.complete_urls = complete_urls
+        self.full = full
+        self.tz = ZoneInfo(timezone)
+        self.selectors = selectors or {}
+        self.max_pages = max_pages
+        # OffsiteMiddleware reads allowed_domains: a crawl never leaves the configured sites.
+        self.allowed_domains = sorted(allowed_hosts or {urlsplit(t.url).hostname for t in targets})
+        self.states: dict[int, ColumnState] = {t.column_id: ColumnState(t) for t in targets}
+        self.requested_articles: set[str] = set()
+
+    # --- requests ------------------------------------------------------------------------------------
+
+    async def start(self) -> Any:  # Scrapy >= 2.13
+        for request in self.start_requests():
+            yield request
+
+    def start_requests(self) -> Iterator[Request]:
+        for target in self.targets:
+            state = self.states[target.column_id]
+            headers = {}
+            if not self.full:  # conditional request: a 304 costs the server nothing
+                if target.etag:
+                    headers["If-None-Match"] = target.etag
+                if target.last_modified:
+                    headers["If-Modified-Since"] = target.last_modified
+            yield self._list_request(state, PageRequest(target.url), first=True, headers=headers)
+
+    def _list_request(self, state: ColumnState, page: PageRequest, *, first: bool = False,
+                      headers: dict[str, str] | None = None) -> Request:
+        state.pending += 1
+        state.requests += 1
+        state.seen_pages.add(_page_key(page))
+        meta = {"column_id": state.target.column_id, "first": first, "page": page,
+                "handle_httpstatus_list": [304] if first else []}
+        kwargs = dict(callback=self.parse_list, errback=self.list_failed, meta=meta, dont_filter=True,
+                      headers=headers or {})
+        if page.method == "POST":
+            return FormRequest(page.url, formdata=list(page.formdata), **kwargs)
+        return Request(page.url, **kwargs)
+
+    # --- list pages ----------------------------------------------------------------------------------
+
+    def parse_list(self, response: Response) -> Iterator[Any]:
+        state = self.states[response.meta["column_id"]]
+        state.pending -= 1
+        state.pages += 1
+        if response.meta["first"]:
+            state.http_status = response.status
+            state.etag = _header(response, "ETag")
+            state.last_modified = _header(response, "Last-Modified")
+            if response.status == 304:
+                state.status = "unchanged"
+                yield from self._maybe_done(state)
+                return
+        html = decode_html(response.body, _header_charset(response))
+        if response.meta["first"]:
+            state.hanweb = hanweb_config(html)
+            if _looks_truncated(html):
+                state.problems.append("页面不完整（HTML 截断或损坏），已尽量读取")
+        selectors = self.selectors.get(state.target.url)
+        if selectors and selectors.item:
+            entries = extract_with_selectors(html, response.url, selectors)
+        else:
+            entries = extract_entries(html, response.url)
+        state.entries += len(entries)
+        if not entries and response.meta["first"] and not any(m in html for m in BLANK_MARKERS):
+            state.problems.append("未能在页面中识别出信息列表")
+        complete = self.complete_urls([e.url for e in entries])
+        rows = [self._row(e) for e in entries]
+        if rows:
+            yield PageItem(state.target.column_id, rows)
+        for entry in entries:
+            if entry.needs_article and entry.url not in complete and entry.url not in self.requested_articles:
+                self.requested_articles.add(entry.url)
+                state.pending += 1
+                state.requests += 1
+                yield Request(entry.url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
+                              meta={"column_id": state.target.column_id, "post_url": entry.url}, priority=1)
+        if entries and (self.full or entries[-1].url not in complete):
+            yield from self._next(state, html, response)
+        yield from self._maybe_done(state)
+
+    def _next(self, state: ColumnState, html: str, response: Response) -> Iterator[Request]:
+        current: PageRequest = response.meta["page"]
+        selectors = self.selectors.get(state.target.url)
+        if selectors and selectors.next_page:
+            page = next_page_with_selector(html, response.url, selectors)
+        else:
+            page = next_page(html, response.url, method=current.method, formdata=current.formdata,
+                             first_page_url=state.target.url, hanweb=state.hanweb)
+        if page is None or _page_key(page) in state.seen_pages:
+            return
+        if state.pages >= self.max_pages:
+            state.problems.append(f"分页超过 {self.max_pages} 页，已停止")
+            return
+        yield self._list_request(state, page)
+
+    def _row(self, entry: ListEntry) -> PostRow:
+        if entry.date is not None and not entry.needs_article:
+            return PostRow(entry.url, entry.title, entry.date.replace(tzinfo=self.tz), "list")
+        return PostRow(entry.url, entry.title, None, None)
+
+    def list_failed(self, failure: Failure) -> Iterator[Any]:
+        request = failure.request
+        state = self.states[request.meta["column_id"]]
+        state.pending -= 1
+        reason, status = describe_failure(failure)
+        if request.meta.get("first"):
+            state.status, state.reason, state.http_status = "error", reason, status
+        else:
+            state.problems.append(f"第 {state.pages + 1} 页读取失败：{reason}")
+        yield from self._maybe_done(state)
+
+    # --- article pages -------------------------------------------------------------------------------
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        state = self.states[response.meta["column_id"]]
+        state.pending -= 1
+        published = article_date(decode_html(response.body, _header_charset(response)))
+        if published is None:
+            state.undated += 1
+        yield ArticleDateItem(state.target.column_id, response.meta["post_url"],
+                              published.replace(tzinfo=self.tz) if published else None)
+        yield from self._maybe_done(state)
+
+    def article_failed(self, failure: Failure) -> Iterator[Any]:
+        state = self.states[failure.request.meta["column_id"]]
+        state.pending -= 1
+        state.article_failures += 1
+        yield from self._maybe_done(state)
+
+    # --- completion ----------------------------------------------------------------------------------
+
+    def _maybe_done(self, state: ColumnState) -> Iterator[ColumnDoneItem]:
+        if state.pending:
+            return
+        problems = list(state.problems)
+        if state.undated:
+            problems.append(f"{state.undated} 条信息无法识别发布日期")
+        if state.article_failures:
+            problems.append(f"{state.article_failures} 篇文章页无法打开，下次再读")
+        status = state.status
+        if status == "ok" and problems:
+            status = "partial"
+        yield ColumnDoneItem(
+            column_id=state.target.column_id, status=status,
+            reason=state.reason or ("；".join(problems) if problems else None),
+            http_status=state.http_status, pages=state.pages, requests=state.requests, entries=state.entries,
+            etag=state.etag if status == "ok" else None,
+            last_modified=state.last_modified if status == "ok" else None,
+        )
+
+
+def describe_failure(failure: Failure) -> tuple[str, int | None]:
+    """A fetch failure as a reason a user understands (Chinese) and the HTTP status if any."""
+    if failure.check(HttpError):
+        status = failure.value.response.status
+        return f"HTTP {status} 错误", status
+    if failure.check(TimeoutError, TCPTimedOutError):
+        return "连接超时，服务器未在限定时间内响应", None
+    if failure.check(DNSLookupError):
+        return "域名无法解析", None
+    if failure.check(ConnectionRefusedError):
+        return "无法连接服务器（连接被拒绝）", None
+    message = str(failure.value)
+    if "redirect" in message.lower():
+        return "重定向次数过多（可能是重定向循环）", None
+    if "offsite" in message.lower() or "allowed_domains" in message:
+        return "网址不在设定的站点域名内，未抓取", None
+    return f"抓取失败：{failure.type.__name__} {message}".strip(), None
+
+
+def _header(response: Response, name: str) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
+
+
+def _header_charset(response: Response) -> str | None:
+    content_type = _header(response, "Content-Type") or ""
+    for part in content_type.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value:
+            return value.strip("\"'")
+    return None
+
+
+def _looks_truncated(html: str) -> bool:
+    tail = html[-2000:].lower()
+    return "</html>" not in tail and "</body>" not in tail and "<datastore" not in html[:2000].lower()
+
+
+def _page_key(page: PageRequest) -> str:
+    return page.url + "|" + "&".join(f"{k}={v}" for k, v in page.formdata)
+

@@ -1,0 +1,120 @@
+"""The rules: each a pure function of (facts, as_of, params) returning findings. No session, clock or I/O.
+
+Registered in one explicit table keyed by the rule id users see in settings, JSON and reports
+(STYLE.md §2). Each docstring's first line is the sentence a user reads.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from config.model import RuleSettings
+from storage.queries import ColumnFact
+
+SEVERITIES = ("veto", "fail", "warn")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str  # veto | fail | warn
+    target: str  # what the finding is about: a month "2020-07", a column URL, an account URL
+    detail: str  # one sentence in Chinese
+    unit: str = ""
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    month: str  # "2020-07"
+    posts: int
+    complete: bool  # the whole month lies before as_of (only complete months are judged)
+
+
+@dataclass(frozen=True)
+class UnitFacts:
+    """Everything the rules know about one unit, loaded once from storage."""
+
+    unit: str
+    kind: str
+    months: list[MonthCount]
+    columns: list[ColumnFact]
+    accounts: list = field(default_factory=list)  # filled by the new-media monitor (issue 3)
+    tz: object = None  # tzinfo of the site: dates are judged in local time
+
+
+Rule = Callable[[UnitFacts, date, RuleSettings], list[Finding]]
+RULES: dict[str, Rule] = {}
+
+
+def rule(rule_id: str) -> Callable[[Rule], Rule]:
+    if not rule_id or "." not in rule_id:
+        raise ValueError(f"rule id must look like area.condition: {rule_id!r}")
+    if rule_id in RULES:
+        raise ValueError(f"rule {rule_id} registered twice")
+
+    def register(func: Rule) -> Rule:
+        if not (func.__doc__ or "").strip():
+            raise ValueError(f"rule {rule_id} needs a docstring: its first line is what users read")
+        RULES[rule_id] = func
+        return func
+
+    return register
+
+
+def evaluate_rules(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    return [f for func in RULES.values() for f in func(facts, as_of, params)]
+
+
+def month_label(month: str) -> str:
+    """'2020-07' -> '7月'"""
+    return f"{int(month[5:7])}月"
+
+
+def local_date(value: datetime, tz: object) -> date:
+    return value.astimezone(tz).date() if tz else value.date()  # type: ignore[arg-type]
+
+
+@rule("quota.monthly")
+def quota_monthly(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """单位当月在门户网站发布信息少于考核数量（每月 10 条，本地考核办法）。"""
+    quota = params.monthly_quota
+    return [
+        Finding("quota.monthly", "fail", m.month,
+                f"{month_label(m.month)}发布{m.posts}条，差{quota - m.posts}条", facts.unit)
+        for m in facts.months if m.complete and m.posts < quota
+    ]
+
+
+@rule("column.stale")
+def column_stale(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """栏目超期未更新：动态要闻类 2 周、通知公告类 6 个月、人事规划及信息公开类 1 年（国办秘函〔2019〕19号）。"""
+    out = []
+    for column in facts.columns:
+        if column.last_post is None:
+            continue
+        limit = params.stale_days(column.category)
+        days = (as_of - local_date(column.last_post, facts.tz)).days
+        if days > limit:
+            out.append(Finding("column.stale", "fail", column.url,
+                               f"栏目“{column.name}”已 {days} 天未更新（最近一条 {local_date(column.last_post, facts.tz)}，"
+                               f"要求 {limit} 天内）", facts.unit))
+    return out
+
+
+@rule("column.blank")
+def column_blank(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """空白栏目：栏目中没有任何信息（读取成功但没有一条内容）。"""
+    return [
+        Finding("column.blank", "fail", c.url, f"栏目“{c.name}”为空白栏目，没有任何信息", facts.unit)
+        for c in facts.columns if c.ever_fetched and c.posts == 0 and c.last_post is None
+    ]
+
+
+@rule("column.unreachable")
+def column_unreachable(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """栏目页面最近一次无法打开（超时、HTTP 错误等），其更新情况无法核实。"""
+    return [
+        Finding("column.unreachable", "warn", c.url, f"栏目“{c.name}”无法访问：{c.last_error}", facts.unit)
+        for c in facts.columns if c.last_error
+    ]
