@@ -30,6 +30,8 @@ def normalise_charset(name: str | None) -> str | None:
     if not name:
         return None
     name = name.strip().strip("\"'").lower()
+    if name in _SUPERSETS:   # some aliases (x-gbk) are unknown to Python's codec registry
+        return _SUPERSETS[name]
     try:
         canonical = codecs.lookup(name).name
     except LookupError:

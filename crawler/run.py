@@ -96,6 +96,7 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
         targets = queries.crawl_targets(session, units)
         if run_id is None:
             run_id = queries.start_run(session, full)
+        queries.mark_running(session, run_id, [t.column_id for t in targets])
 
     def complete_urls(urls: list[str]) -> set[str]:
         with sessions() as session:

@@ -70,6 +70,9 @@ class ColumnSpider(scrapy.Spider):
         self.states: dict[int, ColumnState] = {t.column_id: ColumnState(t) for t in targets}
         self.requested_articles: set[str] = set()
 
+    def _full(self, state: ColumnState) -> bool:
+        return self.full or state.target.needs_full
+
     # --- requests ------------------------------------------------------------------------------------
 
     async def start(self) -> Any:  # Scrapy >= 2.13
@@ -80,7 +83,7 @@ class ColumnSpider(scrapy.Spider):
         for target in self.targets:
             state = self.states[target.column_id]
             headers = {}
-            if not self.full:  # conditional request: a 304 costs the server nothing
+            if not self._full(state):  # conditional request: a 304 costs the server nothing
                 if target.etag:
                     headers["If-None-Match"] = target.etag
                 if target.last_modified:
@@ -138,7 +141,7 @@ class ColumnSpider(scrapy.Spider):
                 state.requests += 1
                 yield Request(entry.url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
                               meta={"column_id": state.target.column_id, "post_url": entry.url}, priority=1)
-        if entries and (self.full or entries[-1].url not in complete):
+        if entries and (self._full(state) or entries[-1].url not in complete):
             yield from self._next(state, html, response)
         yield from self._maybe_done(state)
 

@@ -77,13 +77,28 @@ class CrawlTarget:
     url: str
     etag: str | None
     last_modified: str | None
+    # True unless the column's last crawl that stored anything read it to the end: a crawl killed or
+    # broken off half-way leaves older pages unread, so the incremental stop rule cannot be trusted.
+    needs_full: bool = True
 
 
 def crawl_targets(session: Session, units: Sequence[str] | None = None) -> list[CrawlTarget]:
-    query = (select(Column, Unit.name).join(Unit).where(Column.active).order_by(Unit.id, Column.id))
+    latest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
+              .where(ColumnFetch.status != "error").group_by(ColumnFetch.column_id).subquery())
+    query = (select(Column, Unit.name, ColumnFetch.status).join(Unit)
+             .outerjoin(latest, latest.c.column_id == Column.id)
+             .outerjoin(ColumnFetch, ColumnFetch.id == latest.c.id)
+             .where(Column.active).order_by(Unit.id, Column.id))
     if units:
         query = query.where(Unit.name.in_(units))
-    return [CrawlTarget(c.id, unit, c.name, c.url, c.etag, c.last_modified) for c, unit in session.execute(query)]
+    return [CrawlTarget(c.id, unit, c.name, c.url, c.etag, c.last_modified, status not in ("ok", "unchanged"))
+            for c, unit, status in session.execute(query)]
+
+
+def mark_running(session: Session, run_id: int, column_ids: Sequence[int]) -> None:
+    """Record that this run is about to crawl the columns; the final outcome replaces the mark."""
+    for column_id in column_ids:
+        record_fetch(session, run_id, column_id, status="running")
 
 
 def complete_urls(session: Session, urls: Iterable[str]) -> set[str]:

@@ -1,0 +1,312 @@
+"""The main list of a column page (title, URL, date of each post) without per-site selectors.
+
+Approach (learnt from gerapy-auto-extractor's list extractor, DESIGN.md, but rewritten: it needs numpy
+and loguru, ignores dates, requires 5+ items and has no notion of page furniture):
+- every anchor with a title-like text (5+ characters) is a candidate; each of its ancestors (up to a few
+  levels) is a candidate *item* of the group "children of parent P with tag T";
+- each group is scored by its item count, the share of items carrying a date, title length, the share of
+  article-like URLs, and penalised when P sits in furniture (nav, footer, sidebar, 热点, 友情链接 …) or
+  when its items hold many titles each (then P is a block of lists, not a list);
+- the best group wins, joined by its same-shaped sibling groups (TRS splits long lists into <ul>s of 5).
+Hanweb pages keep their list as HTML fragments in <record><![CDATA[…]]> and are read from there.
+"""
+from __future__ import annotations
+
+import html as html_lib
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urldefrag, urljoin
+
+from lxml import etree
+from lxml import html as lxml_html
+
+from crawler.dates import has_yearless_date, parse_date, strip_dates
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    title: str      # from title= attribute when present (full title), else anchor text; whitespace-normalised
+    url: str        # absolute, fragment removed
+    date: datetime | None   # full date found in the entry (None if none or year-less)
+    needs_article: bool     # True when the entry has no full date: open the article to date it
+
+
+MIN_TITLE = 5        # shorter anchors are menu entries (首页, 工作动态) or controls (更多, 下一页)
+MAX_CLIMB = 4        # an item is at most this many levels above its title anchor
+_CONTROL_TEXTS = re.compile(r"^(?:更多|more|查看更多|首页|上一页|下一页|尾页|末页|返回|打印|关闭|登录|注册)", re.I)
+_DEAD_HREF = re.compile(r"^\s*(?:#|javascript:|mailto:|tel:|about:)", re.I)
+# Class/id words of furniture containers; "right"/"left" are weak because many gov templates put the
+# main list in div.right beside a left column menu.
+_FURNITURE_STRONG = re.compile(
+    r"nav|menu|foot|header|crumb|position|location|weizhi|dqwz|friend|yqlj|link|hot|rank|tuijian|recommend"
+    r"|related|xgxx|sidebar|side|banner|share|tool|copyright|bottom", re.I)
+_FURNITURE_WEAK = re.compile(r"right|left|aside", re.I)
+_FURNITURE_HEADINGS = re.compile(r"热点|热门|推荐|排行|相关|友情链接|链接|专题|点击排行|当前位置|您的位置|导航")
+# URLs that look like one article rather than a column index.
+_ARTICLE_URL = re.compile(
+    r"t\d{8}_\d+|/art_|art_\d+|/content|content_|detail|article|[?&](?:id|articleid|infoid|newsid|aid)=\w"
+    r"|\.s?html?(?:$|\?)|\.jsp\?|\.aspx?\?|/\d{5,}|/\d{4}/\d{1,2}/\d{1,2}/|\.(?:pdf|docx?|xlsx?)$", re.I)
+_INDEX_URL = re.compile(r"(?:/|/index\.s?html?|/default\.s?html?|/list\.s?html?)$", re.I)
+_BLANK_MARKERS = re.compile(r"暂无(?:信息|数据|内容|记录|文章|相关信息)|没有(?:相关)?(?:信息|记录|数据)|无相关信息|信息正在更新")
+_RECORD_RE = re.compile(r"<record\b[^>]*>(.*?)</record>", re.I | re.S)
+_CDATA_RE = re.compile(r"^\s*<!\[CDATA\[(.*)\]\]>\s*$", re.S)
+
+
+def _squash(text: str | None) -> str:
+    return " ".join((text or "").split())
+
+
+def _clean_url(page_url: str, href: str) -> str:
+    return urldefrag(urljoin(page_url, href.strip()))[0]
+
+
+def _is_date_only(text: str) -> bool:
+    # "2020-09-15", "[09-15]", "2020年9月15日": a date with at most brackets around it.
+    if len(text) > 24 or not (parse_date(text) or has_yearless_date(text)):
+        return False
+    return re.search(r"[\u4e00-\u9fff]{2,}|[A-Za-z]{3,}", strip_dates(text)) is None
+
+
+def _anchor_parts(a: lxml_html.HtmlElement) -> tuple[str, list[str]]:
+    """The anchor's visible title and the dates printed in its own child elements
+    (<a><span>标题</span><span>2020-09-15</span></a>); a date typed in the title itself stays there."""
+    text = _squash(a.text_content())
+    dates = []
+    for el in a.iterdescendants():
+        piece = _squash(el.text_content()) if isinstance(el.tag, str) else ""
+        if piece and _is_date_only(piece):
+            dates.append(piece)
+            text = _squash(text.replace(piece, " "))
+    return text, dates
+
+
+def _anchor_title(a: lxml_html.HtmlElement) -> str:
+    title = _squash(a.get("title"))
+    return title if len(title) >= 2 else _anchor_parts(a)[0]
+
+
+def _is_title_anchor(a: lxml_html.HtmlElement) -> bool:
+    href = a.get("href")
+    if not href or _DEAD_HREF.match(href):
+        return False
+    title = _anchor_title(a)
+    return len(title) >= MIN_TITLE and not _CONTROL_TEXTS.match(title)
+
+
+def _item_text(item: lxml_html.HtmlElement) -> str:
+    text = item.text_content()
+    if item.tag == "a" and item.tail:
+        text += " " + item.tail   # <a>…</a> (2020-09-15)<br> lists keep the date in the tail
+    return _squash(text)
+
+
+def _main_anchor(anchors: list[lxml_html.HtmlElement]) -> lxml_html.HtmlElement:
+    return max(anchors, key=lambda x: len(_anchor_title(x)))
+
+
+def _date_text(item: lxml_html.HtmlElement, a: lxml_html.HtmlElement) -> str:
+    """The item's text without its title (a date typed in a title is not the post's date), plus any
+    date printed inside the anchor."""
+    title_text, inner_dates = _anchor_parts(a)
+    rest = _item_text(item)
+    for piece in (_squash(a.text_content()), title_text, _squash(a.get("title"))):
+        if piece:
+            rest = rest.replace(piece, " ")
+    return " ".join([rest, *inner_dates])
+
+
+def _entry(item: lxml_html.HtmlElement, anchors: list[lxml_html.HtmlElement], page_url: str) -> ListEntry:
+    a = _main_anchor(anchors)
+    date = parse_date(_date_text(item, a))
+    return ListEntry(title=_anchor_title(a), url=_clean_url(page_url, a.get("href", "")), date=date,
+                     needs_article=date is None)
+
+
+def _has_date(text: str) -> bool:
+    return parse_date(text) is not None or has_yearless_date(text)
+
+
+def _furniture_penalty(el: lxml_html.HtmlElement) -> float:
+    penalty = 1.0
+    depth = 0
+    node: lxml_html.HtmlElement | None = el
+    while node is not None and node.tag not in ("body", "html"):
+        words = f"{node.get('class', '')} {node.get('id', '')}"
+        if node.tag in ("nav", "footer", "header", "aside") or _FURNITURE_STRONG.search(words):
+            return 0.15
+        if _FURNITURE_WEAK.search(words):
+            penalty = min(penalty, 0.7)
+        # A heading just before the list (<h3>热点信息</h3><ul>…) names a side box.
+        if depth < 2:
+            prev = node.getprevious()
+            if prev is not None and len(_squash(prev.text_content())) <= 12 \
+                    and _FURNITURE_HEADINGS.search(prev.text_content() or ""):
+                return 0.2
+        node = node.getparent()
+        depth += 1
+    return penalty
+
+
+@dataclass
+class _Group:
+    parent: lxml_html.HtmlElement
+    tag: str
+    items: list[lxml_html.HtmlElement]
+    score: float = 0.0
+    penalty: float = 1.0
+
+
+def _score(group: _Group, anchors_of: dict, page_url: str) -> float:
+    n = len(group.items)
+    titles = [anchors_of[id(i)] for i in group.items]
+    per_item = sum(len(t) for t in titles) / n
+    mains = [_main_anchor(t) for t in titles]
+    lengths = [len(_anchor_title(a)) for a in mains]
+    avg_len = sum(lengths) / n
+    dated = sum(1 for i, a in zip(group.items, mains) if _has_date(_date_text(i, a))) / n
+    urls = [_clean_url(page_url, a.get("href", "")) for a in mains]
+    article = sum(1 for u in urls if _ARTICLE_URL.search(u) and not _INDEX_URL.search(u)) / n
+    long_titles = sum(1 for x in lengths if x >= 8) / n
+    group.penalty = _furniture_penalty(group.parent)
+    score = math.log2(n + 1) * (0.4 + dated) * (0.3 + 0.7 * article) * (0.5 + 0.5 * long_titles)
+    score *= min(1.0, avg_len / 10) * group.penalty
+    if per_item > 1.5:   # several titles an item: the parent is a block of lists, not the list
+        score /= per_item ** 1.5
+    return score
+
+
+def _groups(root: lxml_html.HtmlElement) -> tuple[list[_Group], dict]:
+    anchors_of: dict[int, list] = defaultdict(list)
+    members: dict[tuple[int, str], dict[int, lxml_html.HtmlElement]] = defaultdict(dict)
+    parents: dict[int, lxml_html.HtmlElement] = {}
+    for a in root.iter("a"):
+        if not _is_title_anchor(a):
+            continue
+        node = a
+        for _ in range(MAX_CLIMB + 1):
+            parent = node.getparent()
+            if parent is None or node.tag in ("body", "html"):
+                break
+            anchors_of[id(node)].append(a)
+            members[(id(parent), node.tag)][id(node)] = node
+            parents[id(parent)] = parent
+            node = parent
+    groups = [_Group(parents[pid], tag, list(items.values())) for (pid, tag), items in members.items()]
+    return groups, anchors_of
+
+
+def _same_shape(a: _Group, b: _Group) -> bool:
+    return (a.tag == b.tag and a.parent.tag == b.parent.tag and a.parent.get("class") == b.parent.get("class")
+            and a.parent.getparent() is b.parent.getparent() and b.penalty >= a.penalty)
+
+
+def _main_list(root: lxml_html.HtmlElement, page_url: str) -> tuple[list[ListEntry], _Group | None]:
+    groups, anchors_of = _groups(root)
+    for g in groups:
+        g.score = _score(g, anchors_of, page_url)
+    best = max(groups, key=lambda g: g.score, default=None)
+    if best is None or best.score <= 0.05:
+        return [], None
+    chosen = [best] + [g for g in groups if g is not best and g.score > 0.05 and _same_shape(best, g)]
+    order = {id(el): i for i, el in enumerate(root.iter())}
+    items = sorted((i for g in chosen for i in g.items), key=lambda el: order.get(id(el), 0))
+    return [_entry(i, anchors_of[id(i)], page_url) for i in items], best
+
+
+def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
+    """True when a "暂无信息" text outside furniture says the column is empty. A marker in some unrelated
+    widget (在线访谈：暂无信息) does not blank a page whose best list is clean and lives elsewhere."""
+    near_best: set[int] = set()
+    node = best.parent if best is not None else None
+    for _ in range(3):   # the list box: the list's parent and two levels up, short of <body>
+        if node is None or node.tag in ("body", "html"):
+            break
+        near_best.add(id(node))
+        node = node.getparent()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or not _BLANK_MARKERS.search(f"{el.text or ''} {el.tail or ''}"):
+            continue
+        holder = el if _BLANK_MARKERS.search(el.text or "") else el.getparent()
+        if holder is None or _furniture_penalty(holder) < 0.7:
+            continue
+        if best is None or best.penalty < 0.7:
+            return True
+        node, depth = holder, 0
+        while node is not None and depth < 4:
+            if id(node) in near_best:
+                return True
+            node, depth = node.getparent(), depth + 1
+    return False
+
+
+def _dedupe(entries: list[ListEntry]) -> list[ListEntry]:
+    # A pinned post often appears again at its own place; keep the first, with whatever date we found.
+    out: dict[str, ListEntry] = {}
+    for e in entries:
+        kept = out.get(e.url)
+        if kept is None:
+            out[e.url] = e
+        elif kept.date is None and e.date is not None:
+            out[e.url] = ListEntry(kept.title, kept.url, e.date, False)
+    return list(out.values())
+
+
+def hanweb_records(text: str) -> list[str] | None:
+    """The HTML fragments of a Hanweb <datastore> (first page or dataproxy response); None if absent."""
+    if "<datastore" not in text.lower() and "<recordset" not in text.lower():
+        return None
+    records = []
+    for raw in _RECORD_RE.findall(text):
+        m = _CDATA_RE.match(raw)
+        records.append(m.group(1) if m else html_lib.unescape(raw))
+    return records
+
+
+def _hanweb_entries(records: list[str], page_url: str) -> list[ListEntry]:
+    entries = []
+    for record in records:
+        if not record.strip():
+            continue
+        try:
+            frag = lxml_html.fragment_fromstring(record, create_parent="div")
+        except (etree.ParserError, ValueError):
+            continue
+        anchors = [a for a in frag.iter("a") if _is_title_anchor(a)]
+        if anchors:
+            entries.append(_entry(frag, anchors, page_url))
+    return entries
+
+
+def _parse(text: str) -> lxml_html.HtmlElement | None:
+    # lxml refuses str input carrying an XML encoding declaration.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+    if not text.strip():
+        return None
+    try:
+        return lxml_html.document_fromstring(text)
+    except (etree.ParserError, ValueError):
+        return None
+
+
+def extract_entries(html: str, page_url: str) -> list[ListEntry]:
+    """The posts listed on a column page (or a Hanweb dataproxy response), in page order; [] if blank."""
+    if not html:
+        return []
+    records = hanweb_records(html)
+    if records is not None:
+        return _dedupe(_hanweb_entries(records, page_url))
+    doc = _parse(html)
+    if doc is None:
+        return []
+    base = doc.find(".//base[@href]")
+    base_url = urljoin(page_url, base.get("href")) if base is not None else page_url
+    for bad in doc.xpath("//script|//style|//noscript|//select|//head|//comment()"):
+        if bad.getparent() is not None:
+            bad.drop_tree()   # keeps the tail text, unlike remove()
+    body = doc.find("body")
+    root = body if body is not None else doc
+    entries, best = _main_list(root, base_url)
+    return [] if _is_blank(root, best) else _dedupe(entries)

@@ -1,0 +1,467 @@
+"""The quarterly notice (通报) as a .docx laid out per GB/T 9704-2012 (党政机关公文格式).
+
+Structure follows the seed notice (seed/000_9906537a5138fbc6.txt); every name and number comes from the
+report model. Layout: A4, margins 37/35/28/26 mm (a 156 × 225 mm text block); title 2号 方正小标宋简体;
+body 3号 仿宋_GB2312 at a fixed 28.95 pt line (225 mm / 22 lines), 28 characters a line via the document
+grid; 一、 headings 黑体; page numbers 4号 as "— 1 —", odd pages right and even pages left. The attachment
+tables follow the body, each on a new page.
+
+python-docx because it is the maintained library for writing .docx; what it lacks (East Asian font names,
+fields, the document grid, font fallbacks) is set on the XML directly here.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import date
+from pathlib import Path
+
+from docx import Document
+from lxml import etree
+from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.oxml import OxmlElement, parse_xml
+from docx.oxml.ns import nsdecls, qn
+from docx.shared import Mm, Pt
+from docx.table import Table
+from docx.text.paragraph import Paragraph
+
+from monitors.report.model import KIND_LABELS, ColumnIssue, QuarterReport
+from monitors.report.xlsx_writer import (
+    NAME_HEADERS,
+    account_rows,
+    attachments,
+    clean_text,
+    month_label,
+    season_label,
+    status_lines,
+)
+
+# GB/T 9704-2012 §5.2.1 and §7.1: fonts and sizes (2号 = 22 pt, 3号 = 16 pt, 4号 = 14 pt).
+TITLE_FONT, TITLE_FALLBACK = "方正小标宋简体", "宋体"
+BODY_FONT, BODY_FALLBACK = "仿宋_GB2312", "仿宋"
+HEADING1_FONT = "黑体"
+HEADING2_FONT, HEADING2_FALLBACK = "楷体_GB2312", "楷体"
+LATIN_FONT = "Times New Roman"
+TITLE_SIZE, BODY_SIZE, PAGE_NUMBER_SIZE, TABLE_SIZE = 22, 16, 14, 12
+# 225 mm text block / 22 lines = 28.99 pt; Word's 公文 templates use 28.95 pt (579 twips) so 22 lines fit.
+LINE_PITCH = Pt(28.95)
+# 28 characters a line: 156 mm is 442.2 pt, 27.6 characters of 16 pt; tightening body text by 0.25 pt a
+# character (w:spacing, in twentieths of a point) fits 28. A character grid (docGrid linesAndChars) would
+# say the same to Word, but LibreOffice lays such grids out differently, so the spacing is explicit.
+BODY_CHAR_SPACING = "-5"
+INDENT_2_CHARS = Pt(2 * BODY_SIZE)
+
+ADDRESSEES = "区直各有关部门，各镇人民政府、街道办事处："
+PLACEHOLDERS = (
+    "【请填写下一步工作要求】",
+    "【可按“一是……二是……三是……”分条填写整改要求、报送时限和联系方式】",
+)
+
+
+def cn_date(d: date) -> str:
+    """2020-10-10 -> '2020年10月10日' (GB/T 9704: Arabic numerals, no leading zeros)."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+# ---------------------------------------------------------------------------------------------- XML helpers
+
+
+def _set_fonts(element_rpr, east_asia: str, latin: str = LATIN_FONT) -> None:
+    rfonts = element_rpr.get_or_add_rFonts()
+    rfonts.set(qn("w:ascii"), latin)
+    rfonts.set(qn("w:hAnsi"), latin)
+    rfonts.set(qn("w:eastAsia"), east_asia)
+    rfonts.set(qn("w:cs"), latin)
+
+
+def _run(paragraph: Paragraph, text: str, font: str = BODY_FONT, size: float = BODY_SIZE,
+         bold: bool = False, latin: str = LATIN_FONT):
+    run = paragraph.add_run(text)
+    run.font.size = Pt(size)
+    run.font.bold = bold
+    _set_fonts(run._element.get_or_add_rPr(), font, latin)
+    return run
+
+
+def _paragraph(doc, text: str = "", *, font: str = BODY_FONT, size: float = BODY_SIZE,
+               indent: bool = True, align=WD_ALIGN_PARAGRAPH.JUSTIFY, bold: bool = False) -> Paragraph:
+    p = doc.add_paragraph()
+    fmt = p.paragraph_format
+    fmt.alignment = align
+    if indent:
+        _indent_chars(p, 2)
+    else:
+        fmt.first_line_indent = Pt(0)
+    if text:
+        _run(p, text, font, size, bold)
+    return p
+
+
+def _indent_chars(p: Paragraph, chars: int) -> None:
+    """A first-line indent in characters (w:firstLineChars), with the points for readers that ignore it."""
+    p.paragraph_format.first_line_indent = Pt(chars * BODY_SIZE)
+    ind = p._p.get_or_add_pPr().get_or_add_ind()
+    ind.set(qn("w:firstLineChars"), str(chars * 100))
+
+
+def _add_field(paragraph: Paragraph, instruction: str, placeholder: str, font: str, size: float) -> None:
+    """A complex field (begin / instrText / separate / result / end), as Word writes PAGE."""
+    def fld(kind: str):
+        run = _run(paragraph, "", font, size, latin=font)
+        el = OxmlElement("w:fldChar")
+        el.set(qn("w:fldCharType"), kind)
+        run._r.append(el)
+
+    fld("begin")
+    run = _run(paragraph, "", font, size, latin=font)
+    instr = OxmlElement("w:instrText")
+    instr.set(qn("xml:space"), "preserve")
+    instr.text = f" {instruction} "
+    run._r.append(instr)
+    fld("separate")
+    _run(paragraph, placeholder, font, size, latin=font)
+    fld("end")
+
+
+def _declare_font_fallbacks(doc) -> None:
+    """Name a fallback (w:altName) for each GB font in the font table: machines without 方正小标宋简体 or
+    仿宋_GB2312 then use 宋体 / 仿宋 instead of an arbitrary substitute."""
+    for part in doc.part.package.iter_parts():
+        if str(part.partname) != "/word/fontTable.xml":
+            continue
+        root = parse_xml(part.blob)
+        for name, alt in ((TITLE_FONT, TITLE_FALLBACK), (BODY_FONT, BODY_FALLBACK),
+                          (HEADING2_FONT, HEADING2_FALLBACK), (HEADING1_FONT, None)):
+            font = parse_xml(
+                f'<w:font {nsdecls("w")} w:name="{name}">'
+                + (f'<w:altName w:val="{alt}"/>' if alt else "")
+                + '<w:charset w:val="86"/><w:family w:val="auto"/><w:pitch w:val="variable"/></w:font>'
+            )
+            root.append(font)
+        part._blob = etree.tostring(root, xml_declaration=True, encoding="UTF-8", standalone=True)
+        return
+
+
+# ------------------------------------------------------------------------------------------- page setup
+
+
+def _setup(doc) -> None:
+    section = doc.sections[0]
+    section.page_width, section.page_height = Mm(210), Mm(297)
+    section.top_margin, section.bottom_margin = Mm(37), Mm(35)
+    section.left_margin, section.right_margin = Mm(28), Mm(26)
+    # The page number sits 7 mm below the text block (GB/T 9704 §7.5): its baseline ~23 mm above the edge.
+    section.footer_distance = Mm(23)
+    section.header_distance = Mm(15)
+    sect_pr = section._sectPr
+    grid = sect_pr.find(qn("w:docGrid"))
+    if grid is None:  # the default template has one; keep its place in the sequence
+        grid = OxmlElement("w:docGrid")
+        sect_pr.insert_element_before(grid, "w:printerSettings", "w:sectPrChange")
+    grid.attrib.clear()
+    grid.set(qn("w:type"), "lines")
+    grid.set(qn("w:linePitch"), str(round(LINE_PITCH.pt * 20)))
+
+    normal = doc.styles["Normal"]
+    normal.font.size = Pt(BODY_SIZE)
+    rpr = normal.element.get_or_add_rPr()
+    _set_fonts(rpr, BODY_FONT)
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:val"), BODY_CHAR_SPACING)
+    # CT_RPr is a sequence: w:spacing goes before w:sz (Word rejects out-of-order children).
+    rpr.insert_element_before(spacing, "w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight",
+                              "w:u", "w:effect", "w:vertAlign", "w:lang", "w:eastAsianLayout")
+    lang = OxmlElement("w:lang")
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    rpr.append(lang)
+    pf = normal.paragraph_format
+    pf.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    pf.line_spacing = LINE_PITCH
+    pf.space_before = pf.space_after = Pt(0)
+    pf.widow_control = False
+
+    # Page numbers: odd pages right, even pages left, one character in from the edge, "— 1 —".
+    doc.settings.odd_and_even_pages_header_footer = True
+    for footer, align in ((section.footer, WD_ALIGN_PARAGRAPH.RIGHT),
+                          (section.even_page_footer, WD_ALIGN_PARAGRAPH.LEFT)):
+        footer.is_linked_to_previous = False
+        p = footer.paragraphs[0]
+        _off_grid(p)
+        p.paragraph_format.alignment = align
+        p.paragraph_format.first_line_indent = Pt(0)
+        p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+        if align == WD_ALIGN_PARAGRAPH.RIGHT:
+            p.paragraph_format.right_indent = Pt(PAGE_NUMBER_SIZE)
+        else:
+            p.paragraph_format.left_indent = Pt(PAGE_NUMBER_SIZE)
+        # GB/T 9704 §7.5: 4号半角宋体阿拉伯数字 — the digits in 宋体 too, not Times New Roman.
+        _run(p, "— ", "宋体", PAGE_NUMBER_SIZE, latin="宋体")
+        _add_field(p, "PAGE", "1", "宋体", PAGE_NUMBER_SIZE)
+        _run(p, " —", "宋体", PAGE_NUMBER_SIZE, latin="宋体")
+
+
+# ---------------------------------------------------------------------------------------------- the text
+
+
+def _join(names: list[str]) -> str:
+    return "、".join(clean_text(n) for n in names)
+
+
+def _units_sentence(report: QuarterReport, kind: str, number: int) -> str:
+    n = len(report.units_of(kind))
+    label = KIND_LABELS.get(kind, kind)
+    good = report.good_units.get(kind, [])
+    short = report.short_units.get(kind, [])
+    always = report.always_short_units.get(kind, [])
+    season = season_label(report)
+    parts = []
+    if good:
+        parts.append(f"信息发布工作做得较好的有：{_join(good)}")
+    if short:
+        sentence = f"有月份发布数量未达到每月信息发布要求的有：{_join(short)}"
+        if always:
+            sentence += f"，其中{_join(always)}{season}每月均未达到考核要求"
+        parts.append(sentence)
+    else:
+        parts.append(f"各{label}{season}每月发布数量均达到要求")
+    return f"{n}个{label}中，" + "；".join(parts) + f"（详见附件{number}）。"
+
+
+def _issue_detail(issue: ColumnIssue) -> str:
+    when = cn_date(issue.last_post) if issue.last_post else "无"
+    return (f"“{clean_text(issue.column)}”（最近更新于{when}，已{issue.days_since}天未更新，"
+            f"超过{issue.limit_days}天的更新期限）")
+
+
+def _by_unit(issues: list[ColumnIssue]) -> "OrderedDict[str, list[ColumnIssue]]":
+    grouped: OrderedDict[str, list[ColumnIssue]] = OrderedDict()
+    for issue in issues:
+        grouped.setdefault(clean_text(issue.unit), []).append(issue)
+    return grouped
+
+
+def _over_limit(issues: list[ColumnIssue]) -> str:
+    limits = {i.limit_days for i in issues}
+    if limits == {365}:
+        return "超过一年未更新"
+    return f"超过{max(limits)}天未更新" if len(limits) == 1 else "超过规定期限未更新"
+
+
+def _portal_section(doc, report: QuarterReport, plan) -> None:
+    site = clean_text(report.site_name)
+    _paragraph(doc, f"一、{site}门户网站维护情况", font=HEADING1_FONT)
+    text = (f"1.{report.quarter_label}，{site}门户网站共发布信息{report.total_posts}条。"
+            f"根据考核要求，各单位每月发布信息应达到{report.quota}条及以上。")
+    text += "".join(_units_sentence(report, a.kind, a.number) for a in plan if a.kind != "accounts")
+    _paragraph(doc, text)
+
+    stale, blank = report.stale_columns, report.blank_columns
+    as_of = cn_date(report.as_of)
+    if not stale and not blank:
+        _paragraph(doc, f"2.网站栏目更新情况。截至{as_of}，{site}门户网站未发现更新不及时或空白的栏目。")
+        return
+    _paragraph(doc, f"2.网站栏目更新情况。截至{as_of}，{site}门户网站有{len(stale)}个栏目更新不及时、"
+                    f"{len(blank)}个栏目未发布任何信息，具体如下：")
+    sub = 1
+    if stale:
+        _paragraph(doc, f"（{sub}）更新不及时的栏目。")
+        for unit, issues in _by_unit(stale).items():
+            _paragraph(doc, f"{unit}：" + "；".join(_issue_detail(i) for i in issues) + "。")
+        sub += 1
+    if blank:
+        _paragraph(doc, f"（{sub}）空白栏目。")
+        for unit, issues in _by_unit(blank).items():
+            _paragraph(doc, f"{unit}：" + "、".join(f"“{clean_text(i.column)}”" for i in issues) + "。")
+    _paragraph(doc, "请上述栏目的维护单位按照要求加大维护更新力度。")
+
+
+def _accounts_section(doc, report: QuarterReport, plan) -> None:
+    _paragraph(doc, "二、政务新媒体平台维护情况", font=HEADING1_FONT)
+    _paragraph(doc, "根据《政府网站与政务新媒体检查指标、监管工作年度考核指标》要求，政务新媒体出现严重表述错误、"
+                    "泄露国家秘密、发布或链接反动、暴力、色情等内容、因发布内容不当引发严重负面舆情、2周内无更新、"
+                    "未提供有效互动功能、存在购买“粉丝”、强制要求群众点赞等弄虚作假行为等任意一种情况，即单项否决，"
+                    "该政务新媒体平台即判定为不合格。")
+    if not report.accounts:
+        _paragraph(doc, "本期未纳入政务新媒体监测数据。")
+        return
+    number = next(a.number for a in plan if a.kind == "accounts")
+    rows = account_rows(report)
+    failed = [f"{r[1]}“{r[3]}”" for r in rows if r[4].startswith("不合格")]
+    text = f"截至{season_label(report)}末，我区登记在册的政务新媒体共{len(rows)}个"
+    text += (f"，其中2周内无更新、判定为不合格的有：{'、'.join(failed)}" if failed
+             else "，均按要求及时更新信息")
+    _paragraph(doc, text + f"（详见附件{number}）。")
+
+
+def _disclosure_section(doc, report: QuarterReport) -> None:
+    _paragraph(doc, "三、政府信息公开工作情况", font=HEADING1_FONT)
+    text = f"{report.quarter_label}，全区共主动公开政府信息{report.disclosure_posts}条。"
+    stale = {clean_text(u): issues for u, issues in report.disclosure_stale.items() if issues}
+    if stale:
+        parts = []
+        for unit, issues in stale.items():
+            names = "、".join(f"“{clean_text(i.column)}”" for i in issues)
+            parts.append(f"{unit}的{names}{'等' + str(len(issues)) + '个' if len(issues) > 1 else ''}栏目"
+                         f"{_over_limit(issues)}")
+        text += "其中，" + "；".join(parts) + "，请相关单位立即整改。"
+    else:
+        text += "各单位政府信息公开栏目均在规定期限内更新。"
+    _paragraph(doc, text)
+
+
+def _closing(doc, report: QuarterReport, plan) -> None:
+    _paragraph(doc, "四、下一步工作要求", font=HEADING1_FONT)
+    for placeholder in PLACEHOLDERS:
+        _paragraph(doc, placeholder)
+    # 专此通报, the 附件 list and the signature stay on one page: a signature alone on a page is not valid.
+    closing = [_paragraph(doc, "专此通报"), _paragraph(doc)]
+    # 附件说明 (GB/T 9704 §7.3.4): "附件：1.…" two characters in; further items, and a long name's second
+    # line, align with the first item's name (hanging indents; "1." is about 12 pt of Times New Roman).
+    number_width = Pt(12)
+    name_left = Pt(5 * BODY_SIZE) + number_width
+    for i, attachment in enumerate(plan):
+        p = _paragraph(doc, indent=False)
+        closing.append(p)
+        p.paragraph_format.left_indent = name_left
+        if i == 0:
+            p.paragraph_format.first_line_indent = -(Pt(3 * BODY_SIZE) + number_width)
+            _run(p, f"附件：{attachment.number}.{attachment.listing}")
+        else:
+            p.paragraph_format.first_line_indent = -number_width
+            _run(p, f"{attachment.number}.{attachment.listing}")
+    closing += [_paragraph(doc), _paragraph(doc)]
+    for text in (clean_text(report.issuer), cn_date(report.as_of)):
+        p = _paragraph(doc, text, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
+        p.paragraph_format.right_indent = Pt(2 * BODY_SIZE)
+        closing.append(p)
+    for p in closing[:-1]:
+        p.paragraph_format.keep_with_next = True
+
+
+# ------------------------------------------------------------------------------------------ attachments
+
+
+def _off_grid(p: Paragraph) -> None:
+    """Let a paragraph keep its own line height instead of snapping to the body's 28.95 pt line grid."""
+    el = OxmlElement("w:snapToGrid")
+    el.set(qn("w:val"), "0")
+    p._p.get_or_add_pPr().insert_element_before(
+        el, "w:bidi", "w:adjustRightInd", "w:spacing", "w:ind", "w:contextualSpacing", "w:jc",
+        "w:textAlignment", "w:outlineLvl", "w:rPr")
+
+
+def _cell_text(cell, text: str, bold: bool = False) -> None:
+    cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
+    p = cell.paragraphs[0]
+    _off_grid(p)
+    p.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    p.paragraph_format.first_line_indent = Pt(0)
+    p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+    _run(p, text, HEADING1_FONT if bold else BODY_FONT, TABLE_SIZE)
+
+
+def _repeat_header(table: Table, rows: int) -> None:
+    for row in table.rows:
+        row.height_rule = WD_ROW_HEIGHT_RULE.AT_LEAST
+        row.height = Mm(7.5)
+    for row in table.rows[:rows]:
+        tr_pr = row._tr.get_or_add_trPr()
+        el = OxmlElement("w:tblHeader")
+        el.set(qn("w:val"), "true")
+        tr_pr.append(el)
+
+
+def _attachment_heading(doc, attachment) -> None:
+    p = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT)
+    p.paragraph_format.page_break_before = True
+    _run(p, f"附件{attachment.number}", HEADING1_FONT)
+    title = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    # Too long for one line at 2号: break before "政府网站信息更新情况" rather than inside a word.
+    head, sep, tail = attachment.title.rpartition("政府网站信息更新情况")
+    if sep and head:
+        _run(title, head, TITLE_FONT, TITLE_SIZE).add_break(WD_BREAK.LINE)
+        _run(title, sep + tail, TITLE_FONT, TITLE_SIZE)
+    else:
+        _run(title, attachment.title, TITLE_FONT, TITLE_SIZE)
+    _paragraph(doc, indent=False)
+
+
+def _units_table(doc, report: QuarterReport, attachment) -> None:
+    _attachment_heading(doc, attachment)
+    months = report.months
+    ncols = len(months) + 2
+    rows = report.units_of(attachment.kind)
+    table = doc.add_table(rows=2 + len(rows), cols=ncols)
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    head = table.rows[0].cells
+    name_cell = head[0].merge(table.rows[1].cells[0])
+    _cell_text(name_cell, NAME_HEADERS.get(attachment.kind, "单位名称"), bold=True)
+    count_cell = head[1].merge(head[len(months)])
+    _cell_text(count_cell, "网站信息更新数（单位：条）", bold=True)
+    status_cell = head[ncols - 1].merge(table.rows[1].cells[ncols - 1])
+    _cell_text(status_cell, "完成情况", bold=True)
+    for i, month in enumerate(months):
+        _cell_text(table.rows[1].cells[1 + i], month_label(month), bold=True)
+    _repeat_header(table, 2)
+    for r, unit in enumerate(rows, start=2):
+        cells = table.rows[r].cells
+        _cell_text(cells[0], clean_text(unit.unit))
+        for i, month in enumerate(months):
+            _cell_text(cells[1 + i], str(unit.months.get(month, 0)))
+        _cell_text(cells[ncols - 1], status_lines(unit.status))
+
+
+def _accounts_table(doc, report: QuarterReport, attachment) -> None:
+    _attachment_heading(doc, attachment)
+    headers = ["序号", "维护单位", "政务新媒体类型", "政务新媒体名称", "状态"]
+    rows = account_rows(report)
+    table = doc.add_table(rows=1 + len(rows), cols=len(headers))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for c, header in enumerate(headers):
+        _cell_text(table.rows[0].cells[c], header, bold=True)
+    _repeat_header(table, 1)
+    for r, values in enumerate(rows, start=1):
+        for c, value in enumerate(values):
+            _cell_text(table.rows[r].cells[c], value)
+
+
+# ------------------------------------------------------------------------------------------------ entry
+
+
+def write_docx(report: QuarterReport, path: Path) -> Path:
+    """Write the notice to `path` and return it."""
+    doc = Document()
+    _declare_font_fallbacks(doc)
+    _setup(doc)
+    plan = attachments(report)
+
+    title = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    # Break the title where the meaning allows (GB/T 9704 §7.2.3), before "检查情况的通报".
+    head = f"关于{report.quarter_label}全区网站和政务新媒体"
+    _run(title, head, TITLE_FONT, TITLE_SIZE).add_break(WD_BREAK.LINE)
+    _run(title, "检查情况的通报", TITLE_FONT, TITLE_SIZE)
+    _paragraph(doc, indent=False)
+    _paragraph(doc, ADDRESSEES, indent=False)
+    season = season_label(report)
+    _paragraph(doc, "根据《国务院办公厅关于印发政府网站发展指引的通知》（国办发〔2017〕47号，以下简称《指引》）、"
+                    "《国务院办公厅秘书局关于印发政府网站与政务新媒体检查指标、监管工作年度考核指标的通知》"
+                    "（国办秘函〔2019〕19号）要求，近期区大数据服务中心根据国务院办公厅、省政府办公厅和市政府办公厅"
+                    f"对政府网站与政务新媒体的考核指标要求，对{season}区政府门户网站维护情况、新媒体平台维护情况"
+                    "和政府信息公开工作情况进行检查，现将有关情况通报如下：")
+    _portal_section(doc, report, plan)
+    _accounts_section(doc, report, plan)
+    _disclosure_section(doc, report)
+    _closing(doc, report, plan)
+
+    for attachment in plan:
+        if attachment.kind == "accounts":
+            _accounts_table(doc, report, attachment)
+        else:
+            _units_table(doc, report, attachment)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.save(str(path))
+    return path

@@ -1,0 +1,106 @@
+"""End-to-end crawls of the fixture portal on loopback: every page style, incremental re-crawls, faults."""
+from __future__ import annotations
+
+from collections import defaultdict
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+
+from config import load_settings
+from crawler.run import run_crawl
+from fixtures.portal import portal_columns, portal_posts
+from storage import queries
+from storage.db import get_sessionmaker
+from storage.models import Column, ColumnFetch, ColumnPost, Post
+from tests.helpers import truth, write_test_settings
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def stored(db_url: str) -> dict[str, tuple[str, object]]:
+    with get_sessionmaker(db_url)() as s:
+        return {p.url: (p.title, p.published_at.astimezone(TZ).date() if p.published_at else None)
+                for p in s.scalars(select(Post))}
+
+
+def by_style(n: int) -> list:
+    """The first n columns of each page style the portal uses, skipping blank ones."""
+    posts_by_column = {p.column_path for p in portal_posts()}
+    seen: dict[str, list] = defaultdict(list)
+    for c in portal_columns():
+        if c.path in posts_by_column and len(seen[c.style]) < n:
+            seen[c.style].append(c)
+    return [c for cols in seen.values() for c in cols]
+
+
+def assert_matches_truth(db_url: str, base_url: str, columns: list) -> None:
+    want = {url: (title, when.date()) for url, (title, when) in truth(portal_posts(), base_url, {c.path for c in columns}).items()}
+    got = stored(db_url)
+    missing = sorted(set(want) - set(got))[:5]
+    extra = sorted(set(got) - set(want))[:5]
+    assert not missing and not extra, f"missing {missing} extra {extra}"
+    wrong = [(u, got[u], want[u]) for u in want if got[u] != want[u]][:5]
+    assert not wrong, wrong
+
+
+def test_full_crawl_reads_every_page_style(portal, tmp_path, db_url: str) -> None:  # noqa: ANN001
+    columns = by_style(2)
+    assert len({c.style for c in columns}) >= 5
+    settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, columns, db_url))
+    summary = run_crawl(settings, full=True)
+    assert summary.columns == len(columns) and not summary.failed
+    assert_matches_truth(db_url, portal.base_url, columns)
+
+
+def test_incremental_recrawl_with_nothing_new_makes_one_request_per_column(portal, tmp_path) -> None:  # noqa: ANN001
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    columns = by_style(2)
+    settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, columns, db_url))
+    run_crawl(settings, full=True)
+    before = len(stored(db_url))
+    start = portal.request_count()
+    summary = run_crawl(settings)
+    column_requests = portal.request_count() - start - 1  # one robots.txt a crawl
+    assert summary.new_posts == 0 and len(stored(db_url)) == before
+    assert column_requests / len(columns) <= 1.05, column_requests
+    with get_sessionmaker(db_url)() as s:
+        statuses = {f.status for f in queries.run_fetches(s, summary.run_id)}
+    assert statuses == {"unchanged"}  # the server's ETag/Last-Modified answered 304
+
+
+FAULTS = {
+    "/faults/timeout/": "超时",
+    "/faults/500/": "HTTP 500",
+    "/faults/loop/": "重定向",
+}
+
+
+def test_faulty_columns_are_reported_and_the_rest_is_stored(portal, tmp_path) -> None:  # noqa: ANN001
+    from fixtures.portal.model import ColumnSpec
+
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    good = by_style(1)[:2]
+    faults = [ColumnSpec("故障单位", name, path, "dynamic", True, "fault") for name, path in
+              [("超时栏目", "/faults/timeout/"), ("错误栏目", "/faults/500/"), ("循环栏目", "/faults/loop/"),
+               ("损坏栏目", "/faults/broken/"), ("日期栏目", "/faults/baddate/")]]
+    settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, faults + good, db_url,
+                                                 timeout=2.0))
+    summary = run_crawl(settings)
+    with get_sessionmaker(db_url)() as s:
+        outcome = {c.url.removeprefix(portal.base_url): (f.status, f.reason or "")
+                   for f, c in s.execute(select(ColumnFetch, Column).join(Column, Column.id == ColumnFetch.column_id)
+                                         .where(ColumnFetch.run_id == summary.run_id))}
+    for path, words in FAULTS.items():
+        assert outcome[path][0] == "error" and words in outcome[path][1], outcome[path]
+    assert outcome["/faults/broken/"][0] == "partial", outcome["/faults/broken/"]
+    assert outcome["/faults/baddate/"][0] == "partial" and "日期" in outcome["/faults/baddate/"][1]
+    for c in good:
+        assert outcome[c.path][0] == "ok"
+    assert_matches_truth_subset(db_url, portal.base_url, good)
+
+
+def assert_matches_truth_subset(db_url: str, base_url: str, columns: list) -> None:
+    want = truth(portal_posts(), base_url, {c.path for c in columns})
+    got = stored(db_url)
+    assert set(want) <= set(got)

@@ -1,0 +1,43 @@
+"""Test helpers: settings files for a subset of fixture columns, and the truth they should yield."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+FAST_CRAWL = """
+[crawl]
+download_delay = 0.0
+autothrottle = false
+concurrent_requests = 16
+concurrent_per_domain = 8
+timeout = {timeout}
+retries = {retries}
+"""
+
+
+def toml_str(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def write_test_settings(path: Path, base_url: str, columns: Iterable, database_url: str, *,
+                        units: Iterable | None = None, timeout: float = 5.0, retries: int = 0,
+                        extra: str = "") -> Path:
+    """settings.toml for `columns` (fixture ColumnSpecs) of the site at base_url."""
+    columns = list(columns)
+    kinds = {u.name: u.kind for u in units or []}
+    lines = ["[monitor]", f"database_url = {toml_str(database_url)}", "",
+             "[[sites]]", 'name = "测试站点"', f"url = {toml_str(base_url + '/')}", ""]
+    for unit in dict.fromkeys(c.unit for c in columns):
+        lines += ["[[units]]", f"name = {toml_str(unit)}", f"kind = {toml_str(kinds.get(unit, 'department'))}", ""]
+    for c in columns:
+        lines += ["[[columns]]", f"unit = {toml_str(c.unit)}", f"name = {toml_str(c.name)}",
+                  f"url = {toml_str(base_url + c.path)}", f"category = {toml_str(c.category)}",
+                  f"quota = {'true' if c.quota else 'false'}", ""]
+    path.write_text("\n".join(lines) + FAST_CRAWL.format(timeout=timeout, retries=retries) + extra, encoding="utf-8")
+    return path
+
+
+def truth(posts: Iterable, base_url: str, column_paths: set[str]) -> dict[str, tuple[str, str]]:
+    """url -> (title, published minute 'YYYY-MM-DD HH:MM' or day) for posts listed in the given columns."""
+    return {base_url + p.path: (p.title, p.published) for p in posts if p.column_path in column_paths}
