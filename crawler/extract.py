@@ -219,12 +219,14 @@ def _main_list(root: lxml_html.HtmlElement, page_url: str) -> tuple[list[ListEnt
 def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
     """True when a "暂无信息" text outside furniture says the column is empty. A marker in some unrelated
     widget (在线访谈：暂无信息) does not blank a page whose best list is clean and lives elsewhere."""
-    near_best: set[int] = set()
+    # Elements themselves, not id()s: lxml proxies are recreated on access, so ids are only stable for
+    # elements we keep alive.
+    near_best: list[lxml_html.HtmlElement] = []
     node = best.parent if best is not None else None
     for _ in range(3):   # the list box: the list's parent and two levels up, short of <body>
         if node is None or node.tag in ("body", "html"):
             break
-        near_best.add(id(node))
+        near_best.append(node)
         node = node.getparent()
     for el in root.iter():
         if not isinstance(el.tag, str) or not _BLANK_MARKERS.search(f"{el.text or ''} {el.tail or ''}"):
@@ -236,7 +238,7 @@ def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
             return True
         node, depth = holder, 0
         while node is not None and depth < 4:
-            if id(node) in near_best:
+            if any(node is kept for kept in near_best):
                 return True
             node, depth = node.getparent(), depth + 1
     return False

@@ -43,6 +43,7 @@ def scrapy_settings(crawl: CrawlSettings, database_url: str, run_id: int) -> dic
         "COOKIES_ENABLED": True,
         "TELNETCONSOLE_ENABLED": False,
         "LOG_LEVEL": "ERROR",
+        "LOG_INSTALL_ROOT_HANDLER": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
@@ -105,7 +106,7 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
     hosts = {urlsplit(s.url).hostname for s in settings.sites} | {urlsplit(t.url).hostname for t in targets}
     selectors = {c.url: c.selectors for c in settings.columns if c.selectors}
     if targets:
-        process = CrawlerProcess(scrapy_settings(settings.crawl, url, run_id), install_root_handler=False)
+        process = CrawlerProcess(scrapy_settings(settings.crawl, url, run_id))
         crawler = process.create_crawler(ColumnSpider)
         process.crawl(crawler, targets, complete_urls=complete_urls, full=full, timezone=settings.monitor.timezone,
                       selectors=selectors, allowed_hosts={h for h in hosts if h},

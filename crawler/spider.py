@@ -20,6 +20,7 @@ import scrapy
 from scrapy.http import FormRequest, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
+from twisted.web._newclient import ResponseFailed
 from twisted.python.failure import Failure
 
 from crawler.dates import article_date
@@ -221,18 +222,27 @@ def describe_failure(failure: Failure) -> tuple[str, int | None]:
     if failure.check(HttpError):
         status = failure.value.response.status
         return f"HTTP {status} 错误", status
-    if failure.check(TimeoutError, TCPTimedOutError):
+    if failure.check(TimeoutError, TCPTimedOutError, *_scrapy_errors("DownloadTimeoutError")):
         return "连接超时，服务器未在限定时间内响应", None
-    if failure.check(DNSLookupError):
+    if failure.check(DNSLookupError, *_scrapy_errors("CannotResolveHostError")):
         return "域名无法解析", None
-    if failure.check(ConnectionRefusedError):
+    if failure.check(ConnectionRefusedError, *_scrapy_errors("DownloadConnectionRefusedError")):
         return "无法连接服务器（连接被拒绝）", None
+    if failure.check(ResponseFailed, *_scrapy_errors("ResponseDataLossError", "DownloadFailedError")):
+        return "连接中断，响应不完整", None
     message = str(failure.value)
     if "redirect" in message.lower():
         return "重定向次数过多（可能是重定向循环）", None
     if "offsite" in message.lower() or "allowed_domains" in message:
         return "网址不在设定的站点域名内，未抓取", None
     return f"抓取失败：{failure.type.__name__} {message}".strip(), None
+
+
+def _scrapy_errors(*names: str) -> tuple[type, ...]:
+    """Scrapy >= 2.14 wraps Twisted's download errors in its own exceptions; older versions do not."""
+    import scrapy.exceptions
+
+    return tuple(getattr(scrapy.exceptions, n) for n in names if hasattr(scrapy.exceptions, n))
 
 
 def _header(response: Response, name: str) -> str | None:

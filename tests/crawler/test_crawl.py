@@ -59,9 +59,9 @@ def test_incremental_recrawl_with_nothing_new_makes_one_request_per_column(porta
     settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, columns, db_url))
     run_crawl(settings, full=True)
     before = len(stored(db_url))
-    start = portal.request_count()
+    start = portal.request_count
     summary = run_crawl(settings)
-    column_requests = portal.request_count() - start - 1  # one robots.txt a crawl
+    column_requests = portal.request_count - start - 1  # one robots.txt a crawl
     assert summary.new_posts == 0 and len(stored(db_url)) == before
     assert column_requests / len(columns) <= 1.05, column_requests
     with get_sessionmaker(db_url)() as s:
