@@ -79,6 +79,8 @@ def local_date(value: datetime, tz: object) -> date:
 def quota_monthly(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
     """单位当月在门户网站发布信息少于考核数量（每月 10 条，本地考核办法）。"""
     quota = params.monthly_quota
+    if not any(c.quota for c in facts.columns):
+        return []  # a unit without quota columns (e.g. the district's own office) has no monthly quota
     return [
         Finding("quota.monthly", "fail", m.month,
                 f"{month_label(m.month)}发布{m.posts}条，差{quota - m.posts}条", facts.unit)

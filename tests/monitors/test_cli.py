@@ -1,0 +1,100 @@
+"""The `monitor` command as users run it: the demo end to end, check, report, exit codes."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SEED_TABLE = Path(__file__).parents[2] / "fixtures" / "data" / "q3_2020_tables.tsv"
+
+
+def monitor(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "monitors.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo")
+    result = monitor("demo", "--out", str(out), "--port", "0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "[134/134]" in result.stderr  # progress, one line a column
+    return out
+
+
+def seed_rows() -> list[dict]:
+    lines = [l for l in SEED_TABLE.read_text(encoding="utf-8").splitlines() if l and not l.startswith("#")]
+    return list(csv.DictReader(lines, delimiter="\t"))
+
+
+def expected_status(row: dict) -> str:
+    short = [f"{m}月-{10 - int(row[k])}" for m, k in ((7, "jul"), (8, "aug"), (9, "sep")) if int(row[k]) < 10]
+    return ";".join(short) or "完成"
+
+
+def test_demo_reproduces_the_seed_notice(demo: Path) -> None:
+    report = json.loads((demo / "report-2020Q3.json").read_text(encoding="utf-8"))
+    assert report["quarter"] == "2020Q3" and report["total_posts"] == 2792
+    units = {u["unit"]: u for u in report["units"]}
+    assert len(units) == 35
+    for row in seed_rows():
+        got = units[row["unit"]]
+        assert got["kind"] == row["kind"]
+        assert got["months"] == {"2020-07": int(row["jul"]), "2020-08": int(row["aug"]), "2020-09": int(row["sep"])}
+        assert got["status"] == expected_status(row)
+    assert units["上渡街道"]["status"] == "9月-7"  # the seed printed 9月-8; 10 - 3 = 7
+    assert (demo / "通报-2020Q3.docx").stat().st_size > 0 and (demo / "附件-2020Q3.xlsx").stat().st_size > 0
+    stale = {c["column"] for c in report["stale_columns"]}
+    assert {"项目质量安全监督信息", "卫生和食品安全药品安全", "社会组织、慈善组织", "就业创业", "脱贫攻坚", "住房保障"} <= stale
+    assert report["disclosure_posts"] == 194
+    assert "盖山镇" in report["disclosure_stale"]
+
+
+def test_check_json_for_the_audit_office(demo: Path) -> None:
+    result = monitor("--config", str(demo / "settings.toml"), "check", "--unit", "审计局", "--as-of", "2020-10-10",
+                     "--no-crawl", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    assert data["unit"] == "审计局" and data["as_of"] == "2020-10-10"
+    assert data["months"] == {"2020-07": 3, "2020-08": 1, "2020-09": 0, "2020-10": 0}
+    quota = [f for f in data["findings"] if f["rule"] == "quota.monthly"]
+    assert [f["target"] for f in quota] == ["2020-07", "2020-08", "2020-09"]
+    assert quota[0] == {"rule": "quota.monthly", "severity": "fail", "target": "2020-07", "detail": "7月发布3条，差7条"}
+    assert {"name", "url", "category", "posts", "last_post"} <= set(data["columns"][0])
+    assert data["accounts"] == []
+
+
+def test_check_text_and_a_unit_without_findings(demo: Path) -> None:
+    config = str(demo / "settings.toml")
+    text = monitor("--config", config, "check", "--unit", "审计局", "--as-of", "2020-10-10", "--no-crawl")
+    assert text.returncode == 1 and "7月发布3条，差7条" in text.stdout and "最近更新" in text.stdout
+    good = monitor("--config", config, "check", "--unit", "临江街道", "--as-of", "2020-10-10", "--no-crawl")
+    assert good.returncode == 0, good.stdout
+    assert "未发现问题" in good.stdout
+
+
+def test_usage_and_settings_errors_exit_2(demo: Path, tmp_path: Path) -> None:
+    config = str(demo / "settings.toml")
+    unknown = monitor("--config", config, "check", "--unit", "不存在局", "--no-crawl")
+    assert unknown.returncode == 2 and "没有单位“不存在局”" in unknown.stderr and "Traceback" not in unknown.stderr
+    bad_date = monitor("--config", config, "check", "--unit", "审计局", "--as-of", "2020-13-01", "--no-crawl")
+    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+    bad_quarter = monitor("--config", config, "report", "--quarter", "2020Q5", "--out", str(tmp_path))
+    assert bad_quarter.returncode == 2 and "2020Q3" in bad_quarter.stderr
+    broken = tmp_path / "broken.toml"
+    broken.write_text((demo / "settings.toml").read_text(encoding="utf-8").replace('category = "notice"', 'category = "notise"', 1),
+                      encoding="utf-8")
+    result = monitor("--config", str(broken), "check", "--unit", "审计局", "--no-crawl")
+    assert result.returncode == 2 and ".category" in result.stderr and "notise" in result.stderr
+    assert f"{broken}:" in result.stderr  # file and line
+
+
+def test_report_command_writes_the_three_files(demo: Path, tmp_path: Path) -> None:
+    result = monitor("--config", str(demo / "settings.toml"), "report", "--quarter", "2020Q3", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report-2020Q3.json", "通报-2020Q3.docx", "附件-2020Q3.xlsx"]
+    again = json.loads((tmp_path / "report-2020Q3.json").read_text(encoding="utf-8"))
+    assert again["total_posts"] == 2792 and again["as_of"] == "2020-10-10"

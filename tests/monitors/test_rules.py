@@ -1,0 +1,71 @@
+"""Rules from case tables: each a pure function of facts and as_of."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from config.model import RuleSettings
+from monitors.rules import RULES, MonthCount, UnitFacts, evaluate_rules
+from storage.queries import ColumnFact
+
+TZ = ZoneInfo("Asia/Shanghai")
+AS_OF = date(2020, 10, 10)
+
+
+def column(category: str = "dynamic", last: datetime | None = datetime(2020, 10, 1, tzinfo=TZ), posts: int = 5,
+           fetched: bool = True, error: str | None = None) -> ColumnFact:
+    return ColumnFact("审计局", "工作动态", "http://127.0.0.1/sjj/gzdt/", category, True, posts, last, fetched, error)
+
+
+def facts(months: tuple[int, ...] = (10, 10, 10, 0), columns: tuple[ColumnFact, ...] = (column(),)) -> UnitFacts:
+    labels = ["2020-07", "2020-08", "2020-09", "2020-10"]
+    return UnitFacts("审计局", "department",
+                     [MonthCount(m, n, complete=m != "2020-10") for m, n in zip(labels, months)], list(columns), tz=TZ)
+
+
+CASES = [
+    # (case, facts, expected [(rule, target-or-None, detail fragment)])
+    ("all fine", facts(), []),
+    ("seed 审计局", facts((3, 1, 0, 0)), [("quota.monthly", "2020-07", "7月发布3条，差7条"),
+                                         ("quota.monthly", "2020-08", "差9条"), ("quota.monthly", "2020-09", "差10条")]),
+    ("no quota column, no quota", facts((0, 0, 0, 0), (ColumnFact("区政府办", "仓山要闻", "http://127.0.0.1/ywdt/", "dynamic", False, 9,
+                                          datetime(2020, 10, 9, tzinfo=TZ), True, None),)), []),
+    ("exactly the quota is enough", facts((10, 11, 10, 0)), []),
+    ("the running month is never judged", facts((10, 10, 10, 1)), []),
+    ("dynamic 14 days is fine", facts(columns=(column(last=datetime(2020, 9, 26, tzinfo=TZ)),)), []),
+    ("dynamic 15 days is stale", facts(columns=(column(last=datetime(2020, 9, 25, tzinfo=TZ)),)),
+     [("column.stale", None, "15 天未更新")]),
+    ("late evening counts in local time", facts(columns=(column(last=datetime(2020, 9, 26, 23, 30, tzinfo=TZ)),)), []),
+    ("notice 183 days is fine", facts(columns=(column("notice", datetime(2020, 4, 10, tzinfo=TZ)),)), []),
+    ("notice 184 days is stale", facts(columns=(column("notice", datetime(2020, 4, 9, tzinfo=TZ)),)),
+     [("column.stale", None, "184 天")]),
+    ("disclosure over a year", facts(columns=(column("disclosure", datetime(2019, 6, 1, tzinfo=TZ)),)),
+     [("column.stale", None, "要求 365 天内")]),
+    ("blank column", facts(columns=(column(last=None, posts=0),)), [("column.blank", None, "空白栏目")]),
+    ("never read is not blank", facts(columns=(column(last=None, posts=0, fetched=False, error="HTTP 500 错误"),)),
+     [("column.unreachable", None, "HTTP 500")]),
+]
+
+
+@pytest.mark.parametrize("case, unit_facts, expected", CASES, ids=[c[0] for c in CASES])
+def test_rules(case: str, unit_facts: UnitFacts, expected: list) -> None:
+    found = evaluate_rules(unit_facts, AS_OF, RuleSettings())
+    assert [f.rule for f in found] == [e[0] for e in expected]
+    for finding, (_, target, fragment) in zip(found, expected):
+        assert fragment in finding.detail
+        if target:
+            assert finding.target == target
+
+
+def test_quota_is_a_setting() -> None:
+    found = evaluate_rules(facts((5, 5, 5, 0)), AS_OF, RuleSettings(monthly_quota=5))
+    assert found == []
+
+
+def test_every_rule_is_documented_and_has_a_case() -> None:
+    covered = {e[0] for c in CASES for e in c[2]}
+    for rule_id, func in RULES.items():
+        assert func.__doc__ and func.__doc__.strip(), rule_id
+        assert rule_id in covered, f"{rule_id} has no case in CASES"
