@@ -129,13 +129,18 @@ def _has_date(text: str) -> bool:
     return parse_date(text) is not None or has_yearless_date(text)
 
 
+def _is_furniture(node: lxml_html.HtmlElement) -> bool:
+    words = f"{node.get('class', '')} {node.get('id', '')}"
+    return node.tag in ("nav", "footer", "header", "aside") or bool(_FURNITURE_STRONG.search(words))
+
+
 def _furniture_penalty(el: lxml_html.HtmlElement) -> float:
     penalty = 1.0
     depth = 0
     node: lxml_html.HtmlElement | None = el
     while node is not None and node.tag not in ("body", "html"):
         words = f"{node.get('class', '')} {node.get('id', '')}"
-        if node.tag in ("nav", "footer", "header", "aside") or _FURNITURE_STRONG.search(words):
+        if _is_furniture(node):
             return 0.15
         if _FURNITURE_WEAK.search(words):
             penalty = min(penalty, 0.7)
@@ -190,6 +195,8 @@ def _groups(root: lxml_html.HtmlElement) -> tuple[list[_Group], dict]:
             parent = node.getparent()
             if parent is None or node.tag in ("body", "html"):
                 break
+            if node is not a and _is_furniture(node):
+                break  # a footer or nav box is never one item of the list (it would pair with the list's box)
             anchors_of[id(node)].append(a)
             members[(id(parent), node.tag)][id(node)] = node
             parents[id(parent)] = parent

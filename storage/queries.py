@@ -26,45 +26,36 @@ from storage.models import (
 # --- settings → database -------------------------------------------------------------------------------
 
 def sync_settings(session: Session, settings) -> None:  # noqa: ANN001 (config.Settings; storage imports nothing of ours)
-    """Load sites, units, columns and accounts from settings; columns no longer configured become inactive."""
+    """Load sites, units, columns and accounts from settings; rows no longer configured become inactive."""
     for site in settings.sites:
         row = session.scalar(select(Site).where(Site.url == site.url))
         if row is None:
             session.add(Site(name=site.name, url=site.url))
         else:
             row.name = site.name
-    units: dict[str, Unit] = {u.name: u for u in session.scalars(select(Unit))}
-    for unit in settings.units:
-        row = units.get(unit.name)
-        if row is None:
-            row = units[unit.name] = Unit(name=unit.name)
-            session.add(row)
-        row.kind, row.emails, row.active = unit.kind, ",".join(unit.emails), True
-    configured = {u.name for u in settings.units}
-    for name, row in units.items():
-        row.active = name in configured
+    units = _sync(session, Unit, "name", settings.units,
+                  lambda row, u: dict(kind=u.kind, emails=",".join(u.emails)))
     session.flush()
-    columns = {c.url: c for c in session.scalars(select(Column))}
-    for column in settings.columns:
-        row = columns.get(column.url)
+    _sync(session, Column, "url", settings.columns,
+          lambda row, c: dict(unit_id=units[c.unit].id, name=c.name, category=c.category, quota=c.quota))
+    _sync(session, Account, "url", settings.accounts,
+          lambda row, a: dict(unit_id=units[a.unit].id, platform=a.platform, name=a.name))
+
+
+def _sync(session: Session, model: type, key: str, configured: Sequence, values) -> dict:  # noqa: ANN001
+    """Upsert `configured` into `model` by `key`; rows not configured any more are kept but inactive."""
+    rows = {getattr(r, key): r for r in session.scalars(select(model))}
+    for row in rows.values():
+        row.active = False
+    for item in configured:
+        row = rows.get(getattr(item, key))
         if row is None:
-            row = columns[column.url] = Column(url=column.url)
+            row = rows[getattr(item, key)] = model(**{key: getattr(item, key)})
             session.add(row)
-        row.unit_id, row.name, row.category = units[column.unit].id, column.name, column.category
-        row.quota, row.active = column.quota, True
-    configured = {c.url for c in settings.columns}
-    for url, row in columns.items():
-        row.active = url in configured
-    accounts = {a.url: a for a in session.scalars(select(Account))}
-    for account in settings.accounts:
-        row = accounts.get(account.url)
-        if row is None:
-            row = accounts[account.url] = Account(url=account.url)
-            session.add(row)
-        row.unit_id, row.platform, row.name, row.active = units[account.unit].id, account.platform, account.name, True
-    configured = {a.url for a in settings.accounts}
-    for url, row in accounts.items():
-        row.active = url in configured
+        for attr, value in values(row, item).items():
+            setattr(row, attr, value)
+        row.active = True
+    return rows
 
 
 # --- crawl state ---------------------------------------------------------------------------------------
@@ -238,22 +229,11 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
         query = query.where(Unit.name == unit)
     rows = session.execute(query).all()
     errors = _last_errors(session, [c.id for c, *_ in rows])
-    last_type = Post.published_at.type
     return [
         ColumnFact(unit=u, name=c.name, url=c.url, category=c.category, quota=c.quota, posts=posts or 0,
-                   last_post=last_type.process_result_value(last, None) if isinstance(last, datetime) else _parse_dt(last),
-                   ever_fetched=fetched is not None, last_error=errors.get(c.id))
+                   last_post=last, ever_fetched=fetched is not None, last_error=errors.get(c.id))
         for c, u, posts, last, fetched in rows
     ]
-
-
-def _parse_dt(value: object) -> datetime | None:
-    """SQLite returns max() of a DateTime as text; bring it back to an aware UTC datetime."""
-    if value is None:
-        return None
-    from datetime import timezone
-
-    return datetime.fromisoformat(str(value)).replace(tzinfo=timezone.utc)
 
 
 def _last_errors(session: Session, column_ids: list[int]) -> dict[int, str]:

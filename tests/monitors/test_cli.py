@@ -98,3 +98,16 @@ def test_report_command_writes_the_three_files(demo: Path, tmp_path: Path) -> No
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report-2020Q3.json", "通报-2020Q3.docx", "附件-2020Q3.xlsx"]
     again = json.loads((tmp_path / "report-2020Q3.json").read_text(encoding="utf-8"))
     assert again["total_posts"] == 2792 and again["as_of"] == "2020-10-10"
+
+
+def test_demo_stored_every_post_of_the_portal_and_nothing_else(demo: Path) -> None:
+    from fixtures.portal import portal_posts
+    from tests.crawler.test_crawl import stored
+
+    settings = (demo / "settings.toml").read_text(encoding="utf-8")
+    base = settings.split('[[sites]]', 1)[1].split('url = "', 1)[1].split('"', 1)[0].rstrip("/")
+    want = {base + p.path: (p.title, p.published.date()) for p in portal_posts()}
+    got = stored(f"sqlite:///{demo / 'monitor.db'}")
+    assert sorted(set(got) - set(want))[:5] == [] and sorted(set(want) - set(got))[:5] == []
+    wrong = [(u, got[u], want[u]) for u in want if got[u] != want[u]]
+    assert not wrong, wrong[:5]
