@@ -163,7 +163,9 @@ def build(db_url: str, settings_path: Path, n_posts: int, runs: int, seed: int =
             "units": len(by_unit), "insert_s": insert_s, "fetch_s": fetch_s}
 
 
-def median_run(cmd: list[str], repeat: int, env: dict | None = None) -> tuple[float, list[float], subprocess.CompletedProcess]:
+def median_run(cmd: list[str], repeat: int) -> tuple[float, list[float], subprocess.CompletedProcess]:
+    # this checkout's code first, also when the script runs from a scratch copy of the project
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     times = []
     proc = None
     for _ in range(repeat):

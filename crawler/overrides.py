@@ -8,7 +8,7 @@ from urllib.parse import urldefrag, urljoin
 
 from parsel import Selector, SelectorList
 
-from crawler.dates import has_yearless_date, parse_date
+from crawler.dates import parse_date
 from crawler.extract import ListEntry
 from crawler.pagination import PageRequest
 
@@ -31,7 +31,7 @@ def extract_with_selectors(html: str, page_url: str, selectors) -> list[ListEntr
             " ".join(item.css("::text").getall())
         date = parse_date(date_text)
         entries.append(ListEntry(title=" ".join(title.split()), url=urldefrag(urljoin(page_url, href))[0],
-                                 date=date, needs_article=date is None or has_yearless_date(date_text) and date is None))
+                                 date=date, needs_article=date is None))
     return entries
 
 
