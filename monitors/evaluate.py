@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from monitors.report.model import ColumnIssue, QuarterReport, UnitRow
-from monitors.rules import Finding, MonthCount, UnitFacts, evaluate_rules, local_date, month_label
+from monitors.rules import (
+    Finding,
+    MonthCount,
+    UnitFacts,
+    account_status,
+    evaluate_rules,
+    local_date,
+    month_label,
+)
 from storage import queries
 from storage.queries import ColumnFact
 
@@ -63,12 +71,25 @@ class Evaluator:
                 for label, start, end in windows]
 
     def unit_facts(self, unit: queries.UnitFact, as_of: date, windows=None,  # noqa: ANN001
-                   columns: list[ColumnFact] | None = None) -> UnitFacts:
+                   columns: list[ColumnFact] | None = None, accounts: list | None = None) -> UnitFacts:
         windows = windows or check_months(as_of)
+        cut = self.at(as_of + timedelta(days=1))
         if columns is None:
-            columns = queries.column_facts(self.session, self.at(as_of + timedelta(days=1)), unit.name)
+            columns = queries.column_facts(self.session, cut, unit.name)
+        if accounts is None:
+            accounts = queries.account_facts(self.session, cut, unit.name)
         return UnitFacts(unit=unit.name, kind=unit.kind, months=self.unit_months(unit.name, windows, as_of),
-                         columns=columns, tz=self.tz)
+                         columns=columns, accounts=accounts, tz=self.tz)
+
+    def account_rows(self, accounts: list, as_of: date) -> list[dict]:
+        """Accounts as DESIGN.md's JSON shows them (also attachment 3 of the notice)."""
+        rows = []
+        for a in accounts:
+            state = account_status(a, as_of, self.settings.rules, self.tz)
+            rows.append({"unit": a.unit, "platform": a.platform, "name": a.name, "url": a.url,
+                         "last_post": a.last_post.astimezone(self.tz).isoformat() if a.last_post else None,
+                         "status": state.status, "reason": state.reason})
+        return rows
 
     def findings(self, facts: UnitFacts, as_of: date) -> list[Finding]:
         return evaluate_rules(facts, as_of, self.settings.rules)
@@ -81,6 +102,7 @@ class UnitResult:
     as_of: date
     facts: UnitFacts
     findings: list[Finding]
+    accounts: list[dict]
 
     def to_json(self) -> dict:
         tz = self.facts.tz
@@ -93,7 +115,7 @@ class UnitResult:
                  "last_post": local_date(c.last_post, tz).isoformat() if c.last_post else None}
                 for c in self.facts.columns
             ],
-            "accounts": list(self.facts.accounts),
+            "accounts": [{k: v for k, v in a.items() if k != "unit"} for a in self.accounts],
             "findings": [{"rule": f.rule, "severity": f.severity, "target": f.target, "detail": f.detail}
                          for f in self.findings],
         }
@@ -105,7 +127,8 @@ def evaluate_unit(session: Session, settings: Settings, unit: str, as_of: date) 
     if not found:
         raise LookupError(unit)
     facts = evaluator.unit_facts(found[0], as_of)
-    return UnitResult(unit, found[0].kind, as_of, facts, evaluator.findings(facts, as_of))
+    return UnitResult(unit, found[0].kind, as_of, facts, evaluator.findings(facts, as_of),
+                      evaluator.account_rows(facts.accounts, as_of))
 
 
 def unit_status(months: list[MonthCount], quota: int) -> tuple[dict[str, int], str]:
@@ -124,12 +147,17 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
     by_unit: dict[str, list[ColumnFact]] = {}
     for column in all_columns:
         by_unit.setdefault(column.unit, []).append(column)
+    all_accounts = queries.account_facts(session, evaluator.at(as_of + timedelta(days=1)))
+    accounts_by_unit: dict[str, list] = {}
+    for account in all_accounts:
+        accounts_by_unit.setdefault(account.unit, []).append(account)
 
     rows: list[UnitRow] = []
     stale: list[ColumnIssue] = []
     blank: list[ColumnIssue] = []
     for unit in queries.units(session):
-        facts = evaluator.unit_facts(unit, as_of, windows, by_unit.get(unit.name, []))
+        facts = evaluator.unit_facts(unit, as_of, windows, by_unit.get(unit.name, []),
+                                     accounts_by_unit.get(unit.name, []))
         findings = evaluator.findings(facts, as_of)
         if unit.kind in ("township", "department"):
             shortfalls, status = unit_status(facts.months, quota)
@@ -165,4 +193,5 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
         stale_columns=stale, blank_columns=blank,
         disclosure_posts=queries.posts_between(session, start, end, category="disclosure"),
         disclosure_stale=disclosure_stale,
+        accounts=evaluator.account_rows(all_accounts, as_of),
     )

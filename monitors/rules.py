@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from config.model import RuleSettings
-from storage.queries import ColumnFact
+from storage.queries import AccountFact, ColumnFact
 
 SEVERITIES = ("veto", "fail", "warn")
 
@@ -39,7 +39,7 @@ class UnitFacts:
     kind: str
     months: list[MonthCount]
     columns: list[ColumnFact]
-    accounts: list = field(default_factory=list)  # filled by the new-media monitor (issue 3)
+    accounts: list[AccountFact] = field(default_factory=list)
     tz: object = None  # tzinfo of the site: dates are judged in local time
 
 
@@ -119,4 +119,58 @@ def column_unreachable(facts: UnitFacts, as_of: date, params: RuleSettings) -> l
     return [
         Finding("column.unreachable", "warn", c.url, f"栏目“{c.name}”无法访问：{c.last_error}", facts.unit)
         for c in facts.columns if c.last_error
+    ]
+
+
+@dataclass(frozen=True)
+class AccountStatus:
+    status: str  # 正常 | 预警 | 不合格 | 无法读取
+    days: int | None  # days since the newest post, when known
+    reason: str | None  # why it could not be read
+
+
+def account_status(account: AccountFact, as_of: date, params: RuleSettings, tz: object = None) -> AccountStatus:
+    """An account's status as of a date. One that could not be read is 无法读取, never silent (DESIGN.md)."""
+    if account.read_status != "ok":
+        return AccountStatus("无法读取", None, account.reason or "尚未读取")
+    if account.last_post is None:
+        return AccountStatus("不合格", None, None)
+    days = (as_of - local_date(account.last_post, tz)).days
+    if days > params.account_silent_days:
+        return AccountStatus("不合格", days, None)
+    if days > params.account_quiet_days:
+        return AccountStatus("预警", days, None)
+    return AccountStatus("正常", days, None)
+
+
+def _account_label(account: AccountFact) -> str:
+    return f"{PLATFORM_LABELS.get(account.platform, account.platform)}“{account.name}”"
+
+
+PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}
+
+
+@rule("account.silent")
+def account_silent(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """政务新媒体 2 周内无更新：单项否决，该账号判定为不合格（国办秘函〔2019〕19号）。"""
+    out = []
+    for account in facts.accounts:
+        state = account_status(account, as_of, params, facts.tz)
+        if state.status == "不合格":
+            since = f"已 {state.days} 天未更新" if state.days is not None else "没有任何发布记录"
+            out.append(Finding("account.silent", "veto", account.url,
+                               f"{_account_label(account)}{since}（要求 {params.account_silent_days} 天内有更新）",
+                               facts.unit))
+    return out
+
+
+@rule("account.quiet")
+def account_quiet(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """政务新媒体 7 天以上无更新：预警（本地要求），再过一周将被单项否决。"""
+    return [
+        Finding("account.quiet", "warn", account.url,
+                f"{_account_label(account)}已 {state.days} 天未更新，{params.account_silent_days} 天无更新将被单项否决",
+                facts.unit)
+        for account in facts.accounts
+        if (state := account_status(account, as_of, params, facts.tz)).status == "预警"
     ]

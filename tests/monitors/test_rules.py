@@ -8,7 +8,7 @@ import pytest
 
 from config.model import RuleSettings
 from monitors.rules import RULES, MonthCount, UnitFacts, evaluate_rules
-from storage.queries import ColumnFact
+from storage.queries import AccountFact, ColumnFact
 
 TZ = ZoneInfo("Asia/Shanghai")
 AS_OF = date(2020, 10, 10)
@@ -19,10 +19,17 @@ def column(category: str = "dynamic", last: datetime | None = datetime(2020, 10,
     return ColumnFact("审计局", "工作动态", "http://127.0.0.1/sjj/gzdt/", category, True, posts, last, fetched, error)
 
 
-def facts(months: tuple[int, ...] = (10, 10, 10, 0), columns: tuple[ColumnFact, ...] = (column(),)) -> UnitFacts:
+def account(last: datetime | None = datetime(2020, 10, 8, tzinfo=TZ), read: str | None = "ok",
+            reason: str | None = None) -> AccountFact:
+    return AccountFact("审计局", "weibo", "仓山审计", "http://127.0.0.1/u/1", last, read, reason, None)
+
+
+def facts(months: tuple[int, ...] = (10, 10, 10, 0), columns: tuple[ColumnFact, ...] = (column(),),
+          accounts: tuple[AccountFact, ...] = ()) -> UnitFacts:
     labels = ["2020-07", "2020-08", "2020-09", "2020-10"]
     return UnitFacts("审计局", "department",
-                     [MonthCount(m, n, complete=m != "2020-10") for m, n in zip(labels, months)], list(columns), tz=TZ)
+                     [MonthCount(m, n, complete=m != "2020-10") for m, n in zip(labels, months)], list(columns),
+                     list(accounts), tz=TZ)
 
 
 CASES = [
@@ -43,6 +50,13 @@ CASES = [
      [("column.stale", None, "184 天")]),
     ("disclosure over a year", facts(columns=(column("disclosure", datetime(2019, 6, 1, tzinfo=TZ)),)),
      [("column.stale", None, "要求 365 天内")]),
+    ("account posted 7 days ago", facts(accounts=(account(datetime(2020, 10, 3, 20, tzinfo=TZ)),)), []),
+    ("account quiet for 8 days", facts(accounts=(account(datetime(2020, 10, 2, tzinfo=TZ)),)),
+     [("account.quiet", "http://127.0.0.1/u/1", "已 8 天未更新")]),
+    ("account silent for 15 days", facts(accounts=(account(datetime(2020, 9, 25, tzinfo=TZ)),)),
+     [("account.silent", "http://127.0.0.1/u/1", "已 15 天未更新")]),
+    ("an unreadable account is never silent",
+     facts(accounts=(account(datetime(2020, 1, 1, tzinfo=TZ), "unreadable", "需要登录"), account(None, None))), []),
     ("blank column", facts(columns=(column(last=None, posts=0),)), [("column.blank", None, "空白栏目")]),
     ("never read is not blank", facts(columns=(column(last=None, posts=0, fetched=False, error="HTTP 500 错误"),)),
      [("column.unreachable", None, "HTTP 500")]),
@@ -69,3 +83,20 @@ def test_every_rule_is_documented_and_has_a_case() -> None:
     for rule_id, func in RULES.items():
         assert func.__doc__ and func.__doc__.strip(), rule_id
         assert rule_id in covered, f"{rule_id} has no case in CASES"
+
+
+@pytest.mark.parametrize("acc, status", [
+    (account(datetime(2020, 10, 3, tzinfo=TZ)), "正常"),
+    (account(datetime(2020, 10, 2, tzinfo=TZ)), "预警"),
+    (account(datetime(2020, 9, 26, tzinfo=TZ)), "预警"),
+    (account(datetime(2020, 9, 25, tzinfo=TZ)), "不合格"),
+    (account(datetime(2019, 9, 25, tzinfo=TZ), "unreadable", "HTTP 418"), "无法读取"),
+    (account(None, None), "无法读取"),
+])
+def test_account_status(acc: AccountFact, status: str) -> None:
+    from monitors.rules import account_status
+
+    state = account_status(acc, AS_OF, RuleSettings(), TZ)
+    assert state.status == status
+    if status == "无法读取":
+        assert state.reason
