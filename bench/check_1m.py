@@ -14,11 +14,12 @@ the units and columns through settings (`config.parse_settings` + `storage.queri
     and `evaluate_unit` alone in process (cold first call, then the median of warm calls), with the time of
     each SQL statement it runs;
   * the query plan (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL) of every statement evaluate_unit
-    runs: unit_posts_between, column_facts, units, _last_errors.
+    runs: unit_posts_between, column_facts, account_facts, units, _last_errors.
 
 Data shape: posts spread uniformly over 2019-01-01 .. 2020-10-09 (local time), column volumes vary 0.3x..1.7x,
 every 12th column goes stale at the end of 2019, every 50th column is blank, 1 % of posts are also listed in a
-second column of the same unit, and --runs crawl runs of fetch history (all columns ok, a few errors).
+second column of the same unit, --runs crawl runs of fetch history (all columns ok, a few errors), and
+--accounts official accounts per unit sharing --account-posts posts (every 7th account quiet since 2019).
 """
 from __future__ import annotations
 
@@ -46,6 +47,27 @@ START = datetime(2019, 1, 1, tzinfo=timezone(timedelta(hours=8)))
 END = datetime(2020, 10, 10, tzinfo=timezone(timedelta(hours=8)))
 AS_OF = "2020-10-10"
 BATCH = 10_000
+PLATFORMS = ("weibo", "wechat", "feed")
+
+
+BREAKDOWN = """
+import json, sys, time
+t = time.perf_counter(); out = {}
+def lap(name):
+    global t
+    now = time.perf_counter(); out[name] = now - t; t = now
+import monitors.cli; lap("import monitors.cli")
+from config import load_settings; settings = load_settings(sys.argv[1]); lap("load_settings")
+from datetime import date
+from monitors.evaluate import evaluate_unit
+from storage.db import get_sessionmaker, schema_ready; lap("import evaluate+storage")
+url = settings.monitor.database_url; schema_ready(url); lap("engine+schema_ready")
+with get_sessionmaker(url)() as session:
+    result = evaluate_unit(session, settings, sys.argv[2], date.fromisoformat(sys.argv[3]))
+lap("evaluate_unit (cold)")
+json.dumps(result.to_json(), ensure_ascii=False, indent=2); lap("to_json+dumps")
+print(json.dumps(out))
+"""
 
 
 def q(s: str) -> str:
@@ -56,7 +78,7 @@ def unit_name(i: int) -> str:
     return f"单位{i:02d}"
 
 
-def settings_toml(db_url: str, units: int, columns: int) -> str:
+def settings_toml(db_url: str, units: int, columns: int, accounts: int = 0) -> str:
     lines = ["[monitor]", f"database_url = {q(db_url)}", 'timezone = "Asia/Shanghai"', "",
              "[rules]", "monthly_quota = 10", "",
              "[[sites]]", 'name = "基准测试门户"', f"url = {q(SITE + '/')}", ""]
@@ -69,16 +91,21 @@ def settings_toml(db_url: str, units: int, columns: int) -> str:
             lines += ["[[columns]]", f"unit = {q(unit_name(u))}", f"name = {q(f'栏目{c:02d}')}",
                       f"url = {q(f'{SITE}/u{u:02d}/c{c:02d}/')}", f"category = {q(category)}",
                       f"quota = {'true' if category in ('dynamic', 'notice', 'disclosure') else 'false'}", ""]
+    for u in range(1, units + 1):
+        for platform in PLATFORMS[:accounts]:
+            lines += ["[[accounts]]", f"unit = {q(unit_name(u))}", f"platform = {q(platform)}",
+                      f"name = {q(f'{unit_name(u)}{platform}')}", f"url = {q(f'{SITE}/{platform}/u{u:02d}')}", ""]
     return "\n".join(lines)
 
 
-def build(db_url: str, settings_path: Path, n_posts: int, runs: int, seed: int = 20201010) -> dict:
+def build(db_url: str, settings_path: Path, n_posts: int, runs: int, account_posts: int = 0,
+          seed: int = 20201010) -> dict:
     from sqlalchemy import func, insert, select
 
     from config import load_settings
     from storage import queries
     from storage.db import get_sessionmaker, migrate
-    from storage.models import Column, ColumnFetch, ColumnPost, CrawlRun, Post
+    from storage.models import Account, AccountPost, Column, ColumnFetch, ColumnPost, CrawlRun, Post
 
     rng = random.Random(seed)
     migrate(db_url)
@@ -156,10 +183,27 @@ def build(db_url: str, settings_path: Path, n_posts: int, runs: int, seed: int =
         if fetches:
             session.execute(insert(ColumnFetch), fetches)
     fetch_s = time.perf_counter() - t0
+
+    with sessions.begin() as session:  # official accounts: posts spread like the portal's, every 7th goes quiet
+        account_ids = list(session.scalars(select(Account.id).order_by(Account.id)))
+        rows: list[dict] = []
+        for i, aid in enumerate(account_ids):
+            limit = stale_end if i % 7 == 6 else span
+            for k in range(account_posts // max(len(account_ids), 1)):
+                rows.append({"account_id": aid, "platform_id": f"{aid}-{k}",
+                             "published_at": START + timedelta(seconds=rng.random() * limit),
+                             "title": f"推文 {aid}-{k}", "url": None, "first_seen": now})
+                if len(rows) >= BATCH:
+                    session.execute(insert(AccountPost), rows)
+                    rows.clear()
+        if rows:
+            session.execute(insert(AccountPost), rows)
     with sessions() as session:
         links_n = session.scalar(select(func.count()).select_from(ColumnPost))
         fetch_n = session.scalar(select(func.count()).select_from(ColumnFetch))
-    return {"posts": post_id, "column_posts": links_n, "fetches": fetch_n, "columns": len(cols),
+        account_n = session.scalar(select(func.count()).select_from(AccountPost))
+    return {"posts": post_id, "column_posts": links_n, "fetches": fetch_n, "account_posts": account_n,
+            "accounts": len(account_ids), "columns": len(cols),
             "units": len(by_unit), "insert_s": insert_s, "fetch_s": fetch_s}
 
 
@@ -204,6 +248,8 @@ def label(sql: str) -> str:
         return "column_facts"
     if "FROM units" in s and "columns" not in s:
         return "units"
+    if "account_posts" in s:
+        return "account_facts"
     if "column_fetches" in s:
         return "_last_errors"
     return s[:40]
@@ -247,6 +293,8 @@ def main() -> None:
     ap.add_argument("--units", type=int, default=40)
     ap.add_argument("--columns", type=int, default=25, help="columns per unit")
     ap.add_argument("--runs", type=int, default=100, help="crawl runs of fetch history (runs x columns fetch rows)")
+    ap.add_argument("--accounts", type=int, default=3, choices=range(4), help="official accounts per unit")
+    ap.add_argument("--account-posts", type=int, default=120_000, help="account posts in all")
     ap.add_argument("--unit", default=None, help="unit to check (default: the middle one)")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--database-url", default=None, help="an EMPTY database to use instead of a temp SQLite file")
@@ -263,7 +311,7 @@ def main() -> None:
     settings_path = work / "settings.toml"
     from config import parse_settings
 
-    text = settings_toml(db_url, args.units, args.columns)
+    text = settings_toml(db_url, args.units, args.columns, args.accounts)
     parse_settings(text, str(settings_path))  # validate before writing
     settings_path.write_text(text, encoding="utf-8")
     unit = args.unit or unit_name(args.units // 2)
@@ -273,12 +321,13 @@ def main() -> None:
         print("build: reusing the existing database")
     else:
         t0 = time.perf_counter()
-        info = build(db_url, settings_path, args.posts, args.runs)
+        info = build(db_url, settings_path, args.posts, args.runs, args.account_posts)
         total = time.perf_counter() - t0
         size = ""
         if db_url.startswith("sqlite:///"):
             size = f", file {Path(db_url[10:]).stat().st_size / 2**20:.0f} MiB"
         print(f"build: {info['posts']} posts, {info['column_posts']} column_posts, {info['fetches']} column_fetches, "
+              f"{info['accounts']} accounts with {info['account_posts']} account_posts, "
               f"{info['units']} units x {info['columns'] // max(info['units'], 1)} columns in {total:.1f} s "
               f"(posts+listings {info['insert_s']:.1f} s = {info['posts'] / info['insert_s']:.0f} posts/s, "
               f"fetches {info['fetch_s']:.1f} s){size}", flush=True)
@@ -337,6 +386,19 @@ def main() -> None:
           f"output {'matches' if same else 'DIFFERS FROM'} in-process result")
     print(f"check: {check:.3f} s = startup {startup:.3f} s + evaluate {warm:.3f} s + other "
           f"{check - startup - warm:.3f} s; target < 1 s {'PASS' if check < 1 else 'FAIL'}", flush=True)
+
+    # where the command's time goes: the same steps as `monitor check`, timed inside one fresh process
+    runs = []
+    for _ in range(3):
+        steps, _, proc = median_run([py, "-c", BREAKDOWN, str(settings_path), unit, AS_OF], 1)
+        if proc.returncode != 0:
+            print("check breakdown failed: " + proc.stderr[-500:], flush=True)
+            break
+        runs.append((steps, json.loads(proc.stdout.splitlines()[-1])))
+    if runs:
+        parts = {k: statistics.median(r[1][k] for r in runs) for k in runs[0][1]}
+        print("check breakdown (fresh process, median of 3): " + ", ".join(f"{k} {v:.3f} s" for k, v in parts.items())
+              + f"; process wall {statistics.median(r[0] for r in runs):.3f} s", flush=True)
 
     explain(engine, cold_rows)
     engine.dispose()

@@ -8,6 +8,7 @@ Only this module reads the environment (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSW
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import re
 import tomllib
@@ -92,6 +93,12 @@ def parse_settings(text: str, path: str = "settings.toml") -> Settings:
     return _Builder(text, path).build(raw)
 
 
+@functools.cache
+def _type_hints(cls: type) -> dict[str, Any]:
+    """Resolved once per settings class, not once per [[columns]] entry."""
+    return typing.get_type_hints(cls)
+
+
 class _Builder:
     def __init__(self, text: str, path: str) -> None:
         self.lines = text.splitlines()
@@ -159,7 +166,7 @@ class _Builder:
     def make(self, cls: type, data: Any, key_path: tuple[str | int, ...]) -> Any:
         if not isinstance(data, dict):
             raise self.error(key_path, "应为一个表")
-        hints = typing.get_type_hints(cls)
+        hints = _type_hints(cls)
         fields = {f.name: f for f in dataclasses.fields(cls)}
         table = next(str(k) for k in key_path if isinstance(k, str))
         for key in data:

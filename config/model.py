@@ -55,6 +55,9 @@ class CrawlSettings:
     retries: int = 2
     max_pages_per_column: int = 200  # a guard against endless pagination
     user_agent: str = "Mozilla/5.0 (compatible; GovSiteMonitor/0.1; +gov-monitor)"
+    # New-media readers: the system Chromium driven by Playwright (it cannot download its own browser here).
+    chromium_path: str = ""  # empty: the first of /usr/bin/chromium, chromium-browser, `which chromium`
+    browser_pages: int = 3  # pages open at once in the one shared browser
 
 
 @dataclass(frozen=True)

@@ -95,7 +95,17 @@ def _crawl(settings: Settings, units: tuple[str, ...] | list[str], full: bool): 
                f"新增信息 {summary.new_posts} 条，请求 {summary.requests} 次。", err=True)
     for unit, column, reason in summary.failed:
         click.echo(f"  失败：{unit} · {column}：{reason}", err=True)
+    _read_accounts(settings, units)
     return summary
+
+
+def _read_accounts(settings: Settings, units: tuple[str, ...] | list[str], now=None) -> None:  # noqa: ANN001
+    from crawler.accounts import read_and_store_accounts
+
+    result = read_and_store_accounts(settings, list(units) or None, now=now)
+    if result.accounts:
+        click.echo(f"政务新媒体：{result.accounts} 个账号，{result.readable} 个读取成功，"
+                   f"{len(result.unreadable)} 个无法读取，新增 {result.new_posts} 条。", err=True)
 
 
 @main.command()

@@ -215,9 +215,13 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
         .join(Post, Post.id == ColumnPost.post_id)
         .where(Post.published_at < before)
         .group_by(ColumnPost.column_id)
-        .subquery()
     )
-    ok = select(ColumnFetch.column_id).where(ColumnFetch.status.in_(("ok", "unchanged"))).distinct().subquery()
+    ok = select(ColumnFetch.column_id).where(ColumnFetch.status.in_(("ok", "unchanged"))).distinct()
+    if unit is not None:  # aggregate only the unit's columns, not the whole province
+        unit_columns = select(Column.id).join(Unit).where(Unit.name == unit)
+        stats = stats.where(ColumnPost.column_id.in_(unit_columns))
+        ok = ok.where(ColumnFetch.column_id.in_(unit_columns))
+    stats, ok = stats.subquery(), ok.subquery()
     query = (
         select(Column, Unit.name, stats.c.posts, stats.c.last, ok.c.column_id)
         .join(Unit)
@@ -331,7 +335,10 @@ def store_account_read(session: Session, account_id: int, posts: Sequence[Accoun
 
 def account_facts(session: Session, before: datetime, unit: str | None = None) -> list[AccountFact]:
     newest = (select(AccountPost.account_id, func.max(AccountPost.published_at).label("last"))
-              .where(AccountPost.published_at < before).group_by(AccountPost.account_id).subquery())
+              .where(AccountPost.published_at < before).group_by(AccountPost.account_id))
+    if unit is not None:  # only the unit's accounts, not every account post of the province
+        newest = newest.where(AccountPost.account_id.in_(select(Account.id).join(Unit).where(Unit.name == unit)))
+    newest = newest.subquery()
     query = (select(Account, Unit.name, newest.c.last).join(Unit)
              .outerjoin(newest, newest.c.account_id == Account.id).where(Account.active).order_by(Account.id))
     if unit is not None:

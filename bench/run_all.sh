@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Run both benchmarks; extra arguments go to check_1m.py (e.g. --database-url postgresql://.../bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY="${PYTHON:-python}"
+echo "== bench/crawl_rate.py"
+"$PY" bench/crawl_rate.py
+echo
+echo "== bench/check_1m.py $*"
+"$PY" bench/check_1m.py "$@"

@@ -1,0 +1,71 @@
+"""Read every configured new-media account and store what was read (posts, or why it could not be read).
+
+Readers live in `crawler.readers` (plain HTTP or feedparser first, one shared Chromium only where needed);
+this module only runs them for the configured accounts and writes through `storage`.
+"""
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from config import Settings
+from storage import queries
+from storage.db import get_sessionmaker, migrate
+
+PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}
+
+
+@dataclass(frozen=True)
+class AccountsSummary:
+    accounts: int
+    readable: int
+    unreadable: list[tuple[str, str, str]]  # (unit, account, reason)
+    new_posts: int
+
+
+def posts_to_store(posts: Sequence) -> list[queries.AccountPostRow]:  # noqa: ANN001 (crawler.readers.AccountPost)
+    """Real posts, plus a pinned (置顶) one only when it really is newer than every other post."""
+    regular = [p for p in posts if not p.pinned]
+    newest = max((p.published_at for p in regular), default=None)
+    kept = regular + [p for p in posts if p.pinned and (newest is None or p.published_at > newest)]
+    return [queries.AccountPostRow(p.platform_id, p.published_at, p.title, p.url) for p in kept]
+
+
+def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = None, *, now: datetime | None = None,
+                            progress: bool = True) -> AccountsSummary:
+    url = settings.monitor.database_url
+    migrate(url)
+    sessions = get_sessionmaker(url)
+    with sessions.begin() as session:
+        queries.sync_settings(session, settings)
+        targets = queries.account_targets(session, units)
+    if not targets:
+        return AccountsSummary(0, 0, [], 0)
+    from crawler.readers import ReadError, read_accounts  # Playwright is imported only when there are accounts
+
+    if progress:
+        print(f"读取政务新媒体账号 {len(targets)} 个……", file=sys.stderr, flush=True)
+    results = asyncio.run(read_accounts(
+        [(t.account_id, t.platform, t.url) for t in targets], now=now, timeout=settings.crawl.timeout,
+        executable_path=settings.crawl.chromium_path or None, max_pages=settings.crawl.browser_pages))
+    unreadable, new_posts = [], 0
+    for i, target in enumerate(targets, 1):
+        result = results.get(target.account_id)
+        with sessions.begin() as session:
+            if isinstance(result, ReadError) or result is None:
+                reason = result.reason if result is not None else "未读取"
+                queries.store_account_read(session, target.account_id, None, reason)
+                unreadable.append((target.unit, target.name, reason))
+                line = f"无法读取（{reason}）"
+            else:
+                added = queries.store_account_read(session, target.account_id, posts_to_store(result))
+                new_posts += added
+                line = f"正常读取，{len(result)} 条，新增 {added} 条"
+        if progress:
+            label = PLATFORM_LABELS.get(target.platform, target.platform)
+            print(f"[{i:>{len(str(len(targets)))}}/{len(targets)}] {target.unit} · {label}“{target.name}”：{line}",
+                  file=sys.stderr, flush=True)
+    return AccountsSummary(len(targets), len(targets) - len(unreadable), unreadable, new_posts)
