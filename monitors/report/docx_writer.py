@@ -28,6 +28,7 @@ from docx.text.paragraph import Paragraph
 from monitors.report.model import KIND_LABELS, ColumnIssue, QuarterReport
 from monitors.report.xlsx_writer import (
     NAME_HEADERS,
+    ACCOUNT_HEADERS,
     account_rows,
     attachments,
     clean_text,
@@ -287,7 +288,7 @@ def _accounts_section(doc, report: QuarterReport, plan) -> None:
         return
     number = next(a.number for a in plan if a.kind == "accounts")
     rows = account_rows(report)
-    failed = [f"{r[1]}“{r[3]}”" for r in rows if r[4].startswith("不合格")]
+    failed = [f"{r[1]}“{r[3]}”" for r in rows if r[-1].startswith("不合格")]
     text = f"截至{season_label(report)}末，我区登记在册的政务新媒体共{len(rows)}个"
     text += (f"，其中2周内无更新、判定为不合格的有：{'、'.join(failed)}" if failed
              else "，均按要求及时更新信息")
@@ -415,7 +416,7 @@ def _units_table(doc, report: QuarterReport, attachment) -> None:
 
 def _accounts_table(doc, report: QuarterReport, attachment) -> None:
     _attachment_heading(doc, attachment)
-    headers = ["序号", "维护单位", "政务新媒体类型", "政务新媒体名称", "状态"]
+    headers = ACCOUNT_HEADERS
     rows = account_rows(report)
     table = doc.add_table(rows=1 + len(rows), cols=len(headers))
     table.style = "Table Grid"

@@ -93,8 +93,11 @@ def account_field(account: object, name: str) -> object:
     return getattr(account, name, None)
 
 
+ACCOUNT_HEADERS = ["序号", "维护单位", "政务新媒体类型", "政务新媒体名称", "最近更新", "状态"]
+
+
 def account_rows(report: QuarterReport) -> list[list[str]]:
-    """序号 | 维护单位 | 政务新媒体类型 | 政务新媒体名称 | 状态 for each account."""
+    """序号 | 维护单位 | 政务新媒体类型 | 政务新媒体名称 | 最近更新 | 状态 for each account."""
     rows = []
     for i, account in enumerate(report.accounts, 1):
         platform = clean_text(account_field(account, "platform") or "")
@@ -107,6 +110,7 @@ def account_rows(report: QuarterReport) -> list[list[str]]:
             clean_text(account_field(account, "unit") or ""),
             PLATFORM_LABELS.get(platform, platform),
             clean_text(account_field(account, "name") or ""),
+            str(account_field(account, "last_post") or "")[:10] or "—",
             status,
         ])
     return rows
@@ -185,7 +189,7 @@ def _units_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) ->
 
 def _accounts_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
     ws = wb.create_sheet(f"附件{attachment.number}")
-    headers = ["序号", "维护单位", "政务新媒体类型", "政务新媒体名称", "状态"]
+    headers = ACCOUNT_HEADERS
     _title(ws, attachment.title, len(headers))
     for c, header in enumerate(headers, 1):
         _set(ws, 2, c, header, bold=True)

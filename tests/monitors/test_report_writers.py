@@ -283,7 +283,7 @@ def test_xlsx_has_accounts_sheet_only_with_accounts(tmp_path):
     paths = write_report(build_report(accounts=accounts), tmp_path)
     wb = openpyxl.load_workbook(next(p for p in paths if p.suffix == ".xlsx"))
     assert wb.sheetnames == ["附件1", "附件2", "附件3", "栏目更新"]
-    assert [c.value for c in wb["附件3"][3]] == ["1", "大数据服务中心", "新浪微博", "仓山发布", "正常"]
+    assert [c.value for c in wb["附件3"][3]] == ["1", "大数据服务中心", "新浪微博", "仓山发布", "2020-10-08", "正常"]
     text = "\n".join(body_paragraphs(next(p for p in paths if p.suffix == ".docx")))
     assert "本期未纳入政务新媒体监测数据" not in text
     assert "3.现开通政务新媒体情况" in text
