@@ -41,8 +41,10 @@ def free_port(preferred: int) -> int:
 
 
 def run_demo(out: Path, port: int) -> None:
+    from crawler.accounts import read_and_store_accounts
     from crawler.run import crawl_in_process
-    from fixtures.portal import write_settings
+    from fixtures.accounts import ACCOUNTS_NOW, accounts_settings_toml
+    from fixtures.portal import portal_units, write_settings
     from fixtures.server import FixtureServer
     from monitors.cli import write_quarter_report
 
@@ -52,15 +54,20 @@ def run_demo(out: Path, port: int) -> None:
     for stale in (db, out / "monitor.db-wal", out / "monitor.db-shm"):
         stale.unlink(missing_ok=True)  # a demo always starts from an empty database
     started = time.monotonic()
-    with FixtureServer(site="portal", port=free_port(port)) as server:
-        click.echo(f"示例门户已启动：{server.base_url}/", err=True)
+    with FixtureServer(site="portal", port=free_port(port)) as server, \
+            FixtureServer(site="accounts", port=free_port(port + 1 if port else 0)) as media:
+        click.echo(f"示例门户已启动：{server.base_url}/；示例政务新媒体：{media.base_url}/", err=True)
         settings_path = out / "settings.toml"
         write_settings(settings_path, server.base_url, f"sqlite:///{db}")
         with settings_path.open("a", encoding="utf-8") as f:
             f.write(DEMO_CRAWL)
+            f.write(accounts_settings_toml(media.base_url, {u.name for u in portal_units()}))
         settings = load_settings(settings_path)
-        click.echo(f"设置文件：{settings_path}（{len(settings.units)} 个单位，{len(settings.columns)} 个栏目）", err=True)
+        click.echo(f"设置文件：{settings_path}（{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
+                   f"{len(settings.accounts)} 个政务新媒体账号）", err=True)
         summary = crawl_in_process(settings, full=True)
+        # The account pages were captured at ACCOUNTS_NOW: relative times (“5分钟前”) count from then.
+        read_and_store_accounts(settings, now=ACCOUNTS_NOW)
     click.echo(f"抓取完成：{summary.columns} 个栏目，新增信息 {summary.new_posts} 条，"
                f"失败 {len(summary.failed)} 个，用时 {time.monotonic() - started:.1f} 秒。", err=True)
     paths = write_quarter_report(settings, DEMO_QUARTER, out, DEMO_AS_OF)

@@ -111,3 +111,35 @@ def test_demo_stored_every_post_of_the_portal_and_nothing_else(demo: Path) -> No
     assert sorted(set(got) - set(want))[:5] == [] and sorted(set(want) - set(got))[:5] == []
     wrong = [(u, got[u], want[u]) for u in want if got[u] != want[u]]
     assert not wrong, wrong[:5]
+
+
+def test_demo_attachment_3_has_every_seed_account_with_its_true_status(demo: Path) -> None:
+    from fixtures.accounts import seed_accounts
+
+    report = json.loads((demo / "report-2020Q3.json").read_text(encoding="utf-8"))
+    got = [(a["unit"], a["platform"], a["status"]) for a in report["accounts"]]
+    want = [(s.unit, s.platform, s.expected) for s in seed_accounts()]
+    assert got == want
+    for account, spec in zip(report["accounts"], seed_accounts()):
+        if spec.expected == "无法读取":
+            assert account["reason"], account  # said why, and never 不合格
+        elif spec.newest is not None:
+            assert account["last_post"] == spec.newest.isoformat(), (account, spec.newest)
+    import openpyxl
+
+    sheet = openpyxl.load_workbook(demo / "附件-2020Q3.xlsx")["附件3"]
+    statuses = [row[5].value for row in sheet.iter_rows(min_row=3) if row[0].value]
+    assert len(statuses) == 19 and sum(s.startswith("无法读取") for s in statuses) == 7
+
+
+def test_check_lists_the_units_accounts_and_their_findings(demo: Path) -> None:
+    result = monitor("--config", str(demo / "settings.toml"), "check", "--unit", "商务局", "--as-of", "2020-10-10",
+                     "--no-crawl", "--format", "json")
+    data = json.loads(result.stdout)
+    assert [(a["platform"], a["status"]) for a in data["accounts"]] == [("wechat", "预警")]
+    assert data["accounts"][0]["last_post"].endswith("+08:00")
+    assert "account.quiet" in {f["rule"] for f in data["findings"]}
+    silent = monitor("--config", str(demo / "settings.toml"), "check", "--unit", "仓山区自然资源和规划局",
+                     "--as-of", "2020-10-10", "--no-crawl", "--format", "json")
+    found = json.loads(silent.stdout)["findings"]
+    assert silent.returncode == 1 and [f["severity"] for f in found if f["rule"] == "account.silent"] == ["veto"]

@@ -1,0 +1,115 @@
+"""One Chromium for a whole run, started only when a reader first asks for it.
+
+Playwright (async API, one event loop with the rest of the run) drives Debian's Chromium: Playwright
+cannot download its own browser here, so `executable_path` is configurable and defaults to the first
+Chromium found. Each account gets a fresh context (no cookie leaks between accounts), images, fonts and
+media are blocked (we only need the scripts that set cookies and the JSON), and a semaphore bounds the
+pages open at once (default 3: one Chromium page costs ~100 MB on the 2-core target machine).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from crawler.readers.exceptions import BrowserUnavailable
+from crawler.readers.http import MOBILE_UA
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+_BLOCKED = {"image", "font", "media"}
+
+
+def find_chromium() -> str | None:
+    """The first of /usr/bin/chromium, /usr/bin/chromium-browser and `chromium` on PATH that exists."""
+    for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium")):
+        if path and os.path.exists(path):
+            return path
+    return None
+
+
+async def _block_heavy(route) -> None:  # noqa: ANN001 - playwright Route
+    if route.request.resource_type in _BLOCKED:
+        await route.abort()
+    else:
+        await route.continue_()
+
+
+class BrowserPool:
+    """A lazily launched shared Chromium; `async with pool.context() as ctx` gives a fresh context."""
+
+    def __init__(self, executable_path: str | None = None, max_pages: int = 3, timeout: float = 15.0,
+                 user_agent: str = MOBILE_UA):
+        self.executable_path = executable_path
+        self.timeout = timeout
+        self.user_agent = user_agent
+        self._sem = asyncio.Semaphore(max(1, max_pages))
+        self._lock = asyncio.Lock()
+        self._pw = None
+        self._browser = None
+        self._failed: str | None = None
+        self.launches = 0  # how many times Chromium was started (tests: once a run, or never)
+
+    @property
+    def launched(self) -> bool:
+        return self._browser is not None
+
+    async def _ensure(self):  # noqa: ANN202 - playwright Browser
+        async with self._lock:
+            if self._browser is not None:
+                return self._browser
+            if self._failed:
+                raise BrowserUnavailable(self._failed)
+            path = self.executable_path or find_chromium()
+            if not path:
+                self._failed = "未找到 Chromium"
+                raise BrowserUnavailable(self._failed)
+            try:
+                from playwright.async_api import async_playwright
+                self._pw = await async_playwright().start()
+                self._browser = await self._pw.chromium.launch(executable_path=path, headless=True,
+                                                               args=CHROMIUM_ARGS)
+            except Exception as e:  # noqa: BLE001 - any launch failure means "no browser this run"
+                self._failed = f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"
+                await self._stop_driver()
+                raise BrowserUnavailable(self._failed) from e
+            self.launches += 1
+            return self._browser
+
+    @asynccontextmanager
+    async def context(self) -> AsyncIterator:
+        """A fresh browser context (own cookies), heavy resources blocked, within the page bound."""
+        async with self._sem:
+            browser = await self._ensure()
+            ctx = await browser.new_context(user_agent=self.user_agent, locale="zh-CN",
+                                            timezone_id="Asia/Shanghai", ignore_https_errors=True)
+            ctx.set_default_timeout(self.timeout * 1000)
+            ctx.set_default_navigation_timeout(self.timeout * 1000)
+            await ctx.route("**/*", _block_heavy)
+            try:
+                yield ctx
+            finally:
+                try:
+                    await ctx.close()
+                except Exception:  # noqa: BLE001 - a context of a crashed browser cannot be closed
+                    pass
+
+    async def _stop_driver(self) -> None:
+        if self._pw is not None:
+            try:
+                await self._pw.stop()
+            except Exception:  # noqa: BLE001
+                pass
+            self._pw = None
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._browser is not None:
+                try:
+                    await self._browser.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                self._browser = None
+            await self._stop_driver()
