@@ -153,3 +153,65 @@ class AccountPost(Base):
         UniqueConstraint("account_id", "platform_id"),
         Index("ix_account_posts_account_published", "account_id", "published_at"),
     )
+
+
+class Probe(Base):
+    """One availability probe of a site's page (国办秘函〔2019〕19号: 15 s, at least 20 a day)."""
+
+    __tablename__ = "probes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_url: Mapped[str] = mapped_column(String(1000))
+    url: Mapped[str] = mapped_column(String(1000))
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    __table_args__ = (Index("ix_probes_site_started", "site_url", "started_at"),)
+
+
+class OutboxEmail(Base):
+    """An email written before it is sent and marked sent after: nothing lost, nothing sent twice."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)  # e.g. "2020-10-10:unit:审计局": one email a run
+    unit: Mapped[str | None] = mapped_column(String(200))
+    recipients: Mapped[str] = mapped_column(Text)  # comma-separated
+    cc: Mapped[str] = mapped_column(Text, default="")
+    subject: Mapped[str] = mapped_column(Text)
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+
+class AlertState(Base):
+    """What a unit was last told about one finding, so the same finding is not sent again too soon."""
+
+    __tablename__ = "alert_state"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(1000))
+    severity: Mapped[str] = mapped_column(String(10))
+    detail: Mapped[str] = mapped_column(Text)
+    first_sent_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    last_sent_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    cleared_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    __table_args__ = (UniqueConstraint("unit", "rule", "target"),)
+
+
+class JobRun(Base):
+    """One run of a scheduled job: what `monitor status` shows."""
+
+    __tablename__ = "job_runs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job: Mapped[str] = mapped_column(String(100), index=True)
+    started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    message: Mapped[str | None] = mapped_column(Text)
