@@ -53,7 +53,7 @@ def spec(no: int):
 
 # ---------------------------------------------------------------- ground truth
 def test_seed_matches_register():
-    rows = [ln.split("\t") for ln in (ROOT.parent / "shared/seed/accounts_2020.tsv").read_text("utf-8").splitlines()
+    rows = [ln.split("\t") for ln in (ROOT / "fixtures/data/accounts_2020.tsv").read_text("utf-8").splitlines()
             if ln and not ln.startswith("#")][1:]
     specs = seed_accounts()
     assert len(specs) == 19 == len(rows)
