@@ -28,8 +28,10 @@ from config.model import (
     ColumnSettings,
     CrawlSettings,
     MonitorSettings,
+    ProbeSettings,
     ReportSettings,
     RuleSettings,
+    ScheduleSettings,
     Selectors,
     Settings,
     SiteSettings,
@@ -48,6 +50,8 @@ TABLES: dict[str, type] = {
     "report": ReportSettings,
     "smtp": SmtpSettings,
     "alerts": AlertSettings,
+    "schedule": ScheduleSettings,
+    "probes": ProbeSettings,
 }
 ARRAYS: dict[str, type] = {
     "sites": SiteSettings,
@@ -260,6 +264,46 @@ class _Builder:
         for i, account in enumerate(settings.accounts):
             if account.unit not in names:
                 raise self.error(("accounts", i, "unit"), f"单位“{account.unit}”未在 [[units]] 中定义")
+        for page in settings.probes.pages:
+            self.check_url(page, ("probes", "pages"))
+        for f in dataclasses.fields(settings.schedule):
+            if f.name != "out":
+                try:
+                    parse_schedule(getattr(settings.schedule, f.name))
+                except ValueError as exc:
+                    raise self.error(("schedule", f.name), str(exc)) from None
+
+
+SCHEDULE_OFF = ("", "off", "never")
+_EVERY = re.compile(r"every\s+(\d+(?:\.\d+)?)\s*(s|m|h|d)", re.IGNORECASE)
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_schedule(text: str) -> tuple[str, Any]:
+    """A [schedule] value as ("off", None), ("every", seconds) or ("cron", the five fields).
+
+    Cron fields are checked by APScheduler's own parser (the one the daemon uses), so a value that loads here
+    also schedules there.
+    """
+    value = text.strip()
+    if value.lower() in SCHEDULE_OFF:
+        return "off", None
+    if match := _EVERY.fullmatch(value):
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2).lower()]
+        if seconds <= 0:
+            raise ValueError(f"\"{text}\" 的间隔必须大于 0")
+        return "every", seconds
+    fields = value.split()
+    if len(fields) != 5:
+        raise ValueError(f"\"{text}\" 应为 5 段 cron 表达式（分 时 日 月 周，如 \"0 2 * * *\"）、"
+                         "\"every 60m\" 这样的间隔，或 \"off\"")
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as exc:
+        raise ValueError(f"\"{text}\" 不是有效的 cron 表达式（{exc}）") from None
+    return "cron", value
 
 
 def owner_by_prefix(units: tuple[UnitSettings, ...], url: str) -> str | None:

@@ -37,6 +37,11 @@ class RuleSettings:
     # New media (国办秘函〔2019〕19号: 2 weeks; 7 days is a local warning).
     account_silent_days: int = 14
     account_quiet_days: int = 7
+    # Availability (国办秘函〔2019〕19号 单项否决): the home page must open within 15 s; a site fails when 5 % or
+    # more of a week's probes (at least 20 a day) failed.
+    unavailable_ratio: float = 0.05
+    unavailable_days: int = 7
+    probe_timeout: float = 15.0
 
     def stale_days(self, category: str) -> int:
         return getattr(self, f"stale_days_{category}")
@@ -108,6 +113,14 @@ class AccountSettings:
     platform: str
     name: str
     url: str
+    # The register's other columns (福州市政务新媒体详细汇总表, `monitor accounts import/export`); optional.
+    operator: str = ""  # 运营主体: the unit or sub-department that posts
+    review: bool | None = None  # 是否建立审核机制 (None: not stated)
+    contact: str = ""  # 联系人姓名、手机号码
+    owner: str = ""  # 负责人姓名、手机号码
+    note: str = ""  # 备注
+    account_id: str = ""  # 账号 ID (Weibo uid, WeChat 原始 ID / 微信号, …)
+    sample_url: str = ""  # 任意一篇文章的 URL
 
 
 @dataclass(frozen=True)
@@ -128,6 +141,29 @@ class AlertSettings:
 
 
 @dataclass(frozen=True)
+class ScheduleSettings:
+    """When the daemon runs each job: a 5-field cron line in [monitor] timezone, `every N{s,m,h,d}`, or "off"."""
+
+    crawl: str = "0 2 * * *"  # portal columns: nightly, when government servers are quiet
+    accounts: str = "0 */4 * * *"  # new-media accounts: every 4 hours
+    probes: str = "every 60m"  # availability: 24 a day spread over the day (the indicator asks ≥ 20)
+    alerts: str = "30 8 * * *"  # evaluation and alert emails: each morning before work
+    monthly: str = "0 9 1 * *"  # the previous month's summary: the 1st
+    quarterly: str = "0 9 10 1,4,7,10 *"  # the previous quarter's notice: the 10th day after the quarter
+    out: str = "reports"  # where the monthly summary and the quarterly notice are written
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """Availability probes: each site's home page plus these pages (the timeout is [rules] probe_timeout)."""
+
+    pages: tuple[str, ...] = ()
+    retries: int = 1  # a probe fails for real only after a retry (DESIGN.md "outages are noisy")
+    retry_delay: float = 5.0  # seconds before the retry
+    concurrency: int = 8  # probes at once (a province has hundreds of sites)
+
+
+@dataclass(frozen=True)
 class Settings:
     path: str
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
@@ -140,6 +176,8 @@ class Settings:
     accounts: tuple[AccountSettings, ...] = ()
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
+    probes: ProbeSettings = field(default_factory=ProbeSettings)
 
     def unit(self, name: str) -> UnitSettings | None:
         return next((u for u in self.units if u.name == name), None)

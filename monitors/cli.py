@@ -194,6 +194,164 @@ def write_quarter_report(settings: Settings, quarter: str, out: Path, as_of: dat
     return write_report(model, out)
 
 
+@main.group()
+def accounts() -> None:
+    """政务新媒体登记表（福州市政务新媒体详细汇总表）的导入与导出。"""
+
+
+@accounts.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--write", is_flag=True, help="把新单位和新账号追加到设置文件（先备份为 .bak）；默认只输出将追加的内容")
+@click.pass_context
+def accounts_import(ctx: click.Context, file: Path, write: bool) -> None:
+    """检查登记表 FILE.xlsx 并导入其中的账号。有错误时退出码为 1，且不写入。"""
+    from monitors.register import RegisterError, new_rows, read_register, rows_to_toml
+
+    settings = _settings(ctx)
+    try:
+        rows, problems = read_register(file)
+    except RegisterError as exc:
+        raise UserError(str(exc)) from None
+    fresh, known, twins = new_rows(rows, settings)
+    problems = sorted(problems + twins, key=lambda p: (p.level != "error", p.line))
+    errors = sum(p.level == "error" for p in problems)
+    for p in problems:
+        click.echo(f"[{'错误' if p.level == 'error' else '提醒'}] {p.message}", err=True)
+    text = rows_to_toml(fresh, [u.name for u in settings.units], source=file.name)
+    new_units = text.splitlines().count("[[units]]")
+    click.echo(f"登记表 {file.name}：可监测账号 {len(rows)} 个，其中新账号 {len(fresh)} 个、已在设置中 {len(known)} 个，"
+               f"新单位 {new_units} 个；错误 {errors} 个，提醒 {len(problems) - errors} 个。", err=True)
+    if errors:
+        click.echo("登记表有错误，未写入设置。请改正后重新导入。", err=True)
+        sys.exit(1)
+    if not fresh:
+        click.echo("没有需要新增的账号。", err=True)
+        return
+    if not write:
+        click.echo(text, nl=False)
+        click.echo(f"（以上为将追加到 {settings.path} 的内容；加 --write 写入）", err=True)
+        return
+    _append_settings(Path(settings.path), text)
+    click.echo(f"已写入 {settings.path}：新增单位 {new_units} 个、账号 {len(fresh)} 个（原文件备份为 "
+               f"{settings.path}.bak）。", err=True)
+
+
+def _append_settings(path: Path, addition: str) -> None:
+    """Append TOML to the settings file after checking the result parses, keeping a .bak of the original."""
+    from config import parse_settings
+
+    original = path.read_text(encoding="utf-8")
+    combined = original + ("" if original.endswith("\n") or not original else "\n") + "\n" + addition
+    try:
+        parse_settings(combined, str(path))
+    except SettingsError as exc:
+        raise UserError(f"追加后的设置无法使用，未写入：{exc}") from None
+    try:
+        path.with_name(path.name + ".bak").write_text(original, encoding="utf-8")
+        path.write_text(combined, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"无法写入 {path}：{exc.strerror or exc}") from None
+
+
+@accounts.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--as-of", "as_of", default=None, help="状态日期和填表日期 YYYY-MM-DD（默认今天）")
+@click.pass_context
+def accounts_export(ctx: click.Context, file: Path, as_of: str | None) -> None:
+    """按设置文件导出登记表 FILE.xlsx（附最近更新和监测状态）。"""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from monitors.register import account_statuses, write_register
+
+    settings = _settings(ctx)
+    day = _as_of(as_of)
+    try:
+        statuses = account_statuses(settings, day)
+    except SQLAlchemyError as exc:
+        raise UserError(f"无法读取数据库：{str(exc).splitlines()[0]}") from None
+    if statuses is None:
+        click.echo("数据库尚未创建（monitor init），导出的登记表不含最近更新和监测状态。", err=True)
+    try:
+        write_register(file, settings.accounts, statuses, date=day)
+    except OSError as exc:
+        raise UserError(f"无法写入 {file}：{exc.strerror or exc}") from None
+    click.echo(f"已写入 {file}：{len(settings.accounts)} 个政务新媒体账号。")
+
+
+@main.command()
+@click.option("--as-of", "as_of", default=None, help="评估日期 YYYY-MM-DD（默认今天）")
+@click.option("--dry-run", is_flag=True, help="只显示将要发送的邮件，不写入发件箱、不发送")
+@click.option("--send", is_flag=True, help="生成邮件、写入发件箱并立即发送（含此前未发出的邮件）")
+@click.option("--interrupted", type=click.Choice(["resend", "sent"]), default=None,
+              help="人工确认发送中断的邮件后：resend 重新发送，sent 视为已发送（与 --send 一起用）")
+@click.pass_context
+def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, interrupted: str | None) -> None:
+    """按日期评估各单位，向单位发送新出现或加重的问题提醒（抄送中心），并向中心发送汇总。
+
+    必须指定 --dry-run 或 --send 之一。全部发出（或没有要发的）时退出码为 0，有发送失败时为 1。
+    """
+    from sqlalchemy import inspect
+
+    from monitors.alerts import plan_alerts, send_alerts, settle_interrupted
+    from storage.db import get_engine, get_sessionmaker, migrate, schema_ready
+
+    if dry_run == send:
+        raise UserError("请指定 --dry-run（只显示）或 --send（发送）之一")
+    if interrupted and not send:
+        raise UserError("--interrupted 只能与 --send 一起使用")
+    settings = _settings(ctx)
+    day = _as_of(as_of)
+    url = settings.monitor.database_url
+    if dry_run:
+        if not schema_ready(url):
+            raise UserError("数据库尚未初始化，请先运行 monitor init 或 monitor crawl")
+        if not inspect(get_engine(url)).has_table("alert_state"):
+            raise UserError("数据库需要升级（缺少提醒记录表），请先运行 monitor init")
+        with get_sessionmaker(url)() as session:
+            plan = plan_alerts(session, settings, day)
+            session.rollback()  # a dry run writes nothing
+        click.echo(format_alert_plan(plan))
+        return
+    migrate(url)
+    sessions = get_sessionmaker(url)
+    if interrupted:
+        n = settle_interrupted(sessions, resend=interrupted == "resend")
+        click.echo(f"已处理发送中断的邮件 {n} 封：{'重新发送' if interrupted == 'resend' else '视为已发送'}。")
+    plan, written, report = send_alerts(sessions, settings, day)
+    click.echo(f"截至 {day.isoformat()}：新写入发件箱 {len(written.written)} 封"
+               + (f"（{len(written.already)} 封此前已写入）" if written.already else "") + "。")
+    for unit in plan.no_recipient:
+        click.echo(f"  未发送：{unit} 未登记邮箱，[alerts] centre 也为空", err=True)
+    reasons = "；".join(dict.fromkeys(reason for _, reason in report.failed))
+    click.echo(f"已发送 {len(report.sent)} 封，失败 {len(report.failed)} 封" + (f"（{reasons}）" if reasons else "") + "。")
+    for row in report.sent:
+        click.echo(f"  已发送：{row.subject}")
+    for row, reason in report.failed:
+        click.echo(f"  失败：{row.subject}：{reason}（下次运行时重试）")
+    for row in report.interrupted:
+        click.echo(f"  发送中断，请人工确认（是否已收到）后用 --interrupted resend|sent 处理：#{row.id} {row.subject}"
+                   f"（收件人 {', '.join(row.recipients)}）")
+    sys.exit(0 if report.ok else 1)
+
+
+def format_alert_plan(plan) -> str:  # noqa: ANN001
+    lines = []
+    for key, _unit, email in plan.emails():
+        lines += [f"收件人：{', '.join(email.to)}"]
+        if email.cc:
+            lines.append(f"抄送：{', '.join(email.cc)}")
+        lines += [f"主题：{email.subject}", "", email.text.rstrip(), "", "-" * 60]
+    for unit in plan.no_recipient:
+        lines.append(f"未生成：{unit} 未登记邮箱，[alerts] centre 也为空")
+    units = len(plan.units)
+    if units:
+        lines.append(f"截至 {plan.as_of.isoformat()}：将发送 {units} 个单位的提醒"
+                     f"{'和 1 封中心汇总' if plan.summary else ''}，共 {len(plan.emails())} 封（演练，未写入、未发送）。")
+    else:
+        lines.append(f"截至 {plan.as_of.isoformat()}：没有需要发送的提醒（演练，未写入、未发送）。")
+    return "\n".join(lines)
+
+
 @main.command()
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
               help="输出目录（默认 ./demo-out）")
@@ -203,6 +361,57 @@ def demo(out: Path, port: int) -> None:
     from monitors.demo import run_demo
 
     run_demo(out, port)
+
+
+JOB_RESULT_LABELS = {"ok": "成功", "failed": "失败", "running": "运行中", "interrupted": "中断", "skipped": "跳过"}
+
+
+@main.command()
+@click.option("--once", "once", metavar="JOB", default=None,
+              help="立即运行一次该任务后退出：crawl、accounts、probes、alerts、monthly、quarterly")
+@click.pass_context
+def daemon(ctx: click.Context, once: str | None) -> None:
+    """在前台运行定时任务（抓取、政务新媒体、可用性监测、预警邮件、月度汇总、季度通报）。
+
+    计划见设置文件的 [schedule] 表；日志逐行输出到标准错误。SIGTERM 或 Ctrl-C 在写完手头数据后退出。
+    同一数据库已有守护进程（或该任务正在运行）时拒绝启动，退出码 3。
+    """
+    import scheduler
+
+    _settings(ctx)  # a settings error is one line and exit 2, before anything starts
+    if once is not None and once not in scheduler.JOBS:
+        raise UserError(f"没有任务“{once}”。可用的任务：{'、'.join(scheduler.JOBS)}")
+    path = str(Path(ctx.obj["config"]).resolve())
+    sys.exit(scheduler.run_once(path, once) if once else scheduler.run_daemon(path))
+
+
+@main.command()
+@click.pass_context
+def status(ctx: click.Context) -> None:
+    """显示定时任务：计划、上次运行的时间和结果、下次运行时间，以及守护进程是否在运行。"""
+    from zoneinfo import ZoneInfo
+
+    import scheduler
+    from monitors.textable import table
+
+    settings = _settings(ctx)
+    tz = ZoneInfo(settings.monitor.timezone)
+
+    def when(value) -> str:  # noqa: ANN001
+        return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
+
+    holder = scheduler.daemon_running(settings.monitor.database_url)
+    click.echo(f"守护进程：{'运行中（' + holder + '）' if holder else '未运行'}")
+    rows = []
+    for job in scheduler.job_status(settings):
+        last = job.last
+        took = (f"{(last.finished_at - last.started_at).total_seconds():.0f} 秒"
+                if last and last.finished_at else "—")
+        rows.append([job.job, job.schedule or "off", when(last.started_at if last else None),
+                     JOB_RESULT_LABELS.get(last.status, last.status) if last else "从未运行", took,
+                     when(job.next_run) if holder or job.next_run else "—",
+                     (last.message or "")[:60] if last else ""])
+    click.echo(table(["任务", "计划", "上次运行", "结果", "用时", "下次运行", "说明"], rows))
 
 
 if __name__ == "__main__":

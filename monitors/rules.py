@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from config.model import RuleSettings
-from storage.queries import AccountFact, ColumnFact
+from storage.queries import AccountFact, ColumnFact, ProbeStats
 
 SEVERITIES = ("veto", "fail", "warn")
 
@@ -174,3 +174,41 @@ def account_quiet(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[F
         for account in facts.accounts
         if (state := account_status(account, as_of, params, facts.tz)).status == "预警"
     ]
+
+
+# --- site-level rules: facts about a whole site, not one unit ------------------------------------------
+
+SiteRule = Callable[[list[ProbeStats], date, RuleSettings], list[Finding]]
+SITE_RULES: dict[str, SiteRule] = {}
+
+
+def site_rule(rule_id: str) -> Callable[[SiteRule], SiteRule]:
+    if rule_id in RULES or rule_id in SITE_RULES:
+        raise ValueError(f"rule {rule_id} registered twice")
+
+    def register(func: SiteRule) -> SiteRule:
+        if not (func.__doc__ or "").strip():
+            raise ValueError(f"rule {rule_id} needs a docstring: its first line is what users read")
+        SITE_RULES[rule_id] = func
+        return func
+
+    return register
+
+
+def evaluate_site(probe_stats: list[ProbeStats], as_of: date, params: RuleSettings) -> list[Finding]:
+    """Site-level rules over the probes of the `params.unavailable_days` days ending with `as_of`."""
+    return [f for func in SITE_RULES.values() for f in func(probe_stats, as_of, params)]
+
+
+@site_rule("site.unavailable")
+def site_unavailable(probe_stats: list[ProbeStats], as_of: date, params: RuleSettings) -> list[Finding]:
+    """网站首页不可用：一周内 5% 以上的监测（每天不少于 20 次）在 15 秒内无法打开，单项否决（国办秘函〔2019〕19号）。"""
+    out = []
+    for stats in probe_stats:
+        if stats.total and stats.ratio >= params.unavailable_ratio:
+            page = "首页" if stats.url == stats.site_url else f"页面 {stats.url} "
+            out.append(Finding(
+                "site.unavailable", "veto", stats.url,
+                f"网站{page}近 {params.unavailable_days} 天监测 {stats.total} 次，{stats.failed} 次无法在 "
+                f"{params.probe_timeout:g} 秒内打开（{stats.ratio:.1%}，达到 {params.unavailable_ratio:.0%}）"))
+    return out

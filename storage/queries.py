@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import and_, distinct, func, select, update
+from sqlalchemy import and_, case, distinct, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -17,7 +17,9 @@ from storage.models import (
     ColumnFetch,
     ColumnPost,
     CrawlRun,
+    JobRun,
     Post,
+    Probe,
     Site,
     Unit,
     utcnow,
@@ -345,3 +347,256 @@ def account_facts(session: Session, before: datetime, unit: str | None = None) -
         query = query.where(Unit.name == unit)
     return [AccountFact(u, a.platform, a.name, a.url, last, a.status, a.reason, a.last_read_at)
             for a, u, last in session.execute(query)]
+
+
+# --- daemon: availability probes and job runs ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class ProbeRow:
+    site_url: str
+    url: str
+    started_at: datetime  # aware
+    ok: bool
+    http_status: int | None
+    latency_ms: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class ProbeStats:
+    """The probes of one page of a site in a window."""
+
+    site_url: str
+    url: str
+    total: int
+    failed: int
+    days: int  # distinct UTC days holding probes (a hint at whether ≥ 20 a day were made)
+
+    @property
+    def ratio(self) -> float:
+        return self.failed / self.total if self.total else 0.0
+
+
+def store_probe(session: Session, row: ProbeRow) -> None:
+    session.add(Probe(site_url=row.site_url, url=row.url, started_at=row.started_at, ok=row.ok,
+                      http_status=row.http_status, latency_ms=row.latency_ms, error=row.error))
+
+
+def probe_stats(session: Session, start: datetime, end: datetime) -> list[ProbeStats]:
+    """Per probed page: probes and failed probes started in [start, end)."""
+    failed = func.sum(case((Probe.ok.is_(False), 1), else_=0))
+    query = (select(Probe.site_url, Probe.url, func.count(Probe.id), failed)
+             .where(Probe.started_at >= start, Probe.started_at < end)
+             .group_by(Probe.site_url, Probe.url).order_by(Probe.site_url, Probe.url))
+    day = func.date(Probe.started_at) if session.get_bind().dialect.name == "sqlite" else func.date_trunc("day", Probe.started_at)
+    days = dict(((s, u), n) for s, u, n in session.execute(
+        select(Probe.site_url, Probe.url, func.count(distinct(day)))
+        .where(Probe.started_at >= start, Probe.started_at < end).group_by(Probe.site_url, Probe.url)))
+    return [ProbeStats(site, url, total, int(bad or 0), days.get((site, url), 0))
+            for site, url, total, bad in session.execute(query)]
+
+
+def recent_probes(session: Session, url: str, limit: int = 20) -> list[ProbeRow]:
+    query = select(Probe).where(Probe.url == url).order_by(Probe.started_at.desc(), Probe.id.desc()).limit(limit)
+    return [ProbeRow(p.site_url, p.url, p.started_at, p.ok, p.http_status, p.latency_ms, p.error)
+            for p in session.scalars(query)]
+
+
+@dataclass(frozen=True)
+class JobRunRow:
+    id: int
+    job: str
+    started_at: datetime
+    finished_at: datetime | None
+    status: str  # running | ok | failed | skipped | interrupted
+    message: str | None
+
+
+def start_job_run(session: Session, job: str) -> int:
+    run = JobRun(job=job, started_at=utcnow(), status="running")
+    session.add(run)
+    session.flush()
+    return run.id
+
+
+def finish_job_run(session: Session, run_id: int, status: str, message: str | None = None) -> None:
+    session.execute(update(JobRun).where(JobRun.id == run_id)
+                    .values(status=status, message=message, finished_at=utcnow()))
+
+
+def interrupt_job_runs(session: Session, job: str, message: str) -> int:
+    """Runs of `job` left `running` by a process that died: called only while holding the job's lock."""
+    result = session.execute(update(JobRun).where(JobRun.job == job, JobRun.status == "running")
+                             .values(status="interrupted", message=message, finished_at=utcnow()))
+    return result.rowcount or 0
+
+
+def last_job_runs(session: Session) -> dict[str, JobRunRow]:
+    """The newest run of each job."""
+    newest = select(func.max(JobRun.id)).group_by(JobRun.job)
+    return {r.job: JobRunRow(r.id, r.job, r.started_at, r.finished_at, r.status, r.message)
+            for r in session.scalars(select(JobRun).where(JobRun.id.in_(newest)))}
+
+
+def job_runs(session: Session, job: str | None = None, limit: int = 100) -> list[JobRunRow]:
+    query = select(JobRun).order_by(JobRun.id.desc()).limit(limit)
+    if job is not None:
+        query = query.where(JobRun.job == job)
+    return [JobRunRow(r.id, r.job, r.started_at, r.finished_at, r.status, r.message) for r in session.scalars(query)]
+
+
+JOB_STORE_TABLE = "apscheduler_jobs"  # APScheduler's SQLAlchemyJobStore creates and owns it (not Alembic)
+
+
+def job_next_runs(session: Session) -> dict[str, datetime | None]:
+    """Next run time of each job in the daemon's job store (empty before the daemon's first start)."""
+    from sqlalchemy import Float, MetaData, Table, inspect
+    from sqlalchemy import Column as SqlColumn, Unicode
+
+    if not inspect(session.get_bind()).has_table(JOB_STORE_TABLE):
+        return {}
+    table = Table(JOB_STORE_TABLE, MetaData(), SqlColumn("id", Unicode(191)), SqlColumn("next_run_time", Float(25)))
+    return {job: datetime.fromtimestamp(ts, timezone.utc) if ts is not None else None
+            for job, ts in session.execute(select(table.c.id, table.c.next_run_time))}
+
+
+# --- alerts: what units were told, and the outbox of emails --------------------------------------------
+# (monitors/alerts: the outbox is written before sending and marked after, so nothing is lost or sent twice)
+
+from storage.models import AlertState, OutboxEmail  # noqa: E402  (kept with its section)
+
+OUTBOX_INTERRUPTED = "发送中断，请人工确认"  # last_error of a row a crash left in `sending`: never retried by itself
+
+
+@dataclass(frozen=True)
+class AlertStateRow:
+    unit: str
+    rule: str
+    target: str
+    severity: str
+    detail: str
+    last_sent_at: datetime  # aware; the evaluation date the unit was last told about it (local midnight)
+    cleared_at: datetime | None
+    told_on: object = None  # date of last_sent_at in the site's timezone
+
+
+def alert_states(session: Session, tz=None) -> list[AlertStateRow]:  # noqa: ANN001 (a tzinfo)
+    rows = session.scalars(select(AlertState).order_by(AlertState.id))
+    return [AlertStateRow(s.unit, s.rule, s.target, s.severity, s.detail, s.last_sent_at, s.cleared_at,
+                          (s.last_sent_at.astimezone(tz) if tz else s.last_sent_at).date()) for s in rows]
+
+
+def record_alert_told(session: Session, unit: str, rule: str, target: str, severity: str, detail: str,
+                      at: datetime) -> None:
+    """The unit is told about a finding (new, worse or again) at `at`; a cleared one is open again."""
+    row = session.scalar(select(AlertState).where(AlertState.unit == unit, AlertState.rule == rule,
+                                                  AlertState.target == target))
+    if row is None:
+        session.add(AlertState(unit=unit, rule=rule, target=target, severity=severity, detail=detail,
+                               first_sent_at=at, last_sent_at=at, cleared_at=None))
+        session.flush()  # a second finding on the same key in this transaction must find this row
+        return
+    if row.cleared_at is not None:
+        row.first_sent_at = at
+    row.severity, row.detail, row.last_sent_at, row.cleared_at = severity, detail, at, None
+
+
+def record_alert_cleared(session: Session, unit: str, rule: str, target: str, at: datetime) -> None:
+    session.execute(update(AlertState).where(AlertState.unit == unit, AlertState.rule == rule,
+                                             AlertState.target == target, AlertState.cleared_at.is_(None))
+                    .values(cleared_at=at))
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    unit: str | None
+    recipients: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    body_text: str
+    body_html: str
+    status: str  # pending | sending | sent | failed
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _outbox_row(r: OutboxEmail) -> OutboxRow:
+    split = lambda s: tuple(a for a in (s or "").split(",") if a)  # noqa: E731
+    return OutboxRow(r.id, r.key, r.unit, split(r.recipients), split(r.cc), r.subject, r.body_text, r.body_html,
+                     r.status, r.attempts, r.last_error, r.created_at, r.sent_at)
+
+
+def add_outbox_email(session: Session, key: str, unit: str | None, recipients: Sequence[str], cc: Sequence[str],
+                     subject: str, body_text: str, body_html: str) -> bool:
+    """Insert-or-ignore by key; True when written (False: the same email is already in the outbox)."""
+    result = session.execute(_insert(session)(OutboxEmail).values(
+        key=key, unit=unit, recipients=",".join(recipients), cc=",".join(cc), subject=subject, body_text=body_text,
+        body_html=body_html, status="pending", attempts=0, created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxEmail.id))
+    return result.scalar() is not None  # RETURNING, not rowcount: psycopg reports -1 for this statement
+
+
+def outbox_rows(session: Session, statuses: Sequence[str] | None = None) -> list[OutboxRow]:
+    query = select(OutboxEmail).order_by(OutboxEmail.id)
+    if statuses:
+        query = query.where(OutboxEmail.status.in_(statuses))
+    return [_outbox_row(r) for r in session.scalars(query)]
+
+
+def outbox_to_send(session: Session) -> list[OutboxRow]:
+    """Pending rows and failed ones to retry (not those a crash interrupted: they may have gone out)."""
+    query = (select(OutboxEmail).where(
+        (OutboxEmail.status == "pending")
+        | ((OutboxEmail.status == "failed")
+           & ((OutboxEmail.last_error.is_(None)) | (OutboxEmail.last_error != OUTBOX_INTERRUPTED))))
+        .order_by(OutboxEmail.id))
+    return [_outbox_row(r) for r in session.scalars(query)]
+
+
+def claim_outbox(session: Session, row_id: int) -> bool:
+    """pending/failed → sending, only if nobody else claimed it meanwhile (two senders never send one row)."""
+    result = session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id,
+                                                       OutboxEmail.status.in_(("pending", "failed")))
+                             .values(status="sending", attempts=OutboxEmail.attempts + 1))
+    return (result.rowcount or 0) == 1
+
+
+def mark_outbox_sent(session: Session, row_id: int, note: str | None = None) -> None:
+    session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id)
+                    .values(status="sent", sent_at=utcnow(), last_error=note))
+
+
+def mark_outbox_failed(session: Session, row_id: int, error: str) -> None:
+    session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id).values(status="failed", last_error=error))
+
+
+def interrupt_stale_sending(session: Session, created_before: datetime) -> list[OutboxRow]:
+    """Rows a crash left in `sending` → failed with OUTBOX_INTERRUPTED; they wait for a person.
+
+    The outbox has no "claimed at" column, so age is judged by created_at: a row older than the cut-off is
+    still `sending` only if its sender died (a live send takes seconds, see SMTP timeout).
+    """
+    rows = list(session.scalars(select(OutboxEmail).where(OutboxEmail.status == "sending",
+                                                          OutboxEmail.created_at < created_before)))
+    for row in rows:
+        row.status, row.last_error = "failed", OUTBOX_INTERRUPTED
+    session.flush()
+    return [_outbox_row(r) for r in rows]
+
+
+def outbox_interrupted(session: Session) -> list[OutboxRow]:
+    query = (select(OutboxEmail).where(OutboxEmail.status == "failed", OutboxEmail.last_error == OUTBOX_INTERRUPTED)
+             .order_by(OutboxEmail.id))
+    return [_outbox_row(r) for r in session.scalars(query)]
+
+
+def settle_interrupted(session: Session, resend: bool) -> int:
+    """A person checked the interrupted rows: send them again (pending) or take them as sent."""
+    values = dict(status="pending", last_error=None) if resend else dict(status="sent", last_error="人工确认已发送")
+    result = session.execute(update(OutboxEmail).where(OutboxEmail.status == "failed",
+                                                       OutboxEmail.last_error == OUTBOX_INTERRUPTED).values(**values))
+    return result.rowcount or 0

@@ -1,9 +1,10 @@
 """Test helpers: settings files for a subset of fixture columns, and the truth they should yield."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from pathlib import Path
+
+from config.toml_text import toml_str
 
 FAST_CRAWL = """
 [crawl]
@@ -14,10 +15,6 @@ concurrent_per_domain = 8
 timeout = {timeout}
 retries = {retries}
 """
-
-
-def toml_str(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)  # a JSON string is a valid TOML basic string
 
 
 def write_test_settings(path: Path, base_url: str, columns: Iterable, database_url: str, *,

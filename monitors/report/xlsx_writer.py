@@ -116,7 +116,7 @@ def account_rows(report: QuarterReport) -> list[list[str]]:
     return rows
 
 
-def _set(ws, row: int, col: int, value: object, *, bold: bool = False, size: int = 11,
+def set_cell(ws, row: int, col: int, value: object, *, bold: bool = False, size: int = 11,
          align: str = "center", wrap: bool = False) -> Cell:
     cell = ws.cell(row=row, column=col)
     cell.value = value
@@ -129,14 +129,14 @@ def _set(ws, row: int, col: int, value: object, *, bold: bool = False, size: int
     return cell
 
 
-def _title(ws, text: str, ncols: int) -> None:
+def write_title(ws, text: str, ncols: int) -> None:
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-    cell = _set(ws, 1, 1, text, bold=True, size=16)
+    cell = set_cell(ws, 1, 1, text, bold=True, size=16)
     cell.border = Border()
     ws.row_dimensions[1].height = 30
 
 
-def _fit_widths(ws, first_row: int, minimum: dict[int, int] | None = None) -> None:
+def fit_widths(ws, first_row: int, minimum: dict[int, int] | None = None) -> None:
     """Column widths from the longest line in each column (CJK counted 2), ignoring the merged title."""
     widths: dict[int, int] = dict(minimum or {})
     for row in ws.iter_rows(min_row=first_row):
@@ -154,15 +154,15 @@ def _units_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) ->
     rows: list[UnitRow] = report.units_of(attachment.kind)
     nmonths = len(report.months)
     ncols = nmonths + 2
-    _title(ws, attachment.title, ncols)
+    write_title(ws, attachment.title, ncols)
     # Two-row header: 名称 and 完成情况 span both rows, 网站信息更新数 spans the months.
-    _set(ws, 2, 1, NAME_HEADERS.get(attachment.kind, "单位名称"), bold=True)
+    set_cell(ws, 2, 1, NAME_HEADERS.get(attachment.kind, "单位名称"), bold=True)
     ws.merge_cells(start_row=2, start_column=1, end_row=3, end_column=1)
-    _set(ws, 2, 2, "网站信息更新数（单位：条）", bold=True)
+    set_cell(ws, 2, 2, "网站信息更新数（单位：条）", bold=True)
     ws.merge_cells(start_row=2, start_column=2, end_row=2, end_column=nmonths + 1)
     for i, month in enumerate(report.months):
-        _set(ws, 3, 2 + i, month_label(month), bold=True)
-    _set(ws, 2, ncols, "完成情况", bold=True)
+        set_cell(ws, 3, 2 + i, month_label(month), bold=True)
+    set_cell(ws, 2, ncols, "完成情况", bold=True)
     ws.merge_cells(start_row=2, start_column=ncols, end_row=3, end_column=ncols)
     for merged in ws.merged_cells.ranges:  # borders on every cell of a merged header
         if merged.min_row >= 2:
@@ -173,31 +173,31 @@ def _units_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) ->
     ws.freeze_panes = "A4"
 
     for r, unit in enumerate(rows, start=4):
-        _set(ws, r, 1, clean_text(unit.unit))
+        set_cell(ws, r, 1, clean_text(unit.unit))
         for i, month in enumerate(report.months):
-            cell = _set(ws, r, 2 + i, unit.months.get(month, 0))
+            cell = set_cell(ws, r, 2 + i, unit.months.get(month, 0))
             if month in unit.shortfalls:
                 cell.fill = SHORT_FILL
                 cell.font = Font(name=FONT_NAME, size=11, color=SHORT_FONT_COLOR)
         status = status_lines(unit.status)
-        _set(ws, r, ncols, status, wrap=True)
+        set_cell(ws, r, ncols, status, wrap=True)
         ws.row_dimensions[r].height = max(1, status.count("\n") + 1) * 15 + 3
     # The header text spans the months: give each month column a third of it at least.
     month_min = -(-display_width("网站信息更新数（单位：条）") // nmonths) if nmonths else 6
-    _fit_widths(ws, 2, {2 + i: month_min for i in range(nmonths)})
+    fit_widths(ws, 2, {2 + i: month_min for i in range(nmonths)})
 
 
 def _accounts_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
     ws = wb.create_sheet(f"附件{attachment.number}")
     headers = ACCOUNT_HEADERS
-    _title(ws, attachment.title, len(headers))
+    write_title(ws, attachment.title, len(headers))
     for c, header in enumerate(headers, 1):
-        _set(ws, 2, c, header, bold=True)
+        set_cell(ws, 2, c, header, bold=True)
     ws.freeze_panes = "A3"
     for r, values in enumerate(account_rows(report), start=3):
         for c, value in enumerate(values, 1):
-            _set(ws, r, c, value, align="center" if c in (1, 3) else "left")
-    _fit_widths(ws, 2)
+            set_cell(ws, r, c, value, align="center" if c in (1, 3) else "left")
+    fit_widths(ws, 2)
 
 
 def column_issue_row(issue: ColumnIssue, problem: str) -> list[object]:
@@ -217,18 +217,18 @@ def _columns_sheet(wb: Workbook, report: QuarterReport) -> None:
     ws = wb.create_sheet("栏目更新")
     headers = ["序号", "单位", "栏目", "类别", "问题", "最近更新", "未更新天数", "更新期限（天）", "网址"]
     title = f"{report.quarter_label}{clean_text(report.site_name)}门户网站栏目更新情况"
-    _title(ws, title, len(headers))
+    write_title(ws, title, len(headers))
     for c, header in enumerate(headers, 1):
-        _set(ws, 2, c, header, bold=True)
+        set_cell(ws, 2, c, header, bold=True)
     ws.freeze_panes = "A3"
     issues = [(i, "更新不及时") for i in report.stale_columns] + [(i, "空白栏目") for i in report.blank_columns]
     for r, (issue, problem) in enumerate(issues, start=3):
         values = [r - 2, *column_issue_row(issue, problem)]
         for c, value in enumerate(values, 1):
-            cell = _set(ws, r, c, value, align="left" if c in (2, 3, 9) else "center")
+            cell = set_cell(ws, r, c, value, align="left" if c in (2, 3, 9) else "center")
             if c == 5:
                 cell.fill = SHORT_FILL
-    _fit_widths(ws, 2)
+    fit_widths(ws, 2)
 
 
 def write_xlsx(report: QuarterReport, path: Path) -> Path:

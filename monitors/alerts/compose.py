@@ -1,0 +1,370 @@
+"""What the alert emails say: which findings are new, worse, due again or cleared, and the emails themselves.
+
+Composing is apart from sending (STYLE.md §2, urlwatch's `EMailReporter` beside `mailer.py`): `plan_alerts`
+only reads, so `monitor alerts --dry-run` prints exactly what `--send` would write to the outbox.
+
+A finding is known by (unit, rule, target). Against what the unit was last told (an `AlertState` row):
+- new: never told, or told and since cleared (it came back);
+- worse: its level rose. The level is the severity rank, then the finding's size read from its detail: the
+  shortfall (`差N条`) or the days without update (`已 N 天`). Days grow by themselves as the calendar moves, so
+  a day count is worse only when it grew faster than the days since the unit was told (a post deleted, a
+  newer post dropped); plain ageing is what `resend_after_days` reminds of. Other numbers in a detail (a
+  column name, an HTTP status) are not sizes and are never compared;
+- due: told at least `resend_after_days` days ago and still there (a reminder);
+- cleared: told, not cleared yet, evaluated again and no longer found: said once.
+A finding whose target is not evaluated any more (a month that left the check window, a column or account
+removed from settings) is closed silently: it was not fixed, it just stopped being judged.
+"""
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from config import Settings
+from monitors.evaluate import Evaluator, check_months
+from monitors.rules import Finding, month_label
+from storage import queries
+from storage.queries import AlertStateRow
+
+SEVERITY_RANK = {"warn": 1, "fail": 2, "veto": 3}
+SEVERITY_LABELS = {"veto": "单项否决", "fail": "不合格", "warn": "提醒"}
+CHANGES = ("new", "worse", "due", "cleared")
+CHANGE_TITLES = {"new": "新问题", "worse": "问题加重", "due": "仍未整改（再次提醒）", "cleared": "已整改"}
+CHANGE_COUNTS = {"new": "项新问题", "worse": "项问题加重", "due": "项仍未整改", "cleared": "项已整改"}
+# A rule's finding that replaces another's on the same target: the one replaced is closed without a
+# "cleared" line (an account gone from 预警 to 不合格 was not fixed).
+SUPERSEDED_BY = {"account.quiet": "account.silent", "account.silent": "account.quiet"}
+SUBJECT_TAG = "【网站监测提醒】"
+
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # names inside a detail: never read a size from them
+_SHORTFALL = re.compile(r"差\s*(\d+)\s*条")
+_DAYS = re.compile(r"已\s*(\d+)\s*天")
+
+
+# --- levels --------------------------------------------------------------------------------------------
+
+def finding_size(detail: str) -> tuple[int, bool]:
+    """The size a detail states and whether it grows with the calendar: (shortfall, False), (days, True), (0, False)."""
+    text = _QUOTED.sub("", detail)
+    if m := _SHORTFALL.search(text):
+        return int(m.group(1)), False
+    if m := _DAYS.search(text):
+        return int(m.group(1)), True
+    return 0, False
+
+
+def is_worse(severity: str, detail: str, told_severity: str, told_detail: str, days_since_told: int) -> bool:
+    now_rank, then_rank = SEVERITY_RANK.get(severity, 0), SEVERITY_RANK.get(told_severity, 0)
+    if now_rank != then_rank:
+        return now_rank > then_rank
+    size, ages = finding_size(detail)
+    told, _ = finding_size(told_detail)
+    return size > told + (max(days_since_told, 0) if ages else 0)
+
+
+# --- the plan ------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AlertItem:
+    unit: str
+    rule: str
+    target: str  # a month 'YYYY-MM', a column or account URL
+    severity: str
+    detail: str
+    change: str  # new | worse | due | cleared
+    links: tuple[tuple[str, str], ...] = ()  # (label, url) of the pages concerned
+    told: str | None = None  # what the unit was told before (worse, due, cleared)
+    told_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Email:
+    subject: str
+    text: str
+    html: str
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitAlert:
+    unit: str
+    items: tuple[AlertItem, ...]
+    ongoing: int  # findings still there that were told recently and are not repeated
+    email: Email
+    key: str  # the outbox key: as_of, unit and a digest of what it says
+
+
+@dataclass(frozen=True)
+class AlertPlan:
+    as_of: date
+    units: tuple[UnitAlert, ...] = ()
+    summary: Email | None = None
+    summary_key: str | None = None
+    # (unit, rule, target) of findings no longer judged: closed silently when the plan is enqueued
+    retired: tuple[tuple[str, str, str], ...] = ()
+    no_recipient: tuple[str, ...] = ()  # units with something to say but no address and no centre
+
+    def emails(self) -> list[tuple[str, str | None, Email]]:
+        """(outbox key, unit or None for the summary, email) in sending order."""
+        out: list[tuple[str, str | None, Email]] = [(u.key, u.unit, u.email) for u in self.units]
+        if self.summary is not None and self.summary_key:
+            out.append((self.summary_key, None, self.summary))
+        return out
+
+
+@dataclass(frozen=True)
+class UnitFindings:
+    """One unit's findings as of a date and what was evaluated (to tell 'cleared' from 'no longer judged')."""
+
+    unit: str
+    findings: list[Finding]
+    evaluated: frozenset[str]  # targets judged: complete months, column and account URLs
+    columns: tuple[tuple[str, str, bool], ...] = ()  # (name, url, quota) for links
+
+
+def load_findings(session: Session, settings: Settings, as_of: date) -> list[UnitFindings]:
+    """Every active unit's findings as of the date, through the evaluator (the rules are not repeated here)."""
+    evaluator = Evaluator(session, settings)
+    cut = evaluator.at(as_of + timedelta(days=1))
+    columns: dict[str, list] = {}
+    for column in queries.column_facts(session, cut):
+        columns.setdefault(column.unit, []).append(column)
+    accounts: dict[str, list] = {}
+    for account in queries.account_facts(session, cut):
+        accounts.setdefault(account.unit, []).append(account)
+    windows = check_months(as_of)
+    out = []
+    for unit in queries.units(session):
+        facts = evaluator.unit_facts(unit, as_of, windows, columns.get(unit.name, []), accounts.get(unit.name, []))
+        evaluated = ({m.month for m in facts.months if m.complete} | {c.url for c in facts.columns}
+                     | {a.url for a in facts.accounts})
+        out.append(UnitFindings(unit.name, evaluator.findings(facts, as_of), frozenset(evaluated),
+                                tuple((c.name, c.url, c.quota) for c in facts.columns)))
+    return out
+
+
+def links_for(finding_target: str, columns: Sequence[tuple[str, str, bool]]) -> tuple[tuple[str, str], ...]:
+    """The pages a finding is about: its column or account, or for a month the unit's quota columns."""
+    if finding_target.startswith(("http://", "https://")):
+        name = next((n for n, url, _ in columns if url == finding_target), "")
+        return ((name or finding_target, finding_target),)
+    return tuple((n, url) for n, url, quota in columns if quota)
+
+
+def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of: date,
+           resend_after_days: int) -> tuple[dict[str, list[AlertItem]], dict[str, int], list[tuple[str, str, str]]]:
+    """Pure: the items to tell each unit, how many findings are not repeated, and the findings to retire."""
+    known = {(s.unit, s.rule, s.target): s for s in states}
+    items: dict[str, list[AlertItem]] = {}
+    ongoing: dict[str, int] = {}
+    retired: list[tuple[str, str, str]] = []
+    for unit in units:
+        found = {(unit.unit, f.rule, f.target): f for f in unit.findings}
+        told_items: list[AlertItem] = []
+        for key, f in found.items():
+            state = known.get(key)
+            links = links_for(f.target, unit.columns)
+            if state is None or state.cleared_at is not None:
+                told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, "new", links))
+                continue
+            told_on = state.told_on
+            since = (as_of - told_on).days
+            if is_worse(f.severity, f.detail, state.severity, state.detail, since):
+                change = "worse"
+            elif since >= resend_after_days:
+                change = "due"
+            else:
+                ongoing[unit.unit] = ongoing.get(unit.unit, 0) + 1
+                continue
+            told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, change, links,
+                                        state.detail, told_on))
+        targets_found = {(f.rule, f.target) for f in unit.findings}
+        for key, state in known.items():
+            if key[0] != unit.unit or state.cleared_at is not None or key in found:
+                continue
+            other = SUPERSEDED_BY.get(state.rule)
+            if state.target not in unit.evaluated or (other and (other, state.target) in targets_found):
+                retired.append(key)
+                continue
+            told_items.append(AlertItem(unit.unit, state.rule, state.target, state.severity, state.detail,
+                                        "cleared", links_for(state.target, unit.columns), state.detail,
+                                        state.told_on))
+        if told_items:
+            order = {c: i for i, c in enumerate(CHANGES)}
+            items[unit.unit] = sorted(told_items, key=lambda i: (order[i.change], -SEVERITY_RANK.get(i.severity, 0)))
+    # States of units no longer evaluated (removed from settings) are left alone: nothing to judge them by.
+    return items, ongoing, retired
+
+
+def plan_alerts(session: Session, settings: Settings, as_of: date) -> AlertPlan:
+    """Evaluate every unit as of the date and compose the emails it calls for. Reads only."""
+    units = load_findings(session, settings, as_of)
+    states = queries.alert_states(session, ZoneInfo(settings.monitor.timezone))
+    items, ongoing, retired = decide(units, states, as_of, settings.alerts.resend_after_days)
+    return compose_plan(settings, as_of, items, ongoing, retired)
+
+
+def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertItem]], ongoing: dict[str, int],
+                 retired: Sequence[tuple[str, str, str]] = ()) -> AlertPlan:
+    centre = settings.alerts.centre
+    site_name = settings.sites[0].name if settings.sites else settings.report.district
+    unit_alerts, no_recipient = [], []
+    for unit, unit_items in items.items():
+        configured = settings.unit(unit)
+        emails = configured.emails if configured else ()
+        if not emails and not centre:
+            no_recipient.append(unit)
+            continue
+        email = compose_unit_email(unit, emails, centre, unit_items, as_of, site_name,
+                                   ongoing=ongoing.get(unit, 0), resend_after_days=settings.alerts.resend_after_days)
+        unit_alerts.append(UnitAlert(unit, tuple(unit_items), ongoing.get(unit, 0), email,
+                                     outbox_key(as_of, f"unit:{unit}", unit_items)))
+    summary = summary_key = None
+    if unit_alerts and centre:
+        summary = compose_summary([(u.unit, list(u.items), u.ongoing) for u in unit_alerts], centre, as_of,
+                                  site_name, no_email=[u.unit for u in unit_alerts if not u.email.to or
+                                                       set(u.email.to) <= set(centre)])
+        summary_key = outbox_key(as_of, "summary", [i for u in unit_alerts for i in u.items])
+    return AlertPlan(as_of, tuple(unit_alerts), summary, summary_key, tuple(retired), tuple(no_recipient))
+
+
+def outbox_key(as_of: date, who: str, items: Iterable[AlertItem]) -> str:
+    """Deterministic: a rerun that would say the same thing gets the same key (and is not written twice)."""
+    digest = hashlib.sha1("\n".join(sorted(f"{i.unit}|{i.rule}|{i.target}|{i.change}|{i.severity}|{i.detail}"
+                                           for i in items)).encode("utf-8")).hexdigest()[:12]
+    return f"{as_of.isoformat()}:{who}:{digest}"[:300]
+
+
+# --- the emails ----------------------------------------------------------------------------------------
+
+def one_line(text: str) -> str:
+    """Crawled or configured text for a subject: no line breaks or other control characters."""
+    return re.sub(r"[\x00-\x1f\x7f\u2028\u2029]+", " ", text).strip()
+
+
+def _counts(items: Sequence[AlertItem]) -> str:
+    return "，".join(f"{n} {CHANGE_COUNTS[c]}" for c in CHANGES if (n := sum(1 for i in items if i.change == c)))
+
+
+def _target_label(item: AlertItem) -> str:
+    return month_label(item.target) if re.fullmatch(r"\d{4}-\d{2}", item.target) else ""
+
+
+def _item_text(n: int, item: AlertItem) -> list[str]:
+    label = "已整改" if item.change == "cleared" else SEVERITY_LABELS.get(item.severity, item.severity)
+    lines = [f"  {n}. [{label}] {one_line(item.detail)}"]
+    if item.change == "worse" and item.told:
+        lines.append(f"     上次提醒（{item.told_on}）：{one_line(item.told)}")
+    elif item.change == "due" and item.told_on:
+        lines.append(f"     已于 {item.told_on} 提醒，至今未整改")
+    elif item.change == "cleared" and item.told_on:
+        lines.append(f"     （{item.told_on} 提醒的问题，现已不再发现）")
+    if item.links:
+        title = "相关栏目" if _target_label(item) else "页面"
+        lines.append(f"     {title}：" + "；".join(f"{one_line(name)} {url}" if name != url else url
+                                                  for name, url in item.links))
+    return lines
+
+
+def _item_html(item: AlertItem) -> str:
+    e = html.escape
+    label = "已整改" if item.change == "cleared" else SEVERITY_LABELS.get(item.severity, item.severity)
+    colour = {"veto": "#b00020", "fail": "#c25100", "warn": "#8a6d00"}.get(item.severity, "#555")
+    if item.change == "cleared":
+        colour = "#2e7d32"
+    parts = [f'<li><span style="color:{colour};font-weight:bold">[{e(label)}]</span> {e(item.detail)}']
+    if item.change == "worse" and item.told:
+        parts.append(f'<br><small>上次提醒（{e(str(item.told_on))}）：{e(item.told)}</small>')
+    elif item.change == "due" and item.told_on:
+        parts.append(f"<br><small>已于 {e(str(item.told_on))} 提醒，至今未整改</small>")
+    elif item.change == "cleared" and item.told_on:
+        parts.append(f"<br><small>（{e(str(item.told_on))} 提醒的问题，现已不再发现）</small>")
+    if item.links:
+        links = "；".join(f'<a href="{e(url)}">{e(name)}</a>' for name, url in item.links
+                         if url.startswith(("http://", "https://")))
+        if links:
+            parts.append(f"<br><small>{'相关栏目' if _target_label(item) else '页面'}：{links}</small>")
+    return "".join(parts) + "</li>"
+
+
+def _sections(items: Sequence[AlertItem]) -> list[tuple[str, list[AlertItem]]]:
+    return [(f"{CHANGE_TITLES[c]}（{len(group)} 项）", group) for c in CHANGES
+            if (group := [i for i in items if i.change == c])]
+
+
+HTML_HEAD = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></head>'
+             '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',sans-serif;font-size:14px;color:#222">')
+FOOTER = "此邮件由网站与政务新媒体监测系统自动发送，请勿直接回复。"
+
+
+def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], items: Sequence[AlertItem],
+                       as_of: date, site_name: str, *, ongoing: int = 0, resend_after_days: int | None = None) -> Email:
+    """One unit's email: its new, worse, due and cleared findings, to its addresses, copied to the centre.
+
+    A unit without addresses in settings: the email goes to the centre only and says so.
+    """
+    e = html.escape
+    unit_line = one_line(unit)
+    subject = f"{SUBJECT_TAG}{unit_line}：{_counts(items)}（截至{as_of.isoformat()}）"
+    intro = f"截至 {as_of.isoformat()}，{one_line(site_name)}及政务新媒体监测发现贵单位以下情况，请及时核实整改："
+    if all(i.change == "cleared" for i in items):
+        intro = f"截至 {as_of.isoformat()}，此前提醒贵单位的以下问题已不再发现："
+    text = [f"{unit_line}：", "", intro]
+    body = [f"<p>{e(unit_line)}：</p>", f"<p>{e(intro)}</p>"]
+    for title, group in _sections(items):
+        text += ["", title]
+        for n, item in enumerate(group, 1):
+            text += _item_text(n, item)
+        body.append(f"<h3 style=\"font-size:15px;margin:16px 0 6px\">{e(title)}</h3><ol>")
+        body += [_item_html(i) for i in group]
+        body.append("</ol>")
+    notes = []
+    if ongoing:
+        notes.append(f"另有 {ongoing} 项问题已于近期提醒，尚未整改，本次不再重复列出。")
+    if resend_after_days:
+        notes.append(f"同一问题 {resend_after_days} 天内不重复提醒；问题加重时立即提醒。")
+    if not emails:
+        notes.append("贵单位未在监测设置中登记接收邮箱，本邮件仅发送至大数据服务中心，请中心转告并补充登记。")
+    text += [""] + notes + ["", FOOTER]
+    body += [f"<p>{e(n)}</p>" for n in notes] + [f'<p style="color:#888;font-size:12px">{e(FOOTER)}</p>']
+    to = tuple(emails) if emails else tuple(centre)
+    cc = tuple(a for a in centre if a not in to) if emails else ()
+    return Email(subject, "\n".join(text) + "\n", HTML_HEAD + "".join(body) + "</body></html>", to, cc)
+
+
+def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centre: Sequence[str], as_of: date,
+                    site_name: str, *, no_email: Sequence[str] = ()) -> Email:
+    """The centre's one summary of all units: each unit's counts and items in this run."""
+    e = html.escape
+    every = [i for _, items, _ in units for i in items]
+    subject = f"{SUBJECT_TAG}汇总：{len(units)} 个单位，{_counts(every)}（截至{as_of.isoformat()}）"
+    intro = f"截至 {as_of.isoformat()}，{one_line(site_name)}及政务新媒体监测本次向 {len(units)} 个单位发出提醒："
+    text = [intro]
+    rows = []
+    for unit, items, ongoing in units:
+        counts = _counts(items) + (f"；另有 {ongoing} 项近期已提醒" if ongoing else "")
+        text += ["", f"{one_line(unit)}：{counts}"]
+        for n, item in enumerate(items, 1):
+            text += _item_text(n, item)
+        rows.append(f"<tr><td style=\"padding:4px 8px;border:1px solid #ccc;vertical-align:top;white-space:nowrap\">"
+                    f"{e(unit)}</td><td style=\"padding:4px 8px;border:1px solid #ccc\">{e(counts)}<ol>"
+                    + "".join(_item_html(i) for i in items) + "</ol></td></tr>")
+    notes = [f"以下单位未登记接收邮箱，提醒仅发送至中心：{'、'.join(one_line(u) for u in no_email)}。"] if no_email else []
+    text += [""] + notes + ["", FOOTER]
+    body = [f"<p>{e(intro)}</p>", '<table style="border-collapse:collapse">',
+            '<tr><th style="padding:4px 8px;border:1px solid #ccc">单位</th>'
+            '<th style="padding:4px 8px;border:1px solid #ccc">本次提醒</th></tr>', *rows, "</table>"]
+    body += [f"<p>{e(n)}</p>" for n in notes] + [f'<p style="color:#888;font-size:12px">{e(FOOTER)}</p>']
+    return Email(subject, "\n".join(text) + "\n", HTML_HEAD + "".join(body) + "</body></html>", tuple(centre), ())
+
+
+def local_midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), tz)

@@ -1,0 +1,141 @@
+"""The outbox: every email is written before it is sent and marked sent after (nothing lost, nothing twice).
+
+`enqueue` writes a plan's emails and records what each unit was told in ONE transaction (the caller's), so
+a crash leaves either both or neither: never a finding marked told without its email in the outbox.
+`deliver` sends what is pending, one row at a time: mark `sending` (commit) → send → mark `sent` (commit).
+A failed send is marked `failed` with the channel's reason and retried by the next run.
+
+At most once: a row found still `sending` (its sender died between "sending" and "sent") may or may not have
+reached the server, so it is NOT sent again by itself. It is marked failed with `OUTBOX_INTERRUPTED`, reported
+by every run until a person settles it (`monitor alerts --send --interrupted resend|sent`).
+
+Channels are registered by the word settings use (STYLE.md §2): a channel has one `send(email)` that returns
+a note (or None) or raises; the exception's text is the reason we record.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from monitors.alerts.compose import AlertPlan, Email, local_midnight
+from storage import queries
+from storage.models import utcnow
+from storage.queries import OUTBOX_INTERRUPTED, OutboxRow
+
+# A live send takes seconds (the SMTP timeout is 30 s); a row `sending` for longer was left by a crash.
+STALE_SENDING = timedelta(minutes=10)
+
+
+class Channel(Protocol):
+    def send(self, email: Email, message_key: str = "") -> str | None: ...
+
+
+CHANNELS: dict[str, Callable[..., Channel]] = {}
+
+
+def channel(name: str) -> Callable[[type], type]:
+    """Register a channel class under the word settings use; a duplicate or empty name fails at import."""
+    if not name or name in CHANNELS:
+        raise ValueError(f"alert channel {name!r} is empty or registered twice")
+
+    def register(cls: type) -> type:
+        if not (cls.__doc__ or "").strip():
+            raise ValueError(f"alert channel {name} needs a docstring")
+        CHANNELS[name] = cls
+        return cls
+
+    return register
+
+
+@dataclass(frozen=True)
+class EnqueueReport:
+    written: list[str] = field(default_factory=list)  # keys written
+    already: list[str] = field(default_factory=list)  # keys already in the outbox (a rerun): nothing recorded
+
+
+def enqueue(session: Session, plan: AlertPlan, as_of: date, tz: ZoneInfo | str = "Asia/Shanghai") -> EnqueueReport:
+    """Write the plan's emails to the outbox and record what each unit was told, in the caller's transaction.
+
+    Insert-or-ignore by key: a rerun that would say the same thing writes nothing and records nothing.
+    """
+    tz = ZoneInfo(tz) if isinstance(tz, str) else tz
+    told_at = local_midnight(as_of, tz)  # evaluation time, so `--as-of` runs and resend_after_days agree
+    report = EnqueueReport()
+    for unit_alert in plan.units:
+        e = unit_alert.email
+        if not queries.add_outbox_email(session, unit_alert.key, unit_alert.unit, e.to, e.cc, e.subject, e.text,
+                                        e.html):
+            report.already.append(unit_alert.key)
+            continue
+        report.written.append(unit_alert.key)
+        for item in unit_alert.items:
+            if item.change == "cleared":
+                queries.record_alert_cleared(session, item.unit, item.rule, item.target, told_at)
+            else:
+                queries.record_alert_told(session, item.unit, item.rule, item.target, item.severity, item.detail,
+                                          told_at)
+    if plan.summary is not None and plan.summary_key and report.written:
+        s = plan.summary
+        if queries.add_outbox_email(session, plan.summary_key, None, s.to, s.cc, s.subject, s.text, s.html):
+            report.written.append(plan.summary_key)
+        else:
+            report.already.append(plan.summary_key)
+    for unit, rule, target in plan.retired:
+        queries.record_alert_cleared(session, unit, rule, target, told_at)
+    return report
+
+
+@dataclass
+class DeliveryReport:
+    sent: list[OutboxRow] = field(default_factory=list)
+    failed: list[tuple[OutboxRow, str]] = field(default_factory=list)  # (row, reason) of this run
+    interrupted: list[OutboxRow] = field(default_factory=list)  # waiting for a person (found now or before)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.interrupted
+
+
+def row_email(row: OutboxRow) -> Email:
+    return Email(row.subject, row.body_text, row.body_html, row.recipients, row.cc)
+
+
+def deliver(session_factory: sessionmaker[Session], chan: Channel) -> DeliveryReport:
+    """Send every pending or failed row of the outbox through the channel; each step is its own commit."""
+    report = DeliveryReport()
+    with session_factory.begin() as session:
+        queries.interrupt_stale_sending(session, utcnow() - STALE_SENDING)
+        todo = queries.outbox_to_send(session)
+    for row in todo:
+        with session_factory.begin() as session:
+            if not queries.claim_outbox(session, row.id):
+                continue  # another sender took it
+        try:
+            note = chan.send(row_email(row), row.key)
+        except Exception as exc:  # noqa: BLE001 (any failure of the transport is a reason to record)
+            reason = str(exc) or type(exc).__name__
+            with session_factory.begin() as session:
+                queries.mark_outbox_failed(session, row.id, reason)
+            report.failed.append((row, reason))
+            continue
+        with session_factory.begin() as session:
+            queries.mark_outbox_sent(session, row.id, note)
+        report.sent.append(row)
+    with session_factory() as session:
+        report.interrupted = queries.outbox_interrupted(session)
+    return report
+
+
+def settle_interrupted(session_factory: sessionmaker[Session], resend: bool) -> int:
+    """After a person checked: resend the interrupted rows, or take them as sent. Returns how many."""
+    with session_factory.begin() as session:
+        return queries.settle_interrupted(session, resend)
+
+
+__all__ = ["CHANNELS", "OUTBOX_INTERRUPTED", "Channel", "DeliveryReport", "EnqueueReport", "channel", "deliver",
+           "enqueue", "settle_interrupted"]
