@@ -409,7 +409,7 @@ def status(ctx: click.Context) -> None:
                 if last and last.finished_at else "—")
         rows.append([job.job, job.schedule or "off", when(last.started_at if last else None),
                      JOB_RESULT_LABELS.get(last.status, last.status) if last else "从未运行", took,
-                     when(job.next_run) if holder or job.next_run else "—",
+                     when(job.next_run),
                      (last.message or "")[:60] if last else ""])
     click.echo(table(["任务", "计划", "上次运行", "结果", "用时", "下次运行", "说明"], rows))
 

@@ -6,6 +6,7 @@ Schema creation and upgrades go through Alembic (`storage/migrations`).
 """
 from __future__ import annotations
 
+import threading
 from functools import cache
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+_MIGRATE_LOCK = threading.Lock()  # Alembic's `context` and `op` are module globals: one upgrade at a time
 
 
 def normalise_url(url: str) -> str:
@@ -58,7 +60,7 @@ def migrate(url: str) -> None:
     engine = get_engine(url)
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
+    with _MIGRATE_LOCK, engine.begin() as connection:  # the daemon's job threads all call this
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 

@@ -213,5 +213,6 @@ class JobRun(Base):
     job: Mapped[str] = mapped_column(String(100), index=True)
     started_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
-    status: Mapped[str] = mapped_column(String(20), default="running")  # running | ok | failed
+    # running | ok | failed | skipped | interrupted (stopped by a signal, or left running by a dead process)
+    status: Mapped[str] = mapped_column(String(20), default="running")
     message: Mapped[str | None] = mapped_column(Text)

@@ -388,7 +388,8 @@ def probe_stats(session: Session, start: datetime, end: datetime) -> list[ProbeS
     query = (select(Probe.site_url, Probe.url, func.count(Probe.id), failed)
              .where(Probe.started_at >= start, Probe.started_at < end)
              .group_by(Probe.site_url, Probe.url).order_by(Probe.site_url, Probe.url))
-    day = func.date(Probe.started_at) if session.get_bind().dialect.name == "sqlite" else func.date_trunc("day", Probe.started_at)
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    day = func.date(Probe.started_at) if sqlite else func.date_trunc("day", Probe.started_at)
     days = dict(((s, u), n) for s, u, n in session.execute(
         select(Probe.site_url, Probe.url, func.count(distinct(day)))
         .where(Probe.started_at >= start, Probe.started_at < end).group_by(Probe.site_url, Probe.url)))

@@ -9,6 +9,14 @@ if connection is None:  # `alembic` command line: build an engine from the URL i
 
     connection = get_engine(context.config.get_main_option("sqlalchemy.url")).connect()
 
-context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+
+
+def include_name(name, type_, parent_names) -> bool:  # noqa: ANN001
+    """APScheduler's job store creates and owns `apscheduler_jobs` (scheduler.py): autogenerate leaves it alone."""
+    return not (type_ == "table" and name == "apscheduler_jobs")
+
+
+context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True,
+                  include_name=include_name)
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,586 @@
+"""The daemon (`monitor daemon`): APScheduler jobs that crawl, probe, evaluate, alert and report on schedule.
+
+Jobs and their ids (the names users write in `[schedule]`, `monitor daemon --once JOB` and `monitor status`):
+
+| job | what it calls | default |
+|---|---|---|
+| `crawl` | `crawler.run.run_crawl` (portal columns, in a child process) | `0 2 * * *` |
+| `accounts` | `crawler.accounts.read_and_store_accounts` | `0 */4 * * *` |
+| `probes` | `monitors.probes.run_probes` (home pages and `[probes] pages`) | `every 60m` (24 a day) |
+| `alerts` | `monitors.alerts.run_alerts(settings, as_of, send=True)` | `30 8 * * *` |
+| `monthly` | `monitors.summary.write_monthly_summary` (the month just ended) | `0 9 1 * *` |
+| `quarterly` | `monitors.cli.write_quarter_report` (the quarter just ended) | `0 9 10 1,4,7,10 *` |
+
+A schedule is a 5-field cron line read in `[monitor] timezone`, an interval `every 90s|30m|4h|1d`, or `off`.
+
+Decisions
+---------
+- **Scheduler and threads.** A `BackgroundScheduler` whose main thread only waits for a stop signal, rather
+  than a `BlockingScheduler`: the signal handler then just sets an Event, and the shutdown (waiting for the
+  running jobs) happens in the main thread outside the handler, never re-entering the scheduler's locks from
+  inside one. Two thread pools: `default` (2 workers) for the long jobs (crawl, accounts, alerts, reports)
+  and `light` (1 worker) for the probes, so a crawl of several hours never delays the hourly probe the
+  availability indicator counts.
+- **Crawls in child processes** (`run_crawl`): Scrapy's Twisted reactor starts once per process, so a
+  daemon that crawls every night must give each crawl a fresh process (README "Design notes"); it also
+  returns the crawl's memory and keeps a crash of one crawl from taking the daemon down. The Playwright
+  readers of the accounts job run in a worker thread with their own event loop (`asyncio.run`).
+- **One run of a job at a time**: `max_instances=1`, `coalesce=True` (runs missed while the daemon was down
+  or busy are made once, not once each), and a misfire grace per job (`MISFIRE_GRACE`: a night crawl missed
+  by a stopped daemon still runs on a morning restart; a missed hourly probe is dropped, the next one comes).
+  Each run also holds the job's own lock (below), so `monitor daemon --once crawl` and the daemon's crawl
+  never overlap either: the later one is logged `event=skipped reason=locked`.
+- **Single daemon per database.** PostgreSQL: a session advisory lock (`pg_try_advisory_lock`) on a
+  connection held for the daemon's life (per database, released by PostgreSQL if the process dies). SQLite:
+  `fcntl.flock` on `<db file>.daemon.lock` (the kernel releases it when the process dies; the file holds the
+  pid for the message). A second daemon refuses with a Chinese message and exit code 3 (2 stays "usage or
+  settings error"). Job locks are the same with the name `job-<id>`.
+- **Job store in the product's database**: APScheduler's `SQLAlchemyJobStore` on our engine (SQLite WAL
+  pragmas included), table `apscheduler_jobs`, created and owned by APScheduler, not by Alembic. Jobs are
+  module-level functions referenced by text (`scheduler:job_crawl`) with the settings path as their only
+  argument, so the store can persist them and each run reads the settings afresh (a new column is crawled
+  without a restart). On start each configured job is written again (`replace_existing=True`) when its
+  schedule, timezone or settings path changed, and kept as stored otherwise, so a run that fell due while
+  the daemon was stopped still happens within its grace; jobs set to `off` are removed.
+- **Every run is a `job_runs` row**: `running` → `ok` | `failed` (the error in `message`) | `skipped`
+  (e.g. alerts not installed yet) | `interrupted` (stopped by a signal, or left `running` by a process that
+  died: marked at the next start, once the job's lock shows nobody runs it). A job that raises is logged
+  with its traceback and the daemon goes on.
+- **Stopping.** SIGTERM or SIGINT (Ctrl-C): no new run starts; a running crawl child gets SIGTERM, which
+  Scrapy treats as a graceful stop (it finishes the pages in hand and stores them; columns left half-read
+  are read in full by the next crawl); probes stop between pages; the daemon waits for the running jobs,
+  logs `event=stopped` and exits 0. A second signal exits at once (code 1); what was running is marked
+  `interrupted` at the next start. Nothing is lost either way: each page and each probe is its own
+  transaction.
+- **Logging**: stderr, one line an event, `2026-11-25 08:30:00 INFO scheduler job=crawl event=start run=7`,
+  in `[monitor] timezone`; `key=value` pairs, values with spaces quoted; a traceback follows its `failed`
+  line. APScheduler's own chatter is silenced below ERROR; its misfires and skips are logged in our format.
+"""
+from __future__ import annotations
+
+import fcntl
+import logging
+import multiprocessing
+import os
+import signal
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from config import Settings, load_settings
+from config.loader import parse_schedule
+from storage import queries
+from storage.db import get_engine, get_sessionmaker, migrate, normalise_url
+
+log = logging.getLogger("scheduler")
+
+JOBS = ("crawl", "accounts", "probes", "alerts", "monthly", "quarterly")
+EXECUTOR = {"probes": "light"}  # every other job runs on "default"
+MISFIRE_GRACE = {  # seconds a run may start late (daemon stopped or busy) before it is dropped
+    "crawl": 6 * 3600, "accounts": 2 * 3600, "probes": 10 * 60, "alerts": 4 * 3600,
+    "monthly": 3 * 86400, "quarterly": 5 * 86400,
+}
+DEFAULT_WORKERS, LIGHT_WORKERS = 2, 1
+MIN_PROBES_A_DAY = 20  # 国办秘函〔2019〕19号
+EXIT_LOCKED = 3
+
+STOP = threading.Event()  # set by SIGTERM/SIGINT: jobs that can stop early check it
+
+
+class JobInterrupted(Exception):
+    """A job stopped early because the daemon is stopping."""
+
+
+class JobSkipped(Exception):
+    """A job with nothing it can do now (its message says why)."""
+
+
+# --- logging -------------------------------------------------------------------------------------------
+
+def kv(**fields: object) -> str:
+    """`key=value` pairs, greppable: a value with spaces, quotes or `=` is quoted."""
+    out = []
+    for key, value in fields.items():
+        text = "" if value is None else str(value)
+        if not text or any(c in text for c in ' \t\n"=\\'):
+            text = '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ") + '"'
+        out.append(f"{key}={text}")
+    return " ".join(out)
+
+
+def setup_logging(timezone: str = "Asia/Shanghai", stream=None) -> None:  # noqa: ANN001
+    tz = ZoneInfo(timezone)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%d %H:%M:%S")
+    formatter.converter = lambda ts: datetime.fromtimestamp(ts, tz).timetuple()  # type: ignore[method-assign]
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(formatter)
+    handler.set_name("monitor-daemon")
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "monitor-daemon"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
+    for noisy in ("scrapy", "twisted", "asyncio", "alembic", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+
+
+# --- locks: one daemon per database, one run of a job at a time ----------------------------------------
+
+class Lock:
+    """An exclusive, non-blocking, process-lifetime lock named `name` on the database at `url`."""
+
+    NAMESPACE = 0x4D4F4E  # "MON": first key of our PostgreSQL advisory locks
+
+    def __init__(self, url: str, name: str) -> None:
+        from sqlalchemy.engine import make_url
+
+        self.url, self.name = url, name
+        parsed = make_url(normalise_url(url))
+        self.backend = parsed.get_backend_name()
+        self.path: Path | None = None
+        if self.backend == "sqlite":
+            if not parsed.database or parsed.database == ":memory:":
+                raise ValueError("内存数据库不能用于守护进程")
+            self.path = Path(f"{parsed.database}.{name}.lock")
+        elif self.backend != "postgresql":
+            raise ValueError(f"守护进程只支持 SQLite 和 PostgreSQL，而不是 {self.backend}")
+        self.key = zlib.crc32(name.encode()) & 0x7FFFFFFF
+        self._fd: int | None = None
+        self._conn = None
+        self.holder: str = ""  # who holds it, when acquire() failed
+
+    def acquire(self) -> bool:
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                pid = os.pread(fd, 32, 0).decode(errors="replace").strip()
+                os.close(fd)
+                self.holder = f"进程 {pid}" if pid else "另一进程"
+                return False
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            self._fd = fd
+            return True
+        from sqlalchemy import create_engine, text
+        from sqlalchemy.pool import NullPool
+
+        engine = create_engine(normalise_url(self.url), poolclass=NullPool)  # closing the connection ends the session
+        conn = engine.connect()
+        got = conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": self.NAMESPACE, "b": self.key}).scalar()
+        if not got:
+            pid = conn.execute(text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = :a "
+                                    "AND objid = :b AND objsubid = 2 AND granted LIMIT 1"),
+                               {"a": self.NAMESPACE, "b": self.key}).scalar()
+            conn.close()
+            engine.dispose()
+            self.holder = f"PostgreSQL 会话 {pid}" if pid else "另一会话"
+            return False
+        conn.commit()
+        self._conn = conn
+        return True
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+        if self._conn is not None:
+            engine = self._conn.engine
+            try:
+                self._conn.close()  # NullPool: the session ends and PostgreSQL drops its advisory locks
+            finally:
+                engine.dispose()
+                self._conn = None
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+# --- jobs ----------------------------------------------------------------------------------------------
+
+def _today(settings: Settings) -> date:
+    return datetime.now(ZoneInfo(settings.monitor.timezone)).date()
+
+
+def _crawl(settings: Settings) -> str:
+    from crawler.run import run_crawl
+
+    summary = run_crawl(settings, progress=False)
+    message = (f"栏目 {summary.columns} 个，成功 {summary.ok} 个，失败 {len(summary.failed)} 个，"
+               f"新增 {summary.new_posts} 条，请求 {summary.requests} 次")
+    if STOP.is_set():
+        raise JobInterrupted(message + "；收到停止信号，未读完的栏目下次完整读取")
+    return message
+
+
+def _accounts(settings: Settings) -> str:
+    from crawler.accounts import read_and_store_accounts
+
+    summary = read_and_store_accounts(settings, progress=False)
+    return (f"账号 {summary.accounts} 个，读取成功 {summary.readable} 个，无法读取 {len(summary.unreadable)} 个，"
+            f"新增 {summary.new_posts} 条")
+
+
+def _probes(settings: Settings) -> str:
+    from monitors.probes import run_probes
+
+    summary = run_probes(settings, stop=STOP)
+    message = f"监测 {summary.probes} 次，失败 {len(summary.failed)} 次"
+    if STOP.is_set():
+        raise JobInterrupted(message + "；收到停止信号")
+    return message
+
+
+def _alerts(settings: Settings) -> str:
+    try:
+        from monitors.alerts import run_alerts
+    except ImportError as exc:
+        # Only "the alerts package is not there (yet)": an ImportError raised inside it is a real failure.
+        if exc.name in ("monitors.alerts", None) or "run_alerts" in str(exc):
+            raise JobSkipped("alerts not available（monitors.alerts.run_alerts 尚未安装）") from None
+        raise
+    report = run_alerts(settings, _today(settings), send=True)
+    summary = getattr(report, "summary", None)
+    text = summary() if callable(summary) else summary if summary is not None else report
+    return str(text)[:1000]
+
+
+def _monthly(settings: Settings) -> str:
+    from monitors.summary import previous_month, write_monthly_summary
+
+    path = write_monthly_summary(settings, previous_month(_today(settings)), Path(settings.schedule.out))
+    return f"已写入 {path}"
+
+
+def previous_quarter(today: date) -> str:
+    q = (today.month - 1) // 3  # the quarter before today's (0 means Q4 of last year)
+    return f"{today.year - 1}Q4" if q == 0 else f"{today.year}Q{q}"
+
+
+def _quarterly(settings: Settings) -> str:
+    from monitors.cli import write_quarter_report
+
+    paths = write_quarter_report(settings, previous_quarter(_today(settings)), Path(settings.schedule.out), None)
+    return "已写入 " + "、".join(str(p) for p in paths)
+
+
+BODIES: dict[str, Callable[[Settings], str]] = {
+    "crawl": _crawl, "accounts": _accounts, "probes": _probes, "alerts": _alerts,
+    "monthly": _monthly, "quarterly": _quarterly,
+}
+
+
+def run_job(job: str, config_path: str) -> str:
+    """One run of `job` under its lock, recorded in `job_runs` and logged; returns the final status.
+
+    Never raises: a failure is logged with its traceback and recorded, and the daemon goes on.
+    """
+    try:
+        settings = load_settings(config_path)
+    except Exception as exc:  # noqa: BLE001 - a bad settings file must not stop the daemon either
+        log.error(kv(job=job, event="failed", error=f"设置文件无法读取：{exc}"))
+        return "failed"
+    if STOP.is_set():  # submitted in the instant the daemon began to stop
+        log.info(kv(job=job, event="skipped", reason="stopping"))
+        return "skipped"
+    url = settings.monitor.database_url
+    lock = Lock(url, f"job-{job}")
+    if not lock.acquire():
+        log.warning(kv(job=job, event="skipped", reason="locked", holder=lock.holder))
+        return "locked"
+    try:
+        sessions = get_sessionmaker(url)
+        try:
+            migrate(url)
+            with sessions.begin() as session:
+                stale = queries.interrupt_job_runs(session, job, "进程在运行中退出（被强行终止或崩溃）")
+                run_id = queries.start_job_run(session, job)
+        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: logged, retried at the next run
+            log.error(kv(job=job, event="failed", error=f"数据库不可用：{type(exc).__name__}: {exc}"), exc_info=True)
+            return "failed"
+        if stale:
+            log.warning(kv(job=job, event="interrupted", runs=stale, reason="left running by a dead process"))
+        log.info(kv(job=job, event="start", run=run_id))
+        started = time.monotonic()
+        try:
+            message = BODIES[job](settings)
+            status = "ok"
+        except JobSkipped as exc:
+            status, message = "skipped", str(exc)
+            log.warning(kv(job=job, event="skipped", run=run_id, reason=message))
+        except JobInterrupted as exc:
+            status, message = "interrupted", str(exc)
+        except BaseException as exc:  # noqa: BLE001 - logged with its traceback; KeyboardInterrupt re-raised below
+            status = "interrupted" if STOP.is_set() or isinstance(exc, KeyboardInterrupt) else "failed"
+            message = f"{type(exc).__name__}: {exc}"
+            fields = kv(job=job, event=status, run=run_id, seconds=f"{time.monotonic() - started:.1f}", error=message)
+            if status == "failed":
+                log.error(fields, exc_info=True)
+            else:  # stopped by a signal: expected, no traceback
+                log.warning(fields)
+            with sessions.begin() as session:
+                queries.finish_job_run(session, run_id, status, message)
+            if not isinstance(exc, Exception):
+                raise
+            return status
+        with sessions.begin() as session:
+            queries.finish_job_run(session, run_id, status, message)
+        if status != "skipped":
+            level = logging.INFO if status == "ok" else logging.WARNING
+            log.log(level, kv(job=job, event=status, run=run_id, seconds=f"{time.monotonic() - started:.1f}",
+                              message=message))
+        return status
+    finally:
+        lock.release()
+
+
+def job_crawl(config_path: str) -> str:
+    return run_job("crawl", config_path)
+
+
+def job_accounts(config_path: str) -> str:
+    return run_job("accounts", config_path)
+
+
+def job_probes(config_path: str) -> str:
+    return run_job("probes", config_path)
+
+
+def job_alerts(config_path: str) -> str:
+    return run_job("alerts", config_path)
+
+
+def job_monthly(config_path: str) -> str:
+    return run_job("monthly", config_path)
+
+
+def job_quarterly(config_path: str) -> str:
+    return run_job("quarterly", config_path)
+
+
+# --- triggers ------------------------------------------------------------------------------------------
+
+def make_trigger(expression: str, timezone: str):  # noqa: ANN201 (an APScheduler trigger, or None for "off")
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    kind, value = parse_schedule(expression)
+    if kind == "off":
+        return None
+    tz = ZoneInfo(timezone)
+    if kind == "every":
+        return IntervalTrigger(seconds=value, timezone=tz)
+    return CronTrigger.from_crontab(value, timezone=tz)
+
+
+def runs_a_day(trigger, now: datetime) -> int:  # noqa: ANN001
+    """How many times `trigger` fires in the 24 hours after `now` (capped at 10 000)."""
+    count, previous, end = 0, None, now + timedelta(days=1)
+    fire = trigger.get_next_fire_time(None, now)
+    while fire is not None and fire < end and count < 10_000:
+        count, previous = count + 1, fire
+        fire = trigger.get_next_fire_time(previous, previous + timedelta(microseconds=1))
+    return count
+
+
+# --- the daemon ----------------------------------------------------------------------------------------
+
+def mark_interrupted(url: str) -> int:
+    """Runs left `running` by a dead process, for every job nobody is running now."""
+    total = 0
+    for job in JOBS:
+        lock = Lock(url, f"job-{job}")
+        if lock.acquire():
+            try:
+                with get_sessionmaker(url).begin() as session:
+                    n = queries.interrupt_job_runs(session, job, "进程在运行中退出（被强行终止或崩溃）")
+            finally:
+                lock.release()
+            if n:
+                log.warning(kv(job=job, event="interrupted", runs=n, reason="left running by a dead process"))
+            total += n
+    return total
+
+
+def daemon_scheduler(**options):  # noqa: ANN003, ANN201
+    """A BackgroundScheduler that, once stopped, submits nothing more.
+
+    APScheduler 3 wakes its thread on shutdown and processes the due jobs once more, after the executors are
+    already shut: the due run fails to submit ("cannot schedule new futures after shutdown") and its next
+    run time is advanced all the same, so it would be lost. Stopping first pauses, and this guard skips that
+    last round; the run stays due in the store and happens (within its grace) after the restart.
+    """
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.base import STATE_STOPPED
+
+    class DaemonScheduler(BackgroundScheduler):
+        def _process_jobs(self):  # noqa: ANN202
+            if self.state == STATE_STOPPED:
+                return None
+            return super()._process_jobs()
+
+    return DaemonScheduler(**options)
+
+
+def run_daemon(config_path: str) -> int:
+    """Run the scheduler in the foreground until SIGTERM or SIGINT. Returns the exit code."""
+    from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED
+    from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+
+    settings = load_settings(config_path)
+    setup_logging(settings.monitor.timezone)
+    url = settings.monitor.database_url
+    lock = Lock(url, "daemon")
+    if not lock.acquire():
+        print(f"错误：同一数据库（{_safe_url(url)}）已有守护进程在运行（{lock.holder}），本进程不再启动。",
+              file=sys.stderr, flush=True)
+        log.error(kv(event="refused", reason="another daemon holds the lock", holder=lock.holder))
+        return EXIT_LOCKED
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if STOP.is_set():  # the second signal: leave now; the next start marks the runs interrupted
+            os.write(2, f"received {signal.Signals(signum).name} again: exiting now\n".encode())
+            for child in multiprocessing.active_children():
+                child.kill()
+            os._exit(1)
+        received.append(signum)
+        STOP.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    scheduler = None
+    try:
+        migrate(url)
+        mark_interrupted(url)
+        tz = ZoneInfo(settings.monitor.timezone)
+        scheduler = daemon_scheduler(
+            jobstores={"default": SQLAlchemyJobStore(engine=get_engine(url), tablename=queries.JOB_STORE_TABLE)},
+            executors={"default": ThreadPoolExecutor(DEFAULT_WORKERS), "light": ThreadPoolExecutor(LIGHT_WORKERS)},
+            job_defaults={"coalesce": True, "max_instances": 1},
+            timezone=tz,
+        )
+
+        def on_event(event) -> None:  # noqa: ANN001
+            if event.code == EVENT_JOB_MISSED:
+                log.warning(kv(job=event.job_id, event="missed", scheduled=event.scheduled_run_time.isoformat()))
+            elif event.code == EVENT_JOB_MAX_INSTANCES:
+                log.warning(kv(job=event.job_id, event="skipped", reason="still running"))
+            elif event.code == EVENT_JOB_ERROR:  # run_job never raises; this is the scheduler failing to run it
+                log.error(kv(job=event.job_id, event="failed", error=repr(event.exception)) + "\n"
+                          + (event.traceback or ""))
+
+        scheduler.add_listener(on_event, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES | EVENT_JOB_ERROR)
+        scheduler.start(paused=True)
+        _register_jobs(scheduler, settings, config_path)
+        scheduler.resume()
+        log.info(kv(event="started", pid=os.getpid(), database=_safe_url(url),
+                    jobs=",".join(j.id for j in scheduler.get_jobs()) or "none"))
+        for job in scheduler.get_jobs():
+            log.info(kv(job=job.id, event="scheduled", schedule=job.name,
+                        next=job.next_run_time.isoformat() if job.next_run_time else "paused"))
+        while not STOP.wait(1.0):
+            pass
+        name = signal.Signals(received[0]).name if received else "stop"
+        log.info(kv(event="stopping", signal=name))
+        if received and received[0] == signal.SIGTERM:
+            # Ctrl-C already reached the crawl child through the terminal's process group; `kill` did not.
+            for child in multiprocessing.active_children():
+                os.kill(child.pid, signal.SIGTERM)
+        scheduler.pause()
+        scheduler.shutdown(wait=True)
+        scheduler = None
+        log.info(kv(event="stopped"))
+        return 0
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        lock.release()
+
+
+def _register_jobs(scheduler, settings: Settings, config_path: str) -> None:  # noqa: ANN001
+    tz_name = settings.monitor.timezone
+    wanted = set()
+    for job in JOBS:
+        expression = getattr(settings.schedule, job).strip()
+        trigger = make_trigger(expression, tz_name)
+        if trigger is None:
+            continue
+        wanted.add(job)
+        signature = f"{expression} [{tz_name}]"
+        existing = scheduler.get_job(job)
+        if (existing is not None and existing.name == signature and tuple(existing.args) == (config_path,)
+                and existing.func_ref == f"scheduler:job_{job}"):
+            continue  # unchanged: keep its stored next run (a run that fell due while stopped still happens)
+        scheduler.add_job(f"scheduler:job_{job}", trigger, args=(config_path,), id=job, name=signature,
+                          executor=EXECUTOR.get(job, "default"), misfire_grace_time=MISFIRE_GRACE[job],
+                          coalesce=True, max_instances=1, replace_existing=True)
+        if job == "probes":
+            per_day = runs_a_day(trigger, datetime.now(ZoneInfo(tz_name)))
+            if per_day < MIN_PROBES_A_DAY:
+                log.warning(kv(job=job, event="config", reason=f"每天只监测 {per_day} 次，少于 {MIN_PROBES_A_DAY} 次",
+                               schedule=expression))
+    for stored in scheduler.get_jobs():
+        if stored.id not in wanted:
+            stored.remove()
+
+
+def run_once(config_path: str, job: str) -> int:
+    """`monitor daemon --once JOB`: run the job now in this process. 0 ok or skipped, 1 failed, 3 locked."""
+    settings = load_settings(config_path)
+    setup_logging(settings.monitor.timezone)
+    migrate(settings.monitor.database_url)
+    status = run_job(job, config_path)
+    if status == "locked":
+        print(f"错误：任务 {job} 正在由其他进程运行，请稍后再试。", file=sys.stderr, flush=True)
+        return EXIT_LOCKED
+    return 0 if status in ("ok", "skipped") else 1
+
+
+# --- status --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class JobStatus:
+    job: str
+    schedule: str
+    last: queries.JobRunRow | None
+    next_run: datetime | None
+
+
+def daemon_running(url: str) -> str | None:
+    """Who runs the daemon on this database, or None."""
+    lock = Lock(url, "daemon")
+    if lock.acquire():
+        lock.release()
+        return None
+    return lock.holder
+
+
+def job_status(settings: Settings) -> list[JobStatus]:
+    url = settings.monitor.database_url
+    migrate(url)
+    with get_sessionmaker(url)() as session:
+        last = queries.last_job_runs(session)
+        upcoming = queries.job_next_runs(session)
+    return [JobStatus(job, getattr(settings.schedule, job), last.get(job), upcoming.get(job)) for job in JOBS]
