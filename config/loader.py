@@ -261,6 +261,9 @@ class _Builder:
             urls.add(column.url)
             resolved.append(dataclasses.replace(column, unit=unit))
         object.__setattr__(settings, "columns", tuple(resolved))
+        for i, site in enumerate(settings.sites):
+            if site.unit and site.unit not in names:
+                raise self.error(("sites", i, "unit"), f"单位“{site.unit}”未在 [[units]] 中定义")
         for i, account in enumerate(settings.accounts):
             if account.unit not in names:
                 raise self.error(("accounts", i, "unit"), f"单位“{account.unit}”未在 [[units]] 中定义")

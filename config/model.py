@@ -77,6 +77,7 @@ class ReportSettings:
 class SiteSettings:
     name: str
     url: str
+    unit: str = ""  # the unit answerable for the site: `check --unit` shows it the site-level findings
 
 
 @dataclass(frozen=True)

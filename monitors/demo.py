@@ -73,6 +73,7 @@ def run_demo(out: Path, port: int) -> None:
     paths = write_quarter_report(settings, DEMO_QUARTER, out, DEMO_AS_OF)
     print_summary(out / f"report-{DEMO_QUARTER}.json", paths)
     click.echo(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")
+    click.echo(f"查看将发送的提醒邮件：monitor --config {settings_path} alerts --as-of 2020-10-10 --dry-run")
 
 
 def print_summary(report_json: Path, paths: list[Path]) -> None:

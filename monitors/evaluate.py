@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from config import Settings
+from monitors.probes import site_findings
 from monitors.report.model import ColumnIssue, QuarterReport, UnitRow
 from monitors.rules import (
     Finding,
@@ -59,6 +60,7 @@ class Evaluator:
         self.session = session
         self.settings = settings
         self.tz = ZoneInfo(settings.monitor.timezone)
+        self._site_findings: tuple[date, list[Finding]] | None = None
 
     def at(self, day: date) -> datetime:
         """Local midnight starting `day`, as an aware datetime (storage compares in UTC)."""
@@ -94,6 +96,18 @@ class Evaluator:
     def findings(self, facts: UnitFacts, as_of: date) -> list[Finding]:
         return evaluate_rules(facts, as_of, self.settings.rules)
 
+    def owned_sites(self, unit: str) -> tuple[str, ...]:
+        return tuple(s.url for s in self.settings.sites if s.unit == unit)
+
+    def owned_site_findings(self, unit: str, as_of: date) -> list[Finding]:
+        """Site-level findings (site.unavailable) of the sites the unit answers for (`[[sites]] unit`)."""
+        owned = self.owned_sites(unit)
+        if not owned:
+            return []
+        if self._site_findings is None or self._site_findings[0] != as_of:
+            self._site_findings = (as_of, site_findings(self.session, self.settings, as_of))
+        return [f for f in self._site_findings[1] if f.target.startswith(owned)]
+
 
 @dataclass(frozen=True)
 class UnitResult:
@@ -127,8 +141,8 @@ def evaluate_unit(session: Session, settings: Settings, unit: str, as_of: date) 
     if not found:
         raise LookupError(unit)
     facts = evaluator.unit_facts(found[0], as_of)
-    return UnitResult(unit, found[0].kind, as_of, facts, evaluator.findings(facts, as_of),
-                      evaluator.account_rows(facts.accounts, as_of))
+    findings = evaluator.findings(facts, as_of) + evaluator.owned_site_findings(unit, as_of)
+    return UnitResult(unit, found[0].kind, as_of, facts, findings, evaluator.account_rows(facts.accounts, as_of))
 
 
 def unit_status(months: list[MonthCount], quota: int) -> tuple[dict[str, int], str]:
@@ -193,5 +207,7 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
         stale_columns=stale, blank_columns=blank,
         disclosure_posts=queries.posts_between(session, start, end, category="disclosure"),
         disclosure_stale=disclosure_stale,
+        site_findings=[{"rule": f.rule, "severity": f.severity, "target": f.target, "detail": f.detail}
+                       for f in site_findings(session, settings, as_of)],
         accounts=evaluator.account_rows(all_accounts, as_of),
     )

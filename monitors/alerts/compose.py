@@ -146,7 +146,10 @@ def load_findings(session: Session, settings: Settings, as_of: date) -> list[Uni
         facts = evaluator.unit_facts(unit, as_of, windows, columns.get(unit.name, []), accounts.get(unit.name, []))
         evaluated = ({m.month for m in facts.months if m.complete} | {c.url for c in facts.columns}
                      | {a.url for a in facts.accounts})
-        out.append(UnitFindings(unit.name, evaluator.findings(facts, as_of), frozenset(evaluated),
+        findings = evaluator.findings(facts, as_of) + evaluator.owned_site_findings(unit.name, as_of)
+        # the unit's sites are judged too, so a site that recovered is announced as cleared
+        evaluated |= set(evaluator.owned_sites(unit.name)) | {f.target for f in findings if f.rule == "site.unavailable"}
+        out.append(UnitFindings(unit.name, findings, frozenset(evaluated),
                                 tuple((c.name, c.url, c.quota) for c in facts.columns)))
     return out
 

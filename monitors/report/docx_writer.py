@@ -256,6 +256,8 @@ def _portal_section(doc, report: QuarterReport, plan) -> None:
             f"根据考核要求，各单位每月发布信息应达到{report.quota}条及以上。")
     text += "".join(_units_sentence(report, a.kind, a.number) for a in plan if a.kind != "accounts")
     _paragraph(doc, text)
+    for finding in report.site_findings:  # site-level vetoes (site.unavailable) come first: they fail the site
+        _paragraph(doc, clean_text(finding["detail"]) + "，按考核指标属单项否决，请网站主办单位立即排查。")
 
     stale, blank = report.stale_columns, report.blank_columns
     as_of = cn_date(report.as_of)

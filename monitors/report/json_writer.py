@@ -67,6 +67,7 @@ def report_dict(report: QuarterReport) -> dict:
         "blank_columns": [_issue(i) for i in report.blank_columns],
         "disclosure_posts": report.disclosure_posts,
         "disclosure_stale": {u: [_issue(i) for i in issues] for u, issues in report.disclosure_stale.items()},
+        "site_findings": _plain(report.site_findings),
         "accounts": _plain(report.accounts),
     }
 

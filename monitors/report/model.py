@@ -63,6 +63,7 @@ class QuarterReport:
     blank_columns: list[ColumnIssue]
     disclosure_posts: int  # posts in disclosure columns published in the quarter
     disclosure_stale: dict[str, list[ColumnIssue]]  # unit -> its disclosure columns past the limit
+    site_findings: list = field(default_factory=list)  # site.unavailable and other site-level findings (dicts)
     accounts: list = field(default_factory=list)  # attachment 3 rows, filled by the new-media monitor (issue 3)
 
     def units_of(self, kind: str) -> list[UnitRow]:

@@ -164,3 +164,29 @@ def test_evaluate_site_is_pure() -> None:
     findings = evaluate_site(stats, date(2020, 10, 10), params)
     assert [f.target for f in findings] == [page]  # 8/168 = 4.8 % passes; 9/168 = 5.4 % fails; no probes: no finding
     assert f"页面 {page}" in findings[0].detail
+
+
+def test_site_unavailable_reaches_check_of_its_unit_and_the_report(tmp_path: Path, db_url: str) -> None:
+    from monitors.evaluate import build_quarter_report, evaluate_unit
+    from storage.db import migrate
+
+    site = "http://www.example.gov.cn/"
+    path = write_settings(tmp_path, db_url, [site], timeout=15)
+    text = path.read_text(encoding="utf-8").replace(f'url = "{site}"', f'url = "{site}"\nunit = "大数据服务中心"')
+    path.write_text(text + '\n[[units]]\nname = "大数据服务中心"\nkind = "other"\n[[units]]\nname = "审计局"\n',
+                    encoding="utf-8")
+    settings = load_settings(path)
+    migrate(db_url)
+    with get_sessionmaker(db_url).begin() as s:
+        queries.sync_settings(s, settings)
+    start, _ = probe_window(settings, date(2020, 10, 10))
+    store(db_url, site, start + timedelta(hours=1), True, 90)
+    store(db_url, site, start + timedelta(days=2), False, 10)
+    with get_sessionmaker(db_url)() as s:
+        owner = evaluate_unit(s, settings, "大数据服务中心", date(2020, 10, 10))
+        other = evaluate_unit(s, settings, "审计局", date(2020, 10, 10))
+        report = build_quarter_report(s, settings, "2020Q3", date(2020, 10, 10))
+    assert [f.rule for f in owner.findings] == ["site.unavailable"]
+    assert owner.to_json()["findings"][0]["severity"] == "veto"
+    assert all(f.rule != "site.unavailable" for f in other.findings)
+    assert [f["rule"] for f in report.site_findings] == ["site.unavailable"]
