@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from config.model import RuleSettings
+from config.registry import registrar
 from storage.queries import AccountFact, ColumnFact, ProbeStats
 
 SEVERITIES = ("veto", "fail", "warn")
@@ -47,19 +48,13 @@ Rule = Callable[[UnitFacts, date, RuleSettings], list[Finding]]
 RULES: dict[str, Rule] = {}
 
 
+_register_rule = registrar(RULES, "rule")
+
+
 def rule(rule_id: str) -> Callable[[Rule], Rule]:
-    if not rule_id or "." not in rule_id:
+    if "." not in rule_id:
         raise ValueError(f"rule id must look like area.condition: {rule_id!r}")
-    if rule_id in RULES:
-        raise ValueError(f"rule {rule_id} registered twice")
-
-    def register(func: Rule) -> Rule:
-        if not (func.__doc__ or "").strip():
-            raise ValueError(f"rule {rule_id} needs a docstring: its first line is what users read")
-        RULES[rule_id] = func
-        return func
-
-    return register
+    return _register_rule(rule_id)
 
 
 def evaluate_rules(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
@@ -182,17 +177,7 @@ SiteRule = Callable[[list[ProbeStats], date, RuleSettings], list[Finding]]
 SITE_RULES: dict[str, SiteRule] = {}
 
 
-def site_rule(rule_id: str) -> Callable[[SiteRule], SiteRule]:
-    if rule_id in RULES or rule_id in SITE_RULES:
-        raise ValueError(f"rule {rule_id} registered twice")
-
-    def register(func: SiteRule) -> SiteRule:
-        if not (func.__doc__ or "").strip():
-            raise ValueError(f"rule {rule_id} needs a docstring: its first line is what users read")
-        SITE_RULES[rule_id] = func
-        return func
-
-    return register
+site_rule = registrar(SITE_RULES, "rule", also=(RULES,))
 
 
 def evaluate_site(probe_stats: list[ProbeStats], as_of: date, params: RuleSettings) -> list[Finding]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from config.registry import registrar
 from crawler.readers.browser import BrowserPool
 from crawler.readers.exceptions import (  # noqa: F401 - re-exported: the contract names them here
     BridgeExpired, BrowserUnavailable, Deleted, LoginWall, NotFound, PageChanged, RateLimited, ReadError,
@@ -77,18 +78,16 @@ class Reader(ABC):
 READERS: dict[str, type[Reader]] = {}
 
 
-def register(platform: str):
-    """Class decorator: add a reader under the word users write in settings.toml; refuse empty or duplicate."""
+_register_reader = registrar(READERS, "reader platform")
+
+
+def register(platform: str):  # noqa: ANN201
+    """Class decorator: add a reader under the word users write in settings.toml (platform = "weibo")."""
+    add = _register_reader(platform)
+
     def wrap(cls: type[Reader]) -> type[Reader]:
-        if not platform or not platform.strip():
-            raise ValueError(f"{cls.__name__}: empty platform name")
-        if platform in READERS:
-            raise ValueError(f"platform {platform!r} registered twice ({READERS[platform].__name__}, {cls.__name__})")
-        if not (cls.__doc__ or "").strip():
-            raise ValueError(f"{cls.__name__}: a reader needs a docstring (its first line is shown to users)")
         cls.platform = platform
-        READERS[platform] = cls
-        return cls
+        return add(cls)
     return wrap
 
 

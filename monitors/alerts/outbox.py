@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.registry import registrar
 from monitors.alerts.compose import AlertPlan, Email, local_midnight
 from storage import queries
 from storage.models import utcnow
@@ -38,18 +39,7 @@ class Channel(Protocol):
 CHANNELS: dict[str, Callable[..., Channel]] = {}
 
 
-def channel(name: str) -> Callable[[type], type]:
-    """Register a channel class under the word settings use; a duplicate or empty name fails at import."""
-    if not name or name in CHANNELS:
-        raise ValueError(f"alert channel {name!r} is empty or registered twice")
-
-    def register(cls: type) -> type:
-        if not (cls.__doc__ or "").strip():
-            raise ValueError(f"alert channel {name} needs a docstring")
-        CHANNELS[name] = cls
-        return cls
-
-    return register
+channel = registrar(CHANNELS, "alert channel")  # @channel("smtp") on a channel class
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from config.registry import registrar
 from monitors.report import docx_writer, json_writer, xlsx_writer
 from monitors.report.model import QuarterReport
 
@@ -16,18 +17,7 @@ Writer = Callable[[QuarterReport, Path], Path]
 WRITERS: dict[str, Writer] = {}
 
 
-def register(name: str) -> Callable[[Writer], Writer]:
-    """Register a writer under `name`; refuse an empty name or one already taken."""
-    if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"report format name must be a non-empty string, got {name!r}")
-
-    def decorator(fn: Writer) -> Writer:
-        if name in WRITERS:
-            raise ValueError(f"report format {name!r} registered twice ({WRITERS[name].__name__}, {fn.__name__})")
-        WRITERS[name] = fn
-        return fn
-
-    return decorator
+register = registrar(WRITERS, "report format")
 
 
 @register("docx")
