@@ -122,13 +122,26 @@ def summarize(settings: Settings, run_id: int) -> CrawlSummary:
     with get_sessionmaker(settings.monitor.database_url)() as session:
         fetches = queries.run_fetches(session, run_id)
         names = {t.column_id: (t.unit, t.name) for t in queries.crawl_targets(session)}
-    failed = [(*names.get(f.column_id, ("?", "?")), f.reason or f.status) for f in fetches if f.status == "error"]
+    reasons = {"running": "抓取中断，下次将完整重读该栏目"}
+    failed = [(*names.get(f.column_id, ("?", "?")), f.reason or reasons.get(f.status, f.status))
+              for f in fetches if f.status in ("error", "running")]
     return CrawlSummary(run_id=run_id, columns=len(fetches), ok=len(fetches) - len(failed), failed=failed,
                         new_posts=sum(f.new_posts for f in fetches), requests=sum(f.requests for f in fetches))
 
 
 def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: bool, run_id: int) -> None:
+    _stop_with_parent()
     crawl_in_process(settings, units, full, progress, run_id)
+
+
+def _stop_with_parent() -> None:
+    """Linux: a crawl child gets SIGTERM (a graceful Scrapy stop) if the process that started it dies."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def run_crawl(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
