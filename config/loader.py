@@ -32,7 +32,6 @@ from config.model import (
     ReportSettings,
     RuleSettings,
     ScheduleSettings,
-    Selectors,
     Settings,
     SiteSettings,
     SmtpSettings,

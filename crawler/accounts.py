@@ -13,7 +13,7 @@ from datetime import datetime
 
 from config import Settings
 from storage import queries
-from storage.db import get_sessionmaker, migrate
+from storage.db import prepare
 
 PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}
 
@@ -36,11 +36,8 @@ def posts_to_store(posts: Sequence) -> list[queries.AccountPostRow]:  # noqa: AN
 
 def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = None, *, now: datetime | None = None,
                             progress: bool = True) -> AccountsSummary:
-    url = settings.monitor.database_url
-    migrate(url)
-    sessions = get_sessionmaker(url)
-    with sessions.begin() as session:
-        queries.sync_settings(session, settings)
+    sessions = prepare(settings)
+    with sessions() as session:
         targets = queries.account_targets(session, units)
     if not targets:
         return AccountsSummary(0, 0, [], 0)

@@ -18,7 +18,7 @@ from config import Settings
 from config.model import CrawlSettings
 from crawler.items import ColumnDoneItem
 from storage import queries
-from storage.db import get_sessionmaker, migrate
+from storage.db import get_sessionmaker, prepare
 
 STATUS_LABELS = {"ok": "正常", "unchanged": "无变化", "partial": "部分读取", "error": "失败"}
 
@@ -90,10 +90,8 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
     from crawler.spider import ColumnSpider
 
     url = settings.monitor.database_url
-    migrate(url)
-    sessions = get_sessionmaker(url)
+    sessions = prepare(settings)
     with sessions.begin() as session:
-        queries.sync_settings(session, settings)
         targets = queries.crawl_targets(session, units)
         if run_id is None:
             run_id = queries.start_run(session, full)
@@ -147,10 +145,7 @@ def _stop_with_parent() -> None:
 def run_crawl(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
               progress: bool = False) -> CrawlSummary:
     """Crawl in a child process (see the module docstring); returns the run's summary from the database."""
-    url = settings.monitor.database_url
-    migrate(url)
-    with get_sessionmaker(url).begin() as session:
-        queries.sync_settings(session, settings)
+    with prepare(settings).begin() as session:
         run_id = queries.start_run(session, full)
     child = multiprocessing.get_context("spawn").Process(target=_child, args=(settings, units, full, progress, run_id))
     child.start()

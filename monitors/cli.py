@@ -56,13 +56,10 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """创建或升级数据库，并从设置文件载入单位、栏目和账号。"""
-    from storage import queries
-    from storage.db import get_sessionmaker, migrate
+    from storage.db import prepare
 
     settings = _settings(ctx)
-    migrate(settings.monitor.database_url)
-    with get_sessionmaker(settings.monitor.database_url).begin() as session:
-        queries.sync_settings(session, settings)
+    prepare(settings)
     click.echo(f"数据库已就绪：{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
                f"{len(settings.accounts)} 个政务新媒体账号。")
 

@@ -67,3 +67,15 @@ def migrate(url: str) -> None:
 
 def schema_ready(url: str) -> bool:
     return inspect(get_engine(url)).has_table("posts")
+
+
+def prepare(settings) -> sessionmaker[Session]:  # noqa: ANN001 (config.Settings; storage imports nothing of ours)
+    """The schema upgraded and the settings' sites, units, columns and accounts loaded: ready to crawl."""
+    from storage.queries import sync_settings
+
+    url = settings.monitor.database_url
+    migrate(url)
+    sessions = get_sessionmaker(url)
+    with sessions.begin() as session:
+        sync_settings(session, settings)
+    return sessions

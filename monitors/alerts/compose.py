@@ -261,15 +261,22 @@ def _target_label(item: AlertItem) -> str:
     return month_label(item.target) if re.fullmatch(r"\d{4}-\d{2}", item.target) else ""
 
 
+def _history_note(item: AlertItem) -> str | None:
+    """What was said before about this finding, for both the text and the HTML part (not escaped)."""
+    if item.change == "worse" and item.told:
+        return f"上次提醒（{item.told_on}）：{one_line(item.told)}"
+    if item.change == "due" and item.told_on:
+        return f"已于 {item.told_on} 提醒，至今未整改"
+    if item.change == "cleared" and item.told_on:
+        return f"（{item.told_on} 提醒的问题，现已不再发现）"
+    return None
+
+
 def _item_text(n: int, item: AlertItem) -> list[str]:
     label = "已整改" if item.change == "cleared" else SEVERITY_LABELS.get(item.severity, item.severity)
     lines = [f"  {n}. [{label}] {one_line(item.detail)}"]
-    if item.change == "worse" and item.told:
-        lines.append(f"     上次提醒（{item.told_on}）：{one_line(item.told)}")
-    elif item.change == "due" and item.told_on:
-        lines.append(f"     已于 {item.told_on} 提醒，至今未整改")
-    elif item.change == "cleared" and item.told_on:
-        lines.append(f"     （{item.told_on} 提醒的问题，现已不再发现）")
+    if note := _history_note(item):
+        lines.append(f"     {note}")
     if item.links:
         title = "相关栏目" if _target_label(item) else "页面"
         lines.append(f"     {title}：" + "；".join(f"{one_line(name)} {url}" if name != url else url
@@ -284,12 +291,8 @@ def _item_html(item: AlertItem) -> str:
     if item.change == "cleared":
         colour = "#2e7d32"
     parts = [f'<li><span style="color:{colour};font-weight:bold">[{e(label)}]</span> {e(item.detail)}']
-    if item.change == "worse" and item.told:
-        parts.append(f'<br><small>上次提醒（{e(str(item.told_on))}）：{e(item.told)}</small>')
-    elif item.change == "due" and item.told_on:
-        parts.append(f"<br><small>已于 {e(str(item.told_on))} 提醒，至今未整改</small>")
-    elif item.change == "cleared" and item.told_on:
-        parts.append(f"<br><small>（{e(str(item.told_on))} 提醒的问题，现已不再发现）</small>")
+    if note := _history_note(item):
+        parts.append(f"<br><small>{e(note)}</small>")
     if item.links:
         links = "；".join(f'<a href="{e(url)}">{e(name)}</a>' for name, url in item.links
                          if url.startswith(("http://", "https://")))
