@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 UNIT_KINDS = ("township", "department", "other")
 CATEGORIES = ("dynamic", "notice", "plan", "disclosure", "other")
 PLATFORMS = ("weibo", "wechat", "feed")
+PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}  # as users and reports name them
 SMTP_SECURITY = ("none", "starttls", "ssl")
 
 

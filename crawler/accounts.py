@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from config import Settings
+from config.model import PLATFORM_LABELS
 from storage import queries
 from storage.db import prepare
-
-PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}
 
 
 @dataclass(frozen=True)

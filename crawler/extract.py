@@ -50,7 +50,7 @@ _ARTICLE_URL = re.compile(
     r"t\d{8}_\d+|/art_|art_\d+|/content|content_|detail|article|[?&](?:id|articleid|infoid|newsid|aid)=\w"
     r"|\.s?html?(?:$|\?)|\.jsp\?|\.aspx?\?|/\d{5,}|/\d{4}/\d{1,2}/\d{1,2}/|\.(?:pdf|docx?|xlsx?)$", re.I)
 _INDEX_URL = re.compile(r"(?:/|/index\.s?html?|/default\.s?html?|/list\.s?html?)$", re.I)
-_BLANK_MARKERS = re.compile(r"暂无(?:信息|数据|内容|记录|文章|相关信息)|没有(?:相关)?(?:信息|记录|数据)|无相关信息|信息正在更新")
+BLANK_MARKERS = re.compile(r"暂无(?:信息|数据|内容|记录|文章|相关信息)|没有(?:相关)?(?:信息|记录|数据)|无相关信息|信息正在更新")
 _RECORD_RE = re.compile(r"<record\b[^>]*>(.*?)</record>", re.I | re.S)
 _CDATA_RE = re.compile(r"^\s*<!\[CDATA\[(.*)\]\]>\s*$", re.S)
 
@@ -236,9 +236,9 @@ def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
         near_best.append(node)
         node = node.getparent()
     for el in root.iter():
-        if not isinstance(el.tag, str) or not _BLANK_MARKERS.search(f"{el.text or ''} {el.tail or ''}"):
+        if not isinstance(el.tag, str) or not BLANK_MARKERS.search(f"{el.text or ''} {el.tail or ''}"):
             continue
-        holder = el if _BLANK_MARKERS.search(el.text or "") else el.getparent()
+        holder = el if BLANK_MARKERS.search(el.text or "") else el.getparent()
         if holder is None or _furniture_penalty(holder) < 0.7:
             continue
         if best is None or best.penalty < 0.7:

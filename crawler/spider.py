@@ -25,13 +25,12 @@ from twisted.python.failure import Failure
 
 from crawler.dates import article_date
 from crawler.encoding import decode_html
-from crawler.extract import ListEntry, extract_entries
+from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
 from crawler.overrides import extract_with_selectors, next_page_with_selector
 from crawler.pagination import PageRequest, hanweb_config, next_page
 from storage.queries import CrawlTarget
 
-BLANK_MARKERS = ("暂无信息", "暂无数据", "暂无内容", "没有记录", "无记录", "暂无相关")
 
 
 @dataclass
@@ -129,7 +128,7 @@ class ColumnSpider(scrapy.Spider):
         else:
             entries = extract_entries(html, response.url)
         state.entries += len(entries)
-        if not entries and response.meta["first"] and not any(m in html for m in BLANK_MARKERS):
+        if not entries and response.meta["first"] and not BLANK_MARKERS.search(html):
             state.problems.append("未能在页面中识别出信息列表")
         complete = self.complete_urls([e.url for e in entries])
         rows = [self._row(e) for e in entries]

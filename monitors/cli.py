@@ -14,7 +14,6 @@ import click
 
 from config import Settings, SettingsError, default_settings_path, load_settings
 
-SEVERITY_LABELS = {"veto": "单项否决", "fail": "不合格", "warn": "提醒"}
 CATEGORY_LABELS = {"dynamic": "动态", "notice": "通知公告", "plan": "人事规划", "disclosure": "信息公开", "other": "其他"}
 
 
@@ -137,7 +136,7 @@ def check(ctx: click.Context, unit: str, as_of: str | None, no_crawl: bool, fmt:
 
 
 def format_check_text(result) -> str:  # noqa: ANN001
-    from monitors.rules import month_label
+    from monitors.rules import SEVERITY_LABELS, month_label
     from monitors.textable import table
 
     data = result.to_json()

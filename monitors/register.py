@@ -24,10 +24,9 @@ from urllib.parse import quote, urlsplit
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Border
 
-from config.model import AccountSettings, Settings
+from config.model import PLATFORM_LABELS, AccountSettings, Settings
 from config.toml_text import toml_str, toml_value
 from monitors.report.xlsx_writer import SHORT_FILL, fit_widths, set_cell, write_title, clean_text
-from monitors.rules import PLATFORM_LABELS
 
 REGISTER_TITLE = "福州市政务新媒体详细汇总表"
 NAMELESS = "（未填写名称）"  # the settings name of an account the register gives no name (seed row 13)

@@ -9,11 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from config.model import RuleSettings
+from config.model import PLATFORM_LABELS, RuleSettings
 from config.registry import registrar
 from storage.queries import AccountFact, ColumnFact, ProbeStats
 
 SEVERITIES = ("veto", "fail", "warn")
+SEVERITY_LABELS = {"veto": "单项否决", "fail": "不合格", "warn": "提醒"}
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,6 @@ def account_status(account: AccountFact, as_of: date, params: RuleSettings, tz: 
 def _account_label(account: AccountFact) -> str:
     return f"{PLATFORM_LABELS.get(account.platform, account.platform)}“{account.name}”"
 
-
-PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}
 
 
 @rule("account.silent")

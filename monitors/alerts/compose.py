@@ -29,12 +29,11 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from monitors.evaluate import Evaluator, check_months
-from monitors.rules import Finding, month_label
+from monitors.rules import SEVERITY_LABELS, Finding, month_label
 from storage import queries
 from storage.queries import AlertStateRow
 
 SEVERITY_RANK = {"warn": 1, "fail": 2, "veto": 3}
-SEVERITY_LABELS = {"veto": "单项否决", "fail": "不合格", "warn": "提醒"}
 CHANGES = ("new", "worse", "due", "cleared")
 CHANGE_TITLES = {"new": "新问题", "worse": "问题加重", "due": "仍未整改（再次提醒）", "cleared": "已整改"}
 CHANGE_COUNTS = {"new": "项新问题", "worse": "项问题加重", "due": "项仍未整改", "cleared": "项已整改"}

@@ -10,7 +10,6 @@ and the text cleaning of crawled strings; the docx writer imports both so the no
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,7 +18,9 @@ from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
+from config.model import PLATFORM_LABELS
 from monitors.report.model import CATEGORY_LABELS, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
+from monitors.textable import display_width
 
 # Characters XML 1.0 forbids (openpyxl raises IllegalCharacterError, python-docx ValueError) plus the C1
 # controls and lone surrogates that crawled pages carry. Names come from crawled pages: untrusted.
@@ -28,7 +29,6 @@ _SPACES = re.compile(r"\s+")
 
 # The name column's header per kind, as the seed prints it.
 NAME_HEADERS = {"township": "镇街名称", "department": "单位名称", "other": "单位名称"}
-PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "其他平台"}
 
 FONT_NAME = "宋体"
 SHORT_FILL = PatternFill(fill_type="solid", fgColor="FFC7CE")  # Excel's "light red fill"
@@ -51,11 +51,6 @@ def month_label(month: str) -> str:
 def status_lines(status: str) -> str:
     """'8月-4;9月-1' -> '8月-4\\n9月-1' (the seed prints one short month a line)."""
     return "\n".join(part for part in clean_text(status).split(";") if part)
-
-
-def display_width(text: str) -> int:
-    """Columns a string needs in a spreadsheet: CJK and full-width characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
 def season_label(report: QuarterReport) -> str:
