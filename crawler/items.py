@@ -44,3 +44,6 @@ class ColumnDoneItem:
     etag: str | None = None
     last_modified: str | None = None
     problems: list[str] = field(default_factory=list)
+    # The column's total as its page states it (recordCount, 共N条, jpage totalRecord), if it states one:
+    # the pipeline compares it with the posts stored for the column (a short read is partial, never complete).
+    stated_total: int | None = None
