@@ -14,7 +14,7 @@ the units and columns through settings (`config.parse_settings` + `storage.queri
     and `evaluate_unit` alone in process (cold first call, then the median of warm calls), with the time of
     each SQL statement it runs;
   * the query plan (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL) of every statement evaluate_unit
-    runs: unit_posts_between, column_facts, account_facts, units, _last_errors.
+    runs: unit_posts_between, column_facts, account_facts, units, _newest_fetches.
 
 Data shape: posts spread uniformly over 2019-01-01 .. 2020-10-09 (local time), column volumes vary 0.3x..1.7x,
 every 12th column goes stale at the end of 2019, every 50th column is blank, 1 % of posts are also listed in a
@@ -251,7 +251,7 @@ def label(sql: str) -> str:
     if "account_posts" in s:
         return "account_facts"
     if "column_fetches" in s:
-        return "_last_errors"
+        return "_newest_fetches"
     return s[:40]
 
 

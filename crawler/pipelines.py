@@ -1,6 +1,7 @@
 """The storage pipeline: the crawler's only writer. Each item is one transaction."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from scrapy import Spider
@@ -34,12 +35,27 @@ class StoragePipeline:
         elif isinstance(item, ColumnDoneItem):
             new = self.new_posts.get(item.column_id, 0)
             with self.sessions.begin() as session:
+                listed = queries.listed_count(session, item.column_id)
+                item = settle_completeness(item, listed)
                 queries.record_fetch(session, self.run_id, item.column_id, status=item.status, reason=item.reason,
                                      http_status=item.http_status, pages=item.pages, requests=item.requests,
-                                     entries=item.entries, new_posts=new)
+                                     entries=item.entries, new_posts=new, stated_total=item.stated_total,
+                                     listed=listed if item.status != "error" else None)
                 if item.status == "ok":  # validators only after a complete read of the column
                     queries.save_validators(session, item.column_id, item.etag, item.last_modified)
             progress = getattr(self.crawler.spider, "progress", None) if self.crawler else None
             if progress:
                 progress(item, new)
         return item
+
+
+def settle_completeness(item: ColumnDoneItem, listed: int) -> ColumnDoneItem:
+    """A column whose page states a total and that holds fewer stored posts than that total was not read
+    whole: it is partial (``已读取 75/107 条``), never complete, whatever the pages that were reached said.
+    Stored posts count, not this run's entries, so an incremental read that stopped at known posts of a
+    column read whole before is complete."""
+    if item.stated_total is None or listed >= item.stated_total or item.status not in ("ok", "partial"):
+        return item
+    shortfall = f"已读取 {listed}/{item.stated_total} 条"
+    reason = f"{shortfall}；{item.reason}" if item.reason else shortfall
+    return replace(item, status="partial", reason=reason, etag=None, last_modified=None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TextIO
 from urllib.parse import urlsplit
 
@@ -60,6 +60,7 @@ class CrawlSummary:
     failed: list[tuple[str, str, str]]  # (unit, column, reason)
     new_posts: int
     requests: int
+    partial: list[tuple[str, str, str]] = field(default_factory=list)  # read, but not whole: (unit, column, reason)
 
 
 class ProgressPrinter:
@@ -123,8 +124,10 @@ def summarize(settings: Settings, run_id: int) -> CrawlSummary:
     reasons = {"running": "抓取中断，下次将完整重读该栏目"}
     failed = [(*names.get(f.column_id, ("?", "?")), f.reason or reasons.get(f.status, f.status))
               for f in fetches if f.status in ("error", "running")]
-    return CrawlSummary(run_id=run_id, columns=len(fetches), ok=len(fetches) - len(failed), failed=failed,
-                        new_posts=sum(f.new_posts for f in fetches), requests=sum(f.requests for f in fetches))
+    partial = [(*names.get(f.column_id, ("?", "?")), f.reason or "") for f in fetches if f.status == "partial"]
+    return CrawlSummary(run_id=run_id, columns=len(fetches), ok=len(fetches) - len(failed) - len(partial),
+                        failed=failed, new_posts=sum(f.new_posts for f in fetches),
+                        requests=sum(f.requests for f in fetches), partial=partial)
 
 
 def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: bool, run_id: int) -> None:

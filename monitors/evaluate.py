@@ -18,6 +18,7 @@ from monitors.rules import (
     evaluate_rules,
     local_date,
     month_label,
+    months_on_partial_reads,
 )
 from storage import queries
 from storage.queries import ColumnFact
@@ -124,9 +125,12 @@ class UnitResult:
             "unit": self.unit,
             "as_of": self.as_of.isoformat(),
             "months": {m.month: m.posts for m in self.facts.months},
+            # months whose count rests on a column that was not read whole (see `partial` below)
+            "partial_months": sorted(months_on_partial_reads(self.facts)),
             "columns": [
                 {"name": c.name, "url": c.url, "category": c.category, "posts": c.posts,
-                 "last_post": local_date(c.last_post, tz).isoformat() if c.last_post else None}
+                 "last_post": local_date(c.last_post, tz).isoformat() if c.last_post else None,
+                 "partial": c.partial}
                 for c in self.facts.columns
             ],
             "accounts": [{k: v for k, v in a.items() if k != "unit"} for a in self.accounts],
@@ -151,6 +155,13 @@ def unit_status(months: list[MonthCount], quota: int) -> tuple[dict[str, int], s
     return shortfalls, status
 
 
+def column_issue(unit: str, column: ColumnFact, as_of: date, tz: ZoneInfo, settings: Settings,
+                 note: str | None = None) -> ColumnIssue:
+    last = local_date(column.last_post, tz) if column.last_post else None
+    return ColumnIssue(unit, column.name, column.url, column.category, last,
+                       (as_of - last).days if last else None, settings.rules.stale_days(column.category), note)
+
+
 def build_quarter_report(session: Session, settings: Settings, quarter: str, as_of: date | None = None) -> QuarterReport:
     year, q = parse_quarter(quarter)
     as_of = as_of or default_report_date(quarter)
@@ -169,6 +180,7 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
     rows: list[UnitRow] = []
     stale: list[ColumnIssue] = []
     blank: list[ColumnIssue] = []
+    partial: list[ColumnIssue] = []
     for unit in queries.units(session):
         facts = evaluator.unit_facts(unit, as_of, windows, by_unit.get(unit.name, []),
                                      accounts_by_unit.get(unit.name, []))
@@ -177,13 +189,14 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
             shortfalls, status = unit_status(facts.months, quota)
             rows.append(UnitRow(unit.name, unit.kind, {m.month: m.posts for m in facts.months}, shortfalls, status))
         columns = {c.url: c for c in facts.columns}
+        for column in facts.columns:
+            if column.partial is not None:
+                partial.append(column_issue(unit.name, column, as_of, evaluator.tz, settings, note=column.partial))
         for finding in findings:
             column = columns.get(finding.target)
             if column is None or finding.rule not in ("column.stale", "column.blank"):
                 continue
-            last = local_date(column.last_post, evaluator.tz) if column.last_post else None
-            issue = ColumnIssue(unit.name, column.name, column.url, column.category, last,
-                                (as_of - last).days if last else None, settings.rules.stale_days(column.category))
+            issue = column_issue(unit.name, column, as_of, evaluator.tz, settings)
             (stale if finding.rule == "column.stale" else blank).append(issue)
 
     start, end = evaluator.at(windows[0][1]), evaluator.at(windows[-1][2])
@@ -204,7 +217,7 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
         short_units={k: [r.unit for r in rows if r.kind == k and r.shortfalls] for k in kinds},
         always_short_units={k: [r.unit for r in rows if r.kind == k and len(r.shortfalls) == len(windows)]
                             for k in kinds},
-        stale_columns=stale, blank_columns=blank,
+        stale_columns=stale, blank_columns=blank, partial_columns=partial,
         disclosure_posts=queries.posts_between(session, start, end, category="disclosure"),
         disclosure_stale=disclosure_stale,
         site_findings=[{"rule": f.rule, "severity": f.severity, "target": f.target, "detail": f.detail}

@@ -71,15 +71,34 @@ def local_date(value: datetime, tz: object) -> date:
     return value.astimezone(tz).date() if tz else value.date()  # type: ignore[arg-type]
 
 
+PARTIAL_MONTH_NOTE = "（有栏目未读全，实际可能更多）"
+
+
+def months_on_partial_reads(facts: UnitFacts) -> set[str]:
+    """Months whose count rests on a partial read of one of the unit's quota columns.
+
+    A partial read reaches the newest pages and misses older ones, so every month up to the one holding the
+    oldest post read is unsure; a column partial with no dated post leaves every month unsure."""
+    unsure: set[str] = set()
+    for column in facts.columns:
+        if not column.quota or column.partial is None:
+            continue
+        oldest = f"{local_date(column.first_post, facts.tz):%Y-%m}" if column.first_post else "9999-12"
+        unsure.update(m.month for m in facts.months if m.month <= oldest)
+    return unsure
+
+
 @rule("quota.monthly")
 def quota_monthly(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
     """单位当月在门户网站发布信息少于考核数量（每月 10 条，本地考核办法）。"""
     quota = params.monthly_quota
     if not any(c.quota for c in facts.columns):
         return []  # a unit without quota columns (e.g. the district's own office) has no monthly quota
+    unsure = months_on_partial_reads(facts)
     return [
         Finding("quota.monthly", "fail", m.month,
-                f"{month_label(m.month)}发布{m.posts}条，差{quota - m.posts}条", facts.unit)
+                f"{month_label(m.month)}发布{m.posts}条，差{quota - m.posts}条"
+                + (PARTIAL_MONTH_NOTE if m.month in unsure else ""), facts.unit)
         for m in facts.months if m.complete and m.posts < quota
     ]
 

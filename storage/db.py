@@ -66,7 +66,19 @@ def migrate(url: str) -> None:
 
 
 def schema_ready(url: str) -> bool:
-    return inspect(get_engine(url)).has_table("posts")
+    """True when the database holds the newest schema (an older one needs `migrate` first)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from alembic.config import Config
+
+    engine = get_engine(url)
+    if not inspect(engine).has_table("posts"):
+        return False
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+    return current == set(ScriptDirectory.from_config(config).get_heads())
 
 
 def prepare(settings) -> sessionmaker[Session]:  # noqa: ANN001 (config.Settings; storage imports nothing of ours)

@@ -116,13 +116,15 @@ class ColumnFetch(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20))  # ok | unchanged | error
+    status: Mapped[str] = mapped_column(String(20))  # running | ok | unchanged | partial | error
     reason: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer, default=0)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     entries: Mapped[int] = mapped_column(Integer, default=0)
     new_posts: Mapped[int] = mapped_column(Integer, default=0)
+    stated_total: Mapped[int | None] = mapped_column(Integer)  # the column's total as its page states it
+    listed: Mapped[int | None] = mapped_column(Integer)  # posts stored for the column after this fetch
     finished_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("run_id", "column_id"),)
 

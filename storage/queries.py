@@ -165,12 +165,18 @@ def finish_run(session: Session, run_id: int, status: str = "done") -> None:
 
 def record_fetch(session: Session, run_id: int, column_id: int, *, status: str, reason: str | None = None,
                  http_status: int | None = None, pages: int = 0, requests: int = 0, entries: int = 0,
-                 new_posts: int = 0) -> None:
+                 new_posts: int = 0, stated_total: int | None = None, listed: int | None = None) -> None:
     insert = _insert(session)
     values = dict(status=status, reason=reason, http_status=http_status, pages=pages, requests=requests,
-                  entries=entries, new_posts=new_posts, finished_at=utcnow())
+                  entries=entries, new_posts=new_posts, stated_total=stated_total, listed=listed,
+                  finished_at=utcnow())
     session.execute(insert(ColumnFetch).values(run_id=run_id, column_id=column_id, **values)
                     .on_conflict_do_update(index_elements=["run_id", "column_id"], set_=values))
+
+
+def listed_count(session: Session, column_id: int) -> int:
+    """Posts stored as listed in the column (an article listed twice in it counts once)."""
+    return session.scalar(select(func.count()).select_from(ColumnPost).where(ColumnPost.column_id == column_id)) or 0
 
 
 def save_validators(session: Session, column_id: int, etag: str | None, last_modified: str | None) -> None:
@@ -201,6 +207,9 @@ class ColumnFact:
     last_post: datetime | None  # newest dated post before the cut-off (aware)
     ever_fetched: bool  # at least one successful fetch: only then can "no post" mean blank
     last_error: str | None  # reason of the newest fetch when it failed
+    # Why the newest finished read was partial (已读取 75/107 条, a page that failed …); None when it was whole.
+    partial: str | None = None
+    first_post: datetime | None = None  # oldest dated post before the cut-off: a partial read is sure only after it
 
 
 def units(session: Session, names: Sequence[str] | None = None) -> list[UnitFact]:
@@ -213,7 +222,8 @@ def units(session: Session, names: Sequence[str] | None = None) -> list[UnitFact
 def column_facts(session: Session, before: datetime, unit: str | None = None) -> list[ColumnFact]:
     """Every active column's post count and newest post published before `before`."""
     stats = (
-        select(ColumnPost.column_id, func.count(Post.id).label("posts"), func.max(Post.published_at).label("last"))
+        select(ColumnPost.column_id, func.count(Post.id).label("posts"), func.max(Post.published_at).label("last"),
+               func.min(Post.published_at).label("first"))
         .join(Post, Post.id == ColumnPost.post_id)
         .where(Post.published_at < before)
         .group_by(ColumnPost.column_id)
@@ -225,7 +235,7 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
         ok = ok.where(ColumnFetch.column_id.in_(unit_columns))
     stats, ok = stats.subquery(), ok.subquery()
     query = (
-        select(Column, Unit.name, stats.c.posts, stats.c.last, ok.c.column_id)
+        select(Column, Unit.name, stats.c.posts, stats.c.last, stats.c.first, ok.c.column_id)
         .join(Unit)
         .outerjoin(stats, stats.c.column_id == Column.id)
         .outerjoin(ok, ok.c.column_id == Column.id)
@@ -235,21 +245,32 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
     if unit is not None:
         query = query.where(Unit.name == unit)
     rows = session.execute(query).all()
-    errors = _last_errors(session, [c.id for c, *_ in rows])
+    newest = _newest_fetches(session, [c.id for c, *_ in rows])
     return [
         ColumnFact(unit=u, name=c.name, url=c.url, category=c.category, quota=c.quota, posts=posts or 0,
-                   last_post=last, ever_fetched=fetched is not None, last_error=errors.get(c.id))
-        for c, u, posts, last, fetched in rows
+                   last_post=last, ever_fetched=fetched is not None,
+                   last_error=_reason_if(newest.get(c.id), "error"), partial=_reason_if(newest.get(c.id), "partial"),
+                   first_post=first)
+        for c, u, posts, last, first, fetched in rows
     ]
 
 
-def _last_errors(session: Session, column_ids: list[int]) -> dict[int, str]:
+def _reason_if(fetch: tuple[str, str | None] | None, status: str) -> str | None:
+    if fetch is None or fetch[0] != status:
+        return None
+    return fetch[1] or ""
+
+
+def _newest_fetches(session: Session, column_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(status, reason) of each column's newest finished fetch (a run still going is not an outcome)."""
     if not column_ids:
         return {}
     newest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
-              .where(ColumnFetch.column_id.in_(column_ids)).group_by(ColumnFetch.column_id).subquery())
-    query = select(ColumnFetch).join(newest, newest.c.id == ColumnFetch.id).where(ColumnFetch.status == "error")
-    return {f.column_id: f.reason or "" for f in session.scalars(query)}
+              .where(ColumnFetch.column_id.in_(column_ids), ColumnFetch.status != "running")
+              .group_by(ColumnFetch.column_id).subquery())
+    query = select(ColumnFetch.column_id, ColumnFetch.status, ColumnFetch.reason).join(
+        newest, newest.c.id == ColumnFetch.id)
+    return {cid: (status, reason) for cid, status, reason in session.execute(query)}
 
 
 def unit_posts_between(session: Session, unit: str, start: datetime, end: datetime) -> int:

@@ -23,6 +23,7 @@ def _issue(issue: ColumnIssue) -> dict:
         "last_post": issue.last_post.isoformat() if issue.last_post else None,
         "days_since": issue.days_since,
         "limit_days": issue.limit_days,
+        **({"note": issue.note} if issue.note else {}),
     }
 
 
@@ -69,6 +70,7 @@ def report_dict(report: QuarterReport) -> dict:
         "disclosure_stale": {u: [_issue(i) for i in issues] for u, issues in report.disclosure_stale.items()},
         "site_findings": _plain(report.site_findings),
         "accounts": _plain(report.accounts),
+        "partial_columns": [_issue(i) for i in report.partial_columns],
     }
 
 

@@ -34,7 +34,7 @@ class UnitRow:
 
 @dataclass(frozen=True)
 class ColumnIssue:
-    """A stale or blank column, as listed in the notice."""
+    """A stale, blank or partially read column, as listed in the notice."""
 
     unit: str
     column: str
@@ -43,6 +43,7 @@ class ColumnIssue:
     last_post: date | None  # None for a blank column
     days_since: int | None  # days from last_post to as_of; None when blank
     limit_days: int
+    note: str | None = None  # why a partial read was partial (已读取 75/107 条 …)
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,7 @@ class QuarterReport:
     disclosure_stale: dict[str, list[ColumnIssue]]  # unit -> its disclosure columns past the limit
     site_findings: list = field(default_factory=list)  # site.unavailable and other site-level findings (dicts)
     accounts: list = field(default_factory=list)  # attachment 3 rows, filled by the new-media monitor (issue 3)
+    partial_columns: list[ColumnIssue] = field(default_factory=list)  # not read whole: counts may be short
 
     def units_of(self, kind: str) -> list[UnitRow]:
         return [u for u in self.units if u.kind == kind]

@@ -15,8 +15,10 @@ AS_OF = date(2020, 10, 10)
 
 
 def column(category: str = "dynamic", last: datetime | None = datetime(2020, 10, 1, tzinfo=TZ), posts: int = 5,
-           fetched: bool = True, error: str | None = None) -> ColumnFact:
-    return ColumnFact("审计局", "工作动态", "http://127.0.0.1/sjj/gzdt/", category, True, posts, last, fetched, error)
+           fetched: bool = True, error: str | None = None, partial: str | None = None,
+           first: datetime | None = None) -> ColumnFact:
+    return ColumnFact("审计局", "工作动态", "http://127.0.0.1/sjj/gzdt/", category, True, posts, last, fetched, error,
+                      partial, first)
 
 
 def account(last: datetime | None = datetime(2020, 10, 8, tzinfo=TZ), read: str | None = "ok",
@@ -58,6 +60,12 @@ CASES = [
     ("an unreadable account is never silent",
      facts(accounts=(account(datetime(2020, 1, 1, tzinfo=TZ), "unreadable", "需要登录"), account(None, None))), []),
     ("blank column", facts(columns=(column(last=None, posts=0),)), [("column.blank", None, "空白栏目")]),
+    ("a short month resting on a partial read says so",
+     facts((3, 1, 10, 0), (column(partial="已读取 75/107 条", first=datetime(2020, 8, 3, tzinfo=TZ)),)),
+     [("quota.monthly", "2020-07", "差7条（有栏目未读全"), ("quota.monthly", "2020-08", "差9条（有栏目未读全")]),
+    ("a month after the oldest post read is sure",
+     facts((10, 1, 0, 0), (column(partial="已读取 75/107 条", first=datetime(2020, 8, 3, tzinfo=TZ)),)),
+     [("quota.monthly", "2020-08", "（有栏目未读全"), ("quota.monthly", "2020-09", "差10条")]),
     ("never read is not blank", facts(columns=(column(last=None, posts=0, fetched=False, error="HTTP 500 错误"),)),
      [("column.unreachable", None, "HTTP 500")]),
 ]
@@ -100,3 +108,24 @@ def test_account_status(acc: AccountFact, status: str) -> None:
     assert state.status == status
     if status == "无法读取":
         assert state.reason
+
+
+def test_months_on_partial_reads() -> None:
+    from monitors.rules import months_on_partial_reads
+
+    august = datetime(2020, 8, 3, tzinfo=TZ)
+    assert months_on_partial_reads(facts()) == set()
+    assert months_on_partial_reads(facts(columns=(column(partial="已读取 75/107 条", first=august),))) == {
+        "2020-07", "2020-08"}
+    # partial with no dated post: every month rests on it
+    assert months_on_partial_reads(facts(columns=(column(partial="第 2 页读取失败", first=None, last=None),))) == {
+        "2020-07", "2020-08", "2020-09", "2020-10"}
+    not_quota = ColumnFact("审计局", "图片", "http://127.0.0.1/sjj/tp/", "other", False, 1, august, True, None,
+                           "已读取 1/9 条", august)
+    assert months_on_partial_reads(facts(columns=(column(), not_quota))) == set()
+
+
+def test_a_partial_month_still_passes_when_the_quota_is_met() -> None:
+    found = evaluate_rules(facts((10, 12, 10, 0), (column(partial="已读取 75/107 条", first=None),)), AS_OF,
+                           RuleSettings())
+    assert found == []

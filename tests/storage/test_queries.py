@@ -120,3 +120,53 @@ def test_migrate_is_idempotent_and_settings_resync_deactivates_removed_columns(d
     with get_sessionmaker(db_url)() as s:
         assert [t.url for t in queries.crawl_targets(s)] == ["http://127.0.0.1:9/sjj/gzdt/"]
         assert [u.name for u in queries.units(s)] == ["审计局"]
+
+
+def test_a_partial_read_is_reported_until_a_whole_read(db_url: str) -> None:
+    cols = setup(db_url)
+    gzdt = cols["sjj/工作动态"]
+    sessions = get_sessionmaker(db_url)
+    day = datetime(2020, 9, 1, 9, tzinfo=TZ)
+    with sessions.begin() as s:
+        queries.store_entries(s, gzdt, rows(*((f"http://127.0.0.1:9/p/{i:02d}", day + timedelta(days=i))
+                                              for i in range(3))))
+        assert queries.listed_count(s, gzdt) == 3
+        run = queries.start_run(s, full=True)
+        queries.record_fetch(s, run, gzdt, status="partial", reason="已读取 3/5 条", stated_total=5, listed=3)
+        queries.finish_run(s, run)
+    cut = datetime(2020, 10, 10, tzinfo=TZ)
+    with sessions() as s:
+        fact = {f.url: f for f in queries.column_facts(s, cut, "审计局")}["http://127.0.0.1:9/sjj/gzdt/"]
+        assert (fact.partial, fact.first_post, fact.last_error) == ("已读取 3/5 条", day, None)
+        fetch = queries.run_fetches(s, run)[0]
+        assert (fetch.stated_total, fetch.listed) == (5, 3)
+        assert [t.needs_full for t in queries.crawl_targets(s, ["审计局"]) if t.column_id == gzdt] == [True]
+    with sessions.begin() as s:  # a run under way is not an outcome: the partial read stays reported
+        running = queries.start_run(s, full=False)
+        queries.mark_running(s, running, [gzdt])
+    with sessions() as s:
+        assert {f.url: f for f in queries.column_facts(s, cut)}["http://127.0.0.1:9/sjj/gzdt/"].partial
+    with sessions.begin() as s:
+        queries.record_fetch(s, running, gzdt, status="ok", stated_total=5, listed=5)
+    with sessions() as s:
+        assert {f.url: f for f in queries.column_facts(s, cut)}["http://127.0.0.1:9/sjj/gzdt/"].partial is None
+
+
+def test_an_older_schema_is_not_ready_until_migrated(db_url: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from storage.db import MIGRATIONS, get_engine, schema_ready
+
+    setup(db_url)
+    assert schema_ready(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with get_engine(db_url).begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0002")
+        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0002"
+    assert not schema_ready(db_url)
+    migrate(db_url)
+    assert schema_ready(db_url)
