@@ -87,8 +87,10 @@ def _crawl(settings: Settings, units: tuple[str, ...] | list[str], full: bool): 
 
     click.echo(f"开始抓取{'（完整）' if full else '（增量）'}……", err=True)
     summary = crawl_in_process(settings, list(units) or None, full=full)
-    click.echo(f"抓取完成：{summary.columns} 个栏目，{summary.ok} 个成功，{len(summary.failed)} 个失败，"
-               f"新增信息 {summary.new_posts} 条，请求 {summary.requests} 次。", err=True)
+    click.echo(f"抓取完成：{summary.columns} 个栏目，{summary.ok} 个完整读取，{len(summary.partial)} 个未读全，"
+               f"{len(summary.failed)} 个失败，新增信息 {summary.new_posts} 条，请求 {summary.requests} 次。", err=True)
+    for unit, column, reason in summary.partial:
+        click.echo(f"  未读全：{unit} · {column}：{reason}", err=True)
     for unit, column, reason in summary.failed:
         click.echo(f"  失败：{unit} · {column}：{reason}", err=True)
     _read_accounts(settings, units)
@@ -136,21 +138,24 @@ def check(ctx: click.Context, unit: str, as_of: str | None, no_crawl: bool, fmt:
 
 
 def format_check_text(result) -> str:  # noqa: ANN001
-    from monitors.rules import SEVERITY_LABELS, month_label
+    from monitors.rules import PARTIAL_MONTH_NOTE, SEVERITY_LABELS, month_label
     from monitors.textable import table
 
     data = result.to_json()
     lines = [f"{result.unit} 检查结果（截至 {result.as_of.isoformat()}）", ""]
     lines.append("各月发布信息数：")
+    unsure = set(data["partial_months"])
     lines.append(table(["月份", "条数", "情况"],
                        [[month_label(m.month), str(m.posts),
                          ("未满月" if not m.complete else "达标" if not any(
-                             f.rule == "quota.monthly" and f.target == m.month for f in result.findings) else "未达标")]
+                             f.rule == "quota.monthly" and f.target == m.month for f in result.findings) else "未达标")
+                         + (PARTIAL_MONTH_NOTE if m.month in unsure else "")]
                         for m in result.facts.months]))
     lines += ["", "栏目："]
-    lines.append(table(["栏目", "类别", "信息数", "最近更新"],
+    lines.append(table(["栏目", "类别", "信息数", "最近更新", "读取情况"],
                        [[c["name"], CATEGORY_LABELS.get(c["category"], c["category"]), str(c["posts"]),
-                         c["last_post"] or "无"] for c in data["columns"]]))
+                         c["last_post"] or "无", f"未读全（{c['partial']}）" if c["partial"] is not None else "完整"]
+                        for c in data["columns"]]))
     lines.append("")
     if result.findings:
         lines.append(f"发现 {len(result.findings)} 个问题：")
