@@ -238,20 +238,13 @@ def accounts_import(ctx: click.Context, file: Path, write: bool) -> None:
 
 
 def _append_settings(path: Path, addition: str) -> None:
-    """Append TOML to the settings file after checking the result parses, keeping a .bak of the original."""
-    from config import parse_settings
+    """monitors.settings_file.append_settings with its error as a one-line CLI error."""
+    from monitors.settings_file import append_settings
 
-    original = path.read_text(encoding="utf-8")
-    combined = original + ("" if original.endswith("\n") or not original else "\n") + "\n" + addition
     try:
-        parse_settings(combined, str(path))
+        append_settings(path, addition)
     except SettingsError as exc:
-        raise UserError(f"追加后的设置无法使用，未写入：{exc}") from None
-    try:
-        path.with_name(path.name + ".bak").write_text(original, encoding="utf-8")
-        path.write_text(combined, encoding="utf-8")
-    except OSError as exc:
-        raise UserError(f"无法写入 {path}：{exc.strerror or exc}") from None
+        raise UserError(str(exc)) from None
 
 
 @accounts.command("export")
@@ -277,6 +270,92 @@ def accounts_export(ctx: click.Context, file: Path, as_of: str | None) -> None:
     except OSError as exc:
         raise UserError(f"无法写入 {file}：{exc.strerror or exc}") from None
     click.echo(f"已写入 {file}：{len(settings.accounts)} 个政务新媒体账号。")
+
+
+def _emit_blocks(settings: Settings, text: str, count: str, write: bool, out: Path | None = None) -> None:
+    """Print the proposed blocks, or write them to `out`, or append them to settings (`--write`, with .bak)."""
+    if out is not None:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"无法写入 {out}：{exc.strerror or exc}") from None
+        click.echo(f"已写入 {out}：{count}。", err=True)
+    if write:
+        _append_settings(Path(settings.path), text)
+        click.echo(f"已写入 {settings.path}：{count}（原文件备份为 {settings.path}.bak）。", err=True)
+    elif out is None:
+        click.echo(text, nl=False)
+        click.echo(f"（以上为将追加到 {settings.path} 的内容；加 --write 写入）", err=True)
+
+
+@main.command()
+@click.argument("url")
+@click.option("--unit", default=None, help="网站属于该单位（如单位自己的子站）：所有栏目记入该单位")
+@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="把建议的 [[columns]] 写入该文件（默认输出到屏幕）")
+@click.option("--write", is_flag=True, help="把建议的栏目追加到设置文件（先备份为 .bak）")
+@click.option("--max-pages", type=click.IntRange(1), default=500, show_default=True, help="最多读取的页面数")
+@click.option("--concurrency", type=click.IntRange(1, 8), default=None,
+              help="同时请求数（默认取 [crawl] concurrent_per_domain，最多 4）")
+@click.option("--delay", type=click.FloatRange(0), default=None, help="每个请求后等待的秒数（默认 [crawl] download_delay）")
+@click.pass_context
+def discover(ctx: click.Context, url: str, unit: str | None, out: Path | None, write: bool, max_pages: int,
+             concurrency: int | None, delay: float | None) -> None:
+    """从网站首页和导航发现列表栏目，输出建议的 [[columns]]（已在设置中的栏目跳过）。"""
+    from crawler.readers.exceptions import Unreachable
+    from monitors.discover import discover as run_discovery
+
+    settings = _settings(ctx)
+    if not url.startswith(("http://", "https://")):
+        raise UserError(f"网址应以 http:// 或 https:// 开头：{url}")
+    try:
+        result = run_discovery(url, settings, unit=unit, max_pages=max_pages,
+                               concurrency=concurrency or min(4, settings.crawl.concurrent_per_domain),
+                               delay=delay, progress=lambda line: click.echo(line, err=True))
+    except Unreachable as exc:
+        click.echo(f"错误：无法读取首页 {url}：{exc}", err=True)
+        sys.exit(1)
+    read = sum(1 for p in result.pages.values() if p.facts is not None)
+    click.echo(f"栏目发现：读取 {read} 页（请求 {result.requests} 次，{result.seconds:.1f} 秒），发现列表栏目 "
+               f"{len(result.proposals) + len(result.skipped)} 个，其中新栏目 {len(result.proposals)} 个、"
+               f"已在设置中 {len(result.skipped)} 个。" + ("已达页数上限，可能还有未读到的栏目（--max-pages）。"
+                                                      if result.truncated else ""), err=True)
+    if not result.proposals:
+        click.echo("没有需要新增的栏目。", err=True)
+        return
+    _emit_blocks(settings, result.toml(settings), f"新栏目 {len(result.proposals)} 个", write, out)
+
+
+@main.group()
+def columns() -> None:
+    """栏目维护分工表的导入。"""
+
+
+@columns.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--write", is_flag=True, help="把新栏目追加到设置文件（先备份为 .bak）；默认只输出将追加的内容")
+@click.pass_context
+def columns_import(ctx: click.Context, file: Path, write: bool) -> None:
+    """检查栏目维护分工表 FILE.xlsx 并导入其中的栏目。有错误时退出码为 1，且不写入。"""
+    from monitors.columns_register import read_columns, rows_to_toml
+    from monitors.sheets import SheetError
+
+    settings = _settings(ctx)
+    try:
+        rows, problems = read_columns(file, settings)
+    except SheetError as exc:
+        raise UserError(str(exc)) from None
+    errors = sum(p.level == "error" for p in problems)
+    for p in problems:
+        click.echo(f"[{'错误' if p.level == 'error' else '提醒'}] {p.message}", err=True)
+    click.echo(f"分工表 {file.name}：新栏目 {len(rows)} 个；错误 {errors} 个，提醒 {len(problems) - errors} 个。", err=True)
+    if errors:
+        click.echo("分工表有错误，未写入设置。请改正后重新导入。", err=True)
+        sys.exit(1)
+    if not rows:
+        click.echo("没有需要新增的栏目。", err=True)
+        return
+    _emit_blocks(settings, rows_to_toml(rows, source=file.name), f"新栏目 {len(rows)} 个", write)
 
 
 @main.command()

@@ -1,6 +1,7 @@
 """`monitor demo`: the main job end to end on the embedded defaults.
 
-Starts the fixture portal (仓山区, Q3 2020) on loopback, writes DIR/settings.toml (usable afterwards with
+Starts the fixture portal (仓山区, Q3 2020), its new-media accounts and its 政务公开 sub-site on the provincial
+platform (fixtures.fjplatform) on loopback, writes DIR/settings.toml (usable afterwards with
 `--config`), creates a SQLite database in DIR, crawls with progress output, evaluates as of 2020-10-10 and
 writes the quarterly notice into DIR.
 """
@@ -44,6 +45,7 @@ def run_demo(out: Path, port: int) -> None:
     from crawler.accounts import read_and_store_accounts
     from crawler.run import crawl_in_process
     from fixtures.accounts import ACCOUNTS_NOW, accounts_settings_toml
+    from fixtures.fjplatform import settings_toml as platform_settings_toml
     from fixtures.portal import portal_units, write_settings
     from fixtures.server import FixtureServer
     from monitors.cli import write_quarter_report
@@ -55,13 +57,16 @@ def run_demo(out: Path, port: int) -> None:
         stale.unlink(missing_ok=True)  # a demo always starts from an empty database
     started = time.monotonic()
     with FixtureServer(site="portal", port=free_port(port)) as server, \
-            FixtureServer(site="accounts", port=free_port(port + 1 if port else 0)) as media:
-        click.echo(f"示例门户已启动：{server.base_url}/；示例政务新媒体：{media.base_url}/", err=True)
+            FixtureServer(site="accounts", port=free_port(port + 1 if port else 0)) as media, \
+            FixtureServer(site="fjplatform", port=free_port(port + 2 if port else 0)) as platform:
+        click.echo(f"示例门户已启动：{server.base_url}/；示例政务新媒体：{media.base_url}/；"
+                   f"示例政务公开子站（省级集约化平台）：{platform.base_url}/", err=True)
         settings_path = out / "settings.toml"
         write_settings(settings_path, server.base_url, f"sqlite:///{db}")
         with settings_path.open("a", encoding="utf-8") as f:
             f.write(DEMO_CRAWL)
             f.write(accounts_settings_toml(media.base_url, {u.name for u in portal_units()}))
+            f.write("\n" + platform_settings_toml(platform.base_url))
         settings = load_settings(settings_path)
         click.echo(f"设置文件：{settings_path}（{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
                    f"{len(settings.accounts)} 个政务新媒体账号）", err=True)

@@ -200,6 +200,8 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
             (stale if finding.rule == "column.stale" else blank).append(issue)
 
     start, end = evaluator.at(windows[0][1]), evaluator.at(windows[-1][2])
+    # The notice counts the posts of the portal it names (the first [[sites]]), not of sub-sites beside it.
+    portal = settings.sites[0].url if settings.sites else None
     disclosure_stale: dict[str, list[ColumnIssue]] = {}
     for issue in stale:
         if issue.category == "disclosure":
@@ -211,14 +213,14 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
     return QuarterReport(
         quarter=f"{year}Q{q}", months=[w[0] for w in windows], as_of=as_of, issuer=settings.report.issuer,
         district=settings.report.district, site_name=settings.sites[0].name if settings.sites else settings.report.district,
-        quota=quota, total_posts=queries.posts_between(session, start, end),
+        quota=quota, total_posts=queries.posts_between(session, start, end, site_url=portal),
         units=rows,
         good_units={k: v[: limits[k]] for k, v in good.items()},
         short_units={k: [r.unit for r in rows if r.kind == k and r.shortfalls] for k in kinds},
         always_short_units={k: [r.unit for r in rows if r.kind == k and len(r.shortfalls) == len(windows)]
                             for k in kinds},
         stale_columns=stale, blank_columns=blank, partial_columns=partial,
-        disclosure_posts=queries.posts_between(session, start, end, category="disclosure"),
+        disclosure_posts=queries.posts_between(session, start, end, category="disclosure", site_url=portal),
         disclosure_stale=disclosure_stale,
         site_findings=[{"rule": f.rule, "severity": f.severity, "target": f.target, "detail": f.detail}
                        for f in site_findings(session, settings, as_of)],

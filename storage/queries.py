@@ -286,11 +286,14 @@ def unit_posts_between(session: Session, unit: str, start: datetime, end: dateti
     return session.scalar(query) or 0
 
 
-def posts_between(session: Session, start: datetime, end: datetime, category: str | None = None) -> int:
-    """Distinct posts published in [start, end) in active columns (of one category if given)."""
+def posts_between(session: Session, start: datetime, end: datetime, category: str | None = None,
+                  site_url: str | None = None) -> int:
+    """Distinct posts published in [start, end) in active columns (of one category, of one site if given)."""
     cond = [Post.published_at >= start, Post.published_at < end, Column.active]
     if category:
         cond.append(Column.category == category)
+    if site_url:
+        cond.append(Column.url.startswith(site_url, autoescape=True))
     query = (select(func.count(distinct(Post.id))).select_from(Post)
              .join(ColumnPost, ColumnPost.post_id == Post.id).join(Column, Column.id == ColumnPost.column_id)
              .where(and_(*cond)))
