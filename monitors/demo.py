@@ -74,7 +74,10 @@ def run_demo(out: Path, port: int) -> None:
         # The account pages were captured at ACCOUNTS_NOW: relative times (“5分钟前”) count from then.
         read_and_store_accounts(settings, now=ACCOUNTS_NOW)
     click.echo(f"抓取完成：{summary.columns} 个栏目，新增信息 {summary.new_posts} 条，"
-               f"失败 {len(summary.failed)} 个，用时 {time.monotonic() - started:.1f} 秒。", err=True)
+               f"未读全 {len(summary.partial)} 个，失败 {len(summary.failed)} 个，"
+               f"用时 {time.monotonic() - started:.1f} 秒。", err=True)
+    for unit, column, reason in summary.partial:
+        click.echo(f"  未读全：{unit} · {column}：{reason}", err=True)
     paths = write_quarter_report(settings, DEMO_QUARTER, out, DEMO_AS_OF)
     print_summary(out / f"report-{DEMO_QUARTER}.json", paths)
     click.echo(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")

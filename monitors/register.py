@@ -14,19 +14,21 @@ naming the row by its 序号 (the number users see on the printed form), or by t
 from __future__ import annotations
 
 import re
-import unicodedata
-import zipfile
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Border
 
 from config.model import PLATFORM_LABELS, AccountSettings, Settings
 from config.toml_text import toml_str, toml_value
 from monitors.report.xlsx_writer import SHORT_FILL, fit_widths, set_cell, write_title, clean_text
+from monitors.sheets import Problem, SheetError, find_header, header_fields, open_workbook
+from monitors.sheets import cell_text as _text
+from monitors.sheets import http_url as _http_url
+from monitors.sheets import norm as _norm
 
 REGISTER_TITLE = "福州市政务新媒体详细汇总表"
 NAMELESS = "（未填写名称）"  # the settings name of an account the register gives no name (seed row 13)
@@ -74,22 +76,9 @@ _UNIT_SUFFIXES = ("办事处", "人民政府")
 _YES = ("是", "有", "已", "建立", "y", "yes", "true", "√", "✓", "✔")
 _NO = ("否", "无", "未", "没", "不", "n", "no", "false", "×", "✗")
 _NOT_BUILT = ("未建立", "没有建立", "尚未", "暂未", "暂无", "还没")
-_URL = re.compile(r"https?://[^\s，。；;、）)】\]>\"'“”]+", re.I)
-_BARE_URL = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?$", re.I)
 _PHONE = re.compile(r"1[3-9]\d{9}|\d{3,4}-?\d{7,8}|\d{7,8}")
-_SPACES = re.compile(r"\s+")
 
-
-class RegisterError(Exception):
-    """A register that cannot be read at all; the message is for the user (Chinese), one line."""
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int  # the row's 序号, or its sheet row when 序号 is empty
-    level: str  # "error" | "warning"
-    message: str  # Chinese, starting with 第N行：
-    line: int = 0  # the sheet row
+RegisterError = SheetError  # a register that cannot be read at all (monitors.sheets); Problem.row is the 序号
 
 
 @dataclass(frozen=True)
@@ -125,23 +114,8 @@ class RegisterRow:
 # --------------------------------------------------------------------------------------------- reading
 
 
-def _norm(text: str) -> str:
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower().rstrip(":：")
-
-
 def _label(no: int | None, line: int) -> str:
     return f"第{no}行" if no is not None else f"表格第{line}行"
-
-
-def _text(value: object) -> str:
-    """A cell as one line of text: numbers without '.0', whitespace folded."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, date):
-        value = value.isoformat()[:10]
-    return clean_text(value)
 
 
 def platform_of(label: str) -> str | None:
@@ -179,24 +153,6 @@ def _review(text: str) -> bool | None | str:
     return "bad"
 
 
-def _http_url(text: str) -> str:
-    """The first http(s) URL in a cell ('www.x.gov.cn/…' gets https://), or ''."""
-    text = text.strip()
-    found = _URL.search(text)
-    if found:
-        url = found.group(0)
-    elif _BARE_URL.match(text):
-        url = "https://" + text
-    else:
-        return ""
-    parts = urlsplit(url)
-    try:
-        parts.port
-    except ValueError:
-        return ""
-    return url if parts.hostname else ""
-
-
 def _url_from_id(platform: str, account_id: str) -> str:
     """Where an account can be read knowing only its ID: a Weibo uid, a WeChat 微信号 / 原始 ID (via Sogou)."""
     account_id = account_id.strip()
@@ -222,41 +178,7 @@ def _weibo_profile(article_url: str) -> str:
 
 def _header_fields(cells: list[str]) -> dict[int, str] | None:
     """Column index -> field when `cells` is the header row (单位, 平台类型 and 账号名称 found), else None."""
-    fields: dict[int, str] = {}
-    for i, cell in enumerate(cells):
-        key = _norm(cell)
-        if not key:
-            continue
-        field = _HEADER_ALIASES.get(key)
-        if field is None:
-            field = next((f for prefix, f in _HEADER_PREFIXES if key.startswith(prefix)), None)
-        if field is not None:
-            fields[i] = field
-    return fields if {"unit", "platform", "name"} <= set(fields.values()) else None
-
-
-def _sheet_matrix(ws) -> list[list[object]]:  # noqa: ANN001
-    """The sheet's values with every merged range filled from its top-left cell."""
-    matrix = [list(row) for row in ws.iter_rows(values_only=True)]
-    for merged in ws.merged_cells.ranges:
-        value = ws.cell(merged.min_row, merged.min_col).value
-        for r in range(merged.min_row, min(merged.max_row, len(matrix)) + 1):
-            row = matrix[r - 1]
-            for c in range(merged.min_col, merged.max_col + 1):
-                while len(row) < c:
-                    row.append(None)
-                row[c - 1] = value
-    return matrix
-
-
-def _find_header(workbook) -> tuple[list[list[object]], int, dict[int, str]]:  # noqa: ANN001
-    for ws in workbook.worksheets:
-        matrix = _sheet_matrix(ws)
-        for r, row in enumerate(matrix[:40]):
-            fields = _header_fields([_text(v) for v in row])
-            if fields:
-                return matrix, r, fields
-    raise RegisterError("找不到表头：登记表应有“单位”“平台类型”“账号名称”等列（福州市政务新媒体详细汇总表）")
+    return header_fields(cells, _HEADER_ALIASES, _HEADER_PREFIXES, ("unit", "platform", "name"))
 
 
 def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
@@ -265,16 +187,9 @@ def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
     Rows with an error, and rows on platforms we do not monitor (a warning each), are not among the rows.
     Raises RegisterError when the file cannot be read as a register at all.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise RegisterError(f"找不到登记表 {path}")
-    try:
-        workbook = load_workbook(path, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise RegisterError(f"无法读取登记表 {path}：不是有效的 .xlsx 文件（{type(exc).__name__}）") from None
-    except Exception as exc:  # openpyxl's InvalidFileException and the like  # noqa: BLE001
-        raise RegisterError(f"无法读取登记表 {path}：{exc}") from None
-    matrix, header, fields = _find_header(workbook)
+    workbook = open_workbook(path, "登记表")
+    matrix, header, fields = find_header(
+        workbook, _header_fields, "找不到表头：登记表应有“单位”“平台类型”“账号名称”等列（福州市政务新媒体详细汇总表）")
     rows: list[RegisterRow] = []
     problems: list[Problem] = []
     seen_units: list[tuple[str, str, RegisterRow]] = []  # (unit key, platform, row)
