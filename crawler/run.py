@@ -130,6 +130,12 @@ def summarize(settings: Settings, run_id: int) -> CrawlSummary:
                         requests=sum(f.requests for f in fetches), partial=partial)
 
 
+def problem_lines(summary: CrawlSummary) -> list[str]:
+    """The columns a person must look at after a crawl: those read partly, then those that failed."""
+    return ([f"  未读全：{unit} · {column}：{reason}" for unit, column, reason in summary.partial]
+            + [f"  失败：{unit} · {column}：{reason}" for unit, column, reason in summary.failed])
+
+
 def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: bool, run_id: int) -> None:
     _stop_with_parent()
     crawl_in_process(settings, units, full, progress, run_id)

@@ -83,16 +83,14 @@ def _known_units(settings: Settings, units: tuple[str, ...] | list[str]) -> None
 
 
 def _crawl(settings: Settings, units: tuple[str, ...] | list[str], full: bool):  # noqa: ANN202
-    from crawler.run import crawl_in_process
+    from crawler.run import crawl_in_process, problem_lines
 
     click.echo(f"开始抓取{'（完整）' if full else '（增量）'}……", err=True)
     summary = crawl_in_process(settings, list(units) or None, full=full)
     click.echo(f"抓取完成：{summary.columns} 个栏目，{summary.ok} 个完整读取，{len(summary.partial)} 个未读全，"
                f"{len(summary.failed)} 个失败，新增信息 {summary.new_posts} 条，请求 {summary.requests} 次。", err=True)
-    for unit, column, reason in summary.partial:
-        click.echo(f"  未读全：{unit} · {column}：{reason}", err=True)
-    for unit, column, reason in summary.failed:
-        click.echo(f"  失败：{unit} · {column}：{reason}", err=True)
+    for line in problem_lines(summary):
+        click.echo(line, err=True)
     _read_accounts(settings, units)
     return summary
 

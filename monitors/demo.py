@@ -43,7 +43,7 @@ def free_port(preferred: int) -> int:
 
 def run_demo(out: Path, port: int) -> None:
     from crawler.accounts import read_and_store_accounts
-    from crawler.run import crawl_in_process
+    from crawler.run import crawl_in_process, problem_lines
     from fixtures.accounts import ACCOUNTS_NOW, accounts_settings_toml
     from fixtures.fjplatform import settings_toml as platform_settings_toml
     from fixtures.portal import portal_units, write_settings
@@ -76,8 +76,8 @@ def run_demo(out: Path, port: int) -> None:
     click.echo(f"抓取完成：{summary.columns} 个栏目，新增信息 {summary.new_posts} 条，"
                f"未读全 {len(summary.partial)} 个，失败 {len(summary.failed)} 个，"
                f"用时 {time.monotonic() - started:.1f} 秒。", err=True)
-    for unit, column, reason in summary.partial:
-        click.echo(f"  未读全：{unit} · {column}：{reason}", err=True)
+    for line in problem_lines(summary):
+        click.echo(line, err=True)
     paths = write_quarter_report(settings, DEMO_QUARTER, out, DEMO_AS_OF)
     print_summary(out / f"report-{DEMO_QUARTER}.json", paths)
     click.echo(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")
