@@ -187,7 +187,8 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
         findings = evaluator.findings(facts, as_of)
         if unit.kind in ("township", "department"):
             shortfalls, status = unit_status(facts.months, quota)
-            rows.append(UnitRow(unit.name, unit.kind, {m.month: m.posts for m in facts.months}, shortfalls, status))
+            rows.append(UnitRow(unit.name, unit.kind, {m.month: m.posts for m in facts.months}, shortfalls, status,
+                                tuple(sorted(months_on_partial_reads(facts)))))
         columns = {c.url: c for c in facts.columns}
         for column in facts.columns:
             if column.partial is not None:

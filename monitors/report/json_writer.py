@@ -52,6 +52,7 @@ def report_dict(report: QuarterReport) -> dict:
                 "months": {m: u.months.get(m, 0) for m in report.months},
                 "status": u.status,
                 "shortfalls": dict(u.shortfalls),
+                "partial_months": list(u.partial_months),
             }
             for u in report.units
         ],

@@ -26,6 +26,7 @@ class UnitRow:
     months: dict[str, int]  # "2020-07" -> posts, in calendar order, exactly the quarter's three months
     shortfalls: dict[str, int]  # "2020-07" -> how many posts short of the quota (only short months)
     status: str  # "完成" or "7月-7;8月-9;9月-10"
+    partial_months: tuple[str, ...] = ()  # months whose count rests on a column not read whole
 
     @property
     def total(self) -> int:

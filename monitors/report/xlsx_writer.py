@@ -15,11 +15,13 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import Cell
+from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from config.model import PLATFORM_LABELS
 from monitors.report.model import CATEGORY_LABELS, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
+from monitors.rules import PARTIAL_MONTH_NOTE
 from monitors.textable import display_width
 
 # Characters XML 1.0 forbids (openpyxl raises IllegalCharacterError, python-docx ValueError) plus the C1
@@ -174,6 +176,8 @@ def _units_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) ->
             if month in unit.shortfalls:
                 cell.fill = SHORT_FILL
                 cell.font = Font(name=FONT_NAME, size=11, color=SHORT_FONT_COLOR)
+            if month in unit.partial_months:
+                cell.comment = Comment(f"{PARTIAL_MONTH_NOTE.strip('（）')}：见“栏目更新”表", "监测系统")
         status = status_lines(unit.status)
         set_cell(ws, r, ncols, status, wrap=True)
         ws.row_dimensions[r].height = max(1, status.count("\n") + 1) * 15 + 3

@@ -277,6 +277,25 @@ def test_xlsx_column_sheet(report, written):
     assert rows[3][4:6] == ["空白栏目", "无"]
 
 
+def test_partial_reads_are_shown_in_the_column_sheet_the_unit_tables_and_the_json(tmp_path):
+    partial = ColumnIssue("盖山镇", "工作动态", "http://127.0.0.1:8700/gsz/gzdt/", "dynamic", date(2020, 10, 8), 2, 14,
+                          "已读取 75/107 条；第 6 页读取失败：HTTP 403 错误")
+    units = [UnitRow("盖山镇", "township", dict(zip(MONTHS, (12, 6, 11))), {"2020-08": 4}, "8月-4",
+                     ("2020-07", "2020-08"))]
+    paths = write_report(build_report(units, partial_columns=[partial]), tmp_path)
+    wb = openpyxl.load_workbook(next(p for p in paths if p.suffix == ".xlsx"))
+    rows = [[c.value for c in row] for row in wb["栏目更新"].iter_rows(min_row=3)]
+    assert rows[-1][1:5] == ["盖山镇", "工作动态", "动态要闻类",
+                             "未读全：已读取 75/107 条；第 6 页读取失败：HTTP 403 错误"]
+    township = wb["附件1"]
+    row = next(r for r in township.iter_rows(min_row=4) if r[0].value == "盖山镇")
+    assert [c.comment is not None for c in row[1:4]] == [True, True, False]
+    assert "未读全" in row[1].comment.text
+    data = json.loads(next(p for p in paths if p.suffix == ".json").read_text(encoding="utf-8"))
+    assert data["units"][0]["partial_months"] == ["2020-07", "2020-08"]
+    assert data["partial_columns"][0]["note"].startswith("已读取 75/107 条")
+
+
 def test_xlsx_has_accounts_sheet_only_with_accounts(tmp_path):
     accounts = [{"unit": "大数据服务中心", "platform": "weibo", "name": "仓山发布", "status": "正常",
                  "reason": None, "last_post": date(2020, 10, 8)}]
