@@ -7,7 +7,9 @@ and loguru, ignores dates, requires 5+ items and has no notion of page furniture
 - each group is scored by its item count, the share of items carrying a date, title length, the share of
   article-like URLs, and penalised when P sits in furniture (nav, footer, sidebar, 热点, 友情链接 …) or
   when its items hold many titles each (then P is a block of lists, not a list);
-- the best group wins, joined by its same-shaped sibling groups (TRS splits long lists into <ul>s of 5).
+- the best group wins, joined by its same-shaped sibling groups: TRS splits long lists into <ul>s of 5, and
+  the platform's "动静结合" pages wrap each <ul> in its own <div ms-visible="$showStatic(N)">, so siblings are
+  matched by the tag/class path up to a common ancestor a few levels above (`_same_shape`).
 Hanweb pages keep their list as HTML fragments in <record><![CDATA[…]]> and are read from there.
 """
 from __future__ import annotations
@@ -162,6 +164,8 @@ class _Group:
     items: list[lxml_html.HtmlElement]
     score: float = 0.0
     penalty: float = 1.0
+    dated: float = 0.0     # share of items carrying a date
+    article: float = 0.0   # share of items linking to an article-like URL
 
 
 def _score(group: _Group, anchors_of: dict, page_url: str) -> float:
@@ -176,6 +180,7 @@ def _score(group: _Group, anchors_of: dict, page_url: str) -> float:
     article = sum(1 for u in urls if _ARTICLE_URL.search(u) and not _INDEX_URL.search(u)) / n
     long_titles = sum(1 for x in lengths if x >= 8) / n
     group.penalty = _furniture_penalty(group.parent)
+    group.dated, group.article = dated, article
     score = math.log2(n + 1) * (0.4 + dated) * (0.3 + 0.7 * article) * (0.5 + 0.5 * long_titles)
     score *= min(1.0, avg_len / 10) * group.penalty
     if per_item > 1.5:   # several titles an item: the parent is a block of lists, not the list
@@ -205,9 +210,37 @@ def _groups(root: lxml_html.HtmlElement) -> tuple[list[_Group], dict]:
     return groups, anchors_of
 
 
+MERGE_LEVELS = 3   # a list split into wrappers: the pieces meet at most this many levels above their parents
+
+
 def _same_shape(a: _Group, b: _Group) -> bool:
-    return (a.tag == b.tag and a.parent.tag == b.parent.tag and a.parent.get("class") == b.parent.get("class")
-            and a.parent.getparent() is b.parent.getparent() and b.penalty >= a.penalty)
+    """b is another piece of list a: same item tag, items alike (dated, article links), not in worse
+    furniture, and the same tag/class path from both parents up to a common ancestor (<ul>s of 5 under one
+    <div>, or each <ul> in its own wrapper <div> under one <div>)."""
+    if a.tag != b.tag or b.penalty < a.penalty:
+        return False
+    if abs(a.dated - b.dated) > 0.5 or abs(a.article - b.article) > 0.5:
+        return False
+    pa, pb = a.parent, b.parent
+    for _ in range(MERGE_LEVELS):
+        if pa.tag != pb.tag or pa.get("class") != pb.get("class"):
+            return False
+        ca, cb = pa, pb
+        pa, pb = pa.getparent(), pb.getparent()
+        if pa is None or pb is None or pa.tag in ("body", "html"):
+            return False
+        if pa is pb:
+            return True
+        if not (_bare_wrapper(pa, ca) and _bare_wrapper(pb, cb)):
+            return False   # a box with its own heading or 更多 link: another column's list, not a piece
+    return False
+
+
+def _bare_wrapper(wrapper: lxml_html.HtmlElement, inner: lxml_html.HtmlElement) -> bool:
+    """True when `wrapper` adds no text, heading or link of its own around `inner` (a $showStatic block)."""
+    if _squash(wrapper.text_content()) != _squash(inner.text_content()):
+        return False
+    return sum(1 for _ in wrapper.iter("a")) == sum(1 for _ in inner.iter("a"))
 
 
 def _main_list(root: lxml_html.HtmlElement, page_url: str) -> tuple[list[ListEntry], _Group | None]:
@@ -239,7 +272,7 @@ def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
         if not isinstance(el.tag, str) or not BLANK_MARKERS.search(f"{el.text or ''} {el.tail or ''}"):
             continue
         holder = el if BLANK_MARKERS.search(el.text or "") else el.getparent()
-        if holder is None or _furniture_penalty(holder) < 0.7:
+        if holder is None or _furniture_penalty(holder) < 0.7 or _hidden_template(holder):
             continue
         if best is None or best.penalty < 0.7:
             return True
@@ -248,6 +281,27 @@ def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
             if any(node is kept for kept in near_best):
                 return True
             node, depth = node.getparent(), depth + 1
+    return False
+
+
+# Attributes of client-side templates shown only on a condition (Avalon, Vue, Angular, Alpine).
+_CONDITIONAL_ATTRS = ("ms-visible", "ms-if", "v-if", "v-show", "v-else", "ng-if", "ng-show", "ng-hide", "*ngif",
+                      "x-show", "x-if")
+_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+
+
+def _hidden_template(el: lxml_html.HtmlElement) -> bool:
+    """True when `el` sits in a conditionally shown template (<div ms-visible="data.length==0">暂无数据) or a
+    hidden box: a text the script shows only when its data is empty does not say the column is blank."""
+    node: lxml_html.HtmlElement | None = el
+    for _ in range(3):
+        if node is None or node.tag in ("body", "html"):
+            return False
+        attrs = {k.lower() for k in node.attrib}
+        if attrs.intersection(_CONDITIONAL_ATTRS) or node.get("hidden") is not None \
+                or _HIDDEN_STYLE.search(node.get("style") or ""):
+            return True
+        node = node.getparent()
     return False
 
 
