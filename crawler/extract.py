@@ -10,16 +10,19 @@ and loguru, ignores dates, requires 5+ items and has no notion of page furniture
 - the best group wins, joined by its same-shaped sibling groups: TRS splits long lists into <ul>s of 5, and
   the platform's "动静结合" pages wrap each <ul> in its own <div ms-visible="$showStatic(N)">, so siblings are
   matched by the tag/class path up to a common ancestor a few levels above (`_same_shape`).
-Hanweb pages keep their list as HTML fragments in <record><![CDATA[…]]> and are read from there.
+Hanweb pages keep their list as HTML fragments in <record><![CDATA[…]]> and are read from there; the
+provincial platform's list API answers JSON records (doctitle, docpuburl, pubdate), read by `json_records`.
 """
 from __future__ import annotations
 
 import html as html_lib
+import json
 import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 from urllib.parse import urldefrag, urljoin
 
 from lxml import etree
@@ -343,6 +346,65 @@ def _hanweb_entries(records: list[str], page_url: str) -> list[ListEntry]:
     return entries
 
 
+# The provincial platform's list API (POST /fjdzapp/search): {"pageCount": 8, "data": [{"doctitle", …}]}.
+_JSON_LISTS = ("data", "datas", "list", "records", "rows")
+_JSON_TITLE = ("doctitle", "title")
+_JSON_URL = ("docpuburl", "chnldocurl", "url", "link")
+_JSON_DATE = ("pubdate", "docreltime", "publishtime", "pubtime")
+_CN_TZ = ZoneInfo("Asia/Shanghai")   # epoch times of Chinese platforms are read on Beijing time
+
+
+def json_records(text: str) -> list[dict] | None:
+    """The records of a list API's JSON answer, or None when `text` is not such an answer."""
+    body = text.lstrip()
+    if not body.startswith("{"):
+        return None
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    if not isinstance(answer, dict):
+        return None
+    for key in _JSON_LISTS:
+        if isinstance(answer.get(key), list):
+            return [r for r in answer[key] if isinstance(r, dict)]
+    return None
+
+
+def _json_field(record: dict, keys: tuple[str, ...]) -> object:
+    lowered = {str(k).lower(): v for k, v in record.items()}
+    return next((lowered[k] for k in keys if lowered.get(k) not in (None, "")), None)
+
+
+def _json_date(value: object) -> datetime | None:
+    """"2020-09-21 10:12:00", or epoch milliseconds (or seconds) as a number or a string of digits."""
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, tz=timezone.utc).astimezone(_CN_TZ).replace(tzinfo=None)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return parse_date(value) if isinstance(value, str) else None
+
+
+def _json_entries(records: list[dict], page_url: str) -> list[ListEntry]:
+    entries = []
+    for record in records:
+        title = _squash(html_lib.unescape(_TAG_RE.sub("", str(_json_field(record, _JSON_TITLE) or ""))))
+        href = _json_field(record, _JSON_URL)
+        if not title or not isinstance(href, str) or _DEAD_HREF.match(href):
+            continue
+        lowered = {str(k).lower(): v for k, v in record.items()}
+        date = next((d for d in (_json_date(lowered.get(k)) for k in _JSON_DATE) if d is not None), None)
+        entries.append(ListEntry(title=title, url=_clean_url(page_url, href), date=date, needs_article=date is None))
+    return entries
+
+
+_TAG_RE = re.compile(r"<[^>]+>")   # search APIs highlight words in titles: <font color=red>仓山</font>
+
+
 def _parse(text: str) -> lxml_html.HtmlElement | None:
     # lxml refuses str input carrying an XML encoding declaration.
     text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
@@ -355,12 +417,16 @@ def _parse(text: str) -> lxml_html.HtmlElement | None:
 
 
 def extract_entries(html: str, page_url: str) -> list[ListEntry]:
-    """The posts listed on a column page (or a Hanweb dataproxy response), in page order; [] if blank."""
+    """The posts listed on a column page (or a Hanweb dataproxy / platform list API response), in page order;
+    [] if blank."""
     if not html:
         return []
     records = hanweb_records(html)
     if records is not None:
         return _dedupe(_hanweb_entries(records, page_url))
+    rows = json_records(html)
+    if rows is not None:
+        return _dedupe(_json_entries(rows, page_url))
     doc = _parse(html)
     if doc is None:
         return []

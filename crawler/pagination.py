@@ -1,6 +1,8 @@
 """The request for the next page of a column list, whatever pager the CMS draws.
 
 Styles, tried in this order because the earlier ones are unambiguous when present:
+0. Fujian's provincial platform (TRS "动静结合", Avalon `listModel`): the first `maxStaticIndex` pages are in the
+   column page, the rest come from its list API (`POST /fjdzapp/search`, JSON), page by page.
 1. Hanweb 大汉 jcms: records in a <datastore>, further groups fetched by POST from dataproxy.jsp.
 2. TRS WCM: `createPageHTML(countPage, currentPage, "index", "html")`, pages index.html, index_1.html…
 3. Links: 下一页 / 下页 / > / » (by text, title, class "next"), or an onclick location.
@@ -9,6 +11,8 @@ Every answer differs from the current page (loop guard) and None means "last pag
 """
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit
@@ -124,6 +128,123 @@ def _hanweb_next(html: str, page_url: str, formdata: tuple[tuple[str, str], ...]
     params = formdata or (hanweb.params if hanweb else ())
     url = f"{proxy}?{urlencode({'startrecord': start, 'endrecord': end, 'perpage': per_page})}"
     return PageRequest(url=url, method="POST", formdata=tuple((str(k), str(v)) for k, v in params))
+
+
+# --- Fujian provincial platform (TRS 动静结合 + Avalon listModel) ---------------------------------------
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """A "动静结合" list: static pages in the column page, then the list API from page static_pages + 1."""
+    api_url: str                        # absolute, resolved against the column page
+    static_pages: int                   # maxStaticIndex
+    per_page: int                       # prepage
+    record_count: int | None            # recordCount as the page states it
+    args: tuple[tuple[str, str], ...]   # listArgs form fields (channelid, classsql, sortfield)
+    offsite: bool = False               # the API lives on another host: never followed
+
+
+_OBJECT_RE = r"\b{name}\s*=\s*\{{([^{{}}]*)\}}"
+_LISTMODEL_RE = re.compile(r"\blistModel\s*\(\s*\{(.*?)\}\s*\)\s*;?", re.S)
+_DEFAULT_PLATFORM_API = "/fjdzapp/search"
+
+
+def _js_object(html: str, name: str) -> dict[str, str]:
+    """The flat `var name = {k: v, …}` literal of a page script (values as written, quotes removed)."""
+    m = re.search(_OBJECT_RE.format(name=re.escape(name)), html)
+    return dict(_pairs(m.group(1))) if m else {}
+
+
+def _nested(body: str, key: str) -> dict[str, str]:
+    m = re.search(rf"\b{key}\s*:\s*\{{([^{{}}]*)\}}", body)
+    return dict(_pairs(m.group(1))) if m else {}
+
+
+def _resolve(value: str | None, scope: dict[str, dict[str, str]]) -> str | None:
+    """`SiteInfo.searchId` → the value in that object; literals stay as they are."""
+    if value is None:
+        return None
+    m = re.fullmatch(r"([A-Za-z_$][\w$]*)\.([A-Za-z_$][\w$]*)", value.strip())
+    if m and m.group(1) in scope:
+        return scope[m.group(1)].get(m.group(2))
+    return value
+
+
+def platform_config(html: str, page_url: str) -> PlatformConfig | None:
+    """The list API settings of a platform column page (pageChnlInfo, SiteInfo, listModel), or None."""
+    if "pageChnlInfo" not in html and "listModel" not in html:
+        return None
+    info, site = _js_object(html, "pageChnlInfo"), _js_object(html, "SiteInfo")
+    model = _LISTMODEL_RE.search(html)
+    body = model.group(1) if model else ""
+    api, args, bar = _nested(body, "listApi"), _nested(body, "listArgs"), _nested(body, "pagebar")
+    if not info and not api:
+        return None
+    scope = {"pageChnlInfo": info, "SiteInfo": site}
+    url = _resolve(api.get("url"), scope)
+    if url is None:
+        if "动静" not in info.get("quickMode", ""):
+            return None
+        url = _DEFAULT_PLATFORM_API   # the platform's standard API when the page names none
+    if not args:
+        args = {"channelid": "SiteInfo.searchId", "classsql": "pageChnlInfo.classsql",
+                "sortfield": "pageChnlInfo.sortfield"}
+    fields = tuple((k, v) for k, v in ((k, _resolve(v, scope)) for k, v in args.items()) if v is not None)
+
+    def number(key: str) -> int | None:
+        return _int(_resolve(bar.get(key), scope), None) if key in bar else _int(info.get(key), None)
+
+    api_url = _clean(urljoin(page_url, url))
+    return PlatformConfig(api_url=api_url, static_pages=max(number("maxStaticIndex") or 1, 1),
+                          per_page=number("prepage") or 15, record_count=number("recordCount"), args=fields,
+                          offsite=urlsplit(api_url).netloc != urlsplit(page_url).netloc)
+
+
+def platform_request(cfg: PlatformConfig, page: int) -> PageRequest:
+    return PageRequest(cfg.api_url, "POST", (*cfg.args, ("page", str(page)), ("prepage", str(cfg.per_page))))
+
+
+def _platform_next(text: str, page_url: str, formdata: tuple[tuple[str, str], ...],
+                   cfg: PlatformConfig) -> PageRequest | None:
+    if cfg.offsite:
+        return None
+    current = _int(dict(formdata).get("page"), None) if _clean(page_url) == cfg.api_url else None
+    if current is None:   # the column page: its static pages are read, the API takes over after them
+        if cfg.record_count is not None and math.ceil(cfg.record_count / cfg.per_page) <= cfg.static_pages:
+            return None
+        return platform_request(cfg, cfg.static_pages + 1)
+    try:
+        answer = json.loads(text)
+    except ValueError:
+        return None
+    data = answer.get("data") if isinstance(answer, dict) else None
+    if not data:
+        return None
+    count = _int(answer.get("pageCount"), None)
+    if (count is not None and current >= count) or (count is None and len(data) < cfg.per_page):
+        return None
+    return platform_request(cfg, current + 1)
+
+
+# --- stated totals -------------------------------------------------------------------------------
+
+_STATED_SCRIPT = re.compile(r"""\b(?:recordCount|totalRecord)['"]?\s*[:=]\s*['"]?(\d+)""", re.I)
+_STATED_TEXT = re.compile(r"共\s*(\d+)\s*条")
+_ANCHOR_RE = re.compile(r"<a\b[^>]*>.*?</a>", re.I | re.S)
+_TAG_RE = re.compile(r"<[^>]+>")
+
+
+def stated_total(html: str) -> int | None:
+    """The number of posts a column page says it holds: pageChnlInfo recordCount, jpage totalRecord or
+    <totalrecord>, or a visible 共N条 / 共 N 条记录 (titles excluded); None when the page states none."""
+    if not html:
+        return None
+    for pattern in (_STATED_SCRIPT, _TOTAL_TAG_RE):
+        m = pattern.search(html)
+        if m:
+            return int(m.group(1))
+    visible = _TAG_RE.sub("", _ANCHOR_RE.sub(" ", re.sub(r"<script\b.*?</script>", " ", html, flags=re.I | re.S)))
+    m = _STATED_TEXT.search(visible)
+    return int(m.group(1)) if m else None
 
 
 # --- TRS createPageHTML --------------------------------------------------------------------------
@@ -254,15 +375,19 @@ def _number_next(doc: lxml_html.HtmlElement, page_url: str, text: str) -> PageRe
 
 def next_page(html: str, page_url: str, *, method: str = "GET",
               formdata: tuple[tuple[str, str], ...] | list[tuple[str, str]] = (),
-              first_page_url: str | None = None, hanweb: HanwebConfig | None = None) -> PageRequest | None:
+              first_page_url: str | None = None, hanweb: HanwebConfig | None = None,
+              platform: PlatformConfig | None = None) -> PageRequest | None:
     """The request for the page after `page_url` (whose body is `html`), or None on the last page.
 
     For Hanweb pass the POST's full URL (with startrecord/endrecord) as page_url, its formdata, and the
-    HanwebConfig read from the first page with `hanweb_config`.
+    HanwebConfig read from the first page with `hanweb_config`; for the provincial platform the
+    PlatformConfig read from the column page with `platform_config` (and the API POST's formdata).
     """
     if not html:
         return None
     formdata = tuple(tuple(p) for p in formdata)  # type: ignore[misc]
+    if platform is not None:
+        return _platform_next(html, page_url, formdata, platform)  # type: ignore[arg-type]
     lowered = html[:200000].lower()
     if "<datastore" in lowered or hanweb is not None or "startrecord=" in page_url.lower():
         return _hanweb_next(html, page_url, formdata, hanweb, first_page_url)  # type: ignore[arg-type]

@@ -28,7 +28,7 @@ from crawler.encoding import decode_html
 from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
 from crawler.overrides import extract_with_selectors, next_page_with_selector
-from crawler.pagination import PageRequest, hanweb_config, next_page
+from crawler.pagination import PageRequest, hanweb_config, next_page, platform_config, stated_total
 from storage.queries import CrawlTarget
 
 
@@ -46,6 +46,8 @@ class ColumnState:
     etag: str | None = None
     last_modified: str | None = None
     hanweb: Any = None
+    platform: Any = None   # PlatformConfig of a provincial-platform list (static pages + list API)
+    stated_total: int | None = None
     seen_pages: set[str] = field(default_factory=set)
     undated: int = 0
     article_failures: int = 0
@@ -120,6 +122,10 @@ class ColumnSpider(scrapy.Spider):
         html = decode_html(response.body, _header_charset(response))
         if response.meta["first"]:
             state.hanweb = hanweb_config(html)
+            state.platform = platform_config(html, response.url)
+            state.stated_total = stated_total(html)
+            if state.platform is not None and state.platform.offsite:
+                state.problems.append(f"列表接口不在本站（{state.platform.api_url}），静态页以外的信息未读取")
             if _looks_truncated(html):
                 state.problems.append("页面不完整（HTML 截断或损坏），已尽量读取")
         selectors = self.selectors.get(state.target.url)
@@ -152,7 +158,7 @@ class ColumnSpider(scrapy.Spider):
             page = next_page_with_selector(html, response.url, selectors)
         else:
             page = next_page(html, response.url, method=current.method, formdata=current.formdata,
-                             first_page_url=state.target.url, hanweb=state.hanweb)
+                             first_page_url=state.target.url, hanweb=state.hanweb, platform=state.platform)
         if page is None or _page_key(page) in state.seen_pages:
             return
         if state.pages >= self.max_pages:
@@ -173,7 +179,10 @@ class ColumnSpider(scrapy.Spider):
         if request.meta.get("first"):
             state.status, state.reason, state.http_status = "error", reason, status
         else:
-            state.problems.append(f"第 {state.pages + 1} 页读取失败：{reason}")
+            page: PageRequest = request.meta["page"]
+            api = state.platform is not None and page.url == state.platform.api_url
+            number = dict(page.formdata).get("page") if api else state.pages + 1   # the list API names its page
+            state.problems.append(f"第 {number} 页读取失败：{reason}")
         yield from self._maybe_done(state)
 
     # --- article pages -------------------------------------------------------------------------------
@@ -213,6 +222,7 @@ class ColumnSpider(scrapy.Spider):
             http_status=state.http_status, pages=state.pages, requests=state.requests, entries=state.entries,
             etag=state.etag if status == "ok" else None,
             last_modified=state.last_modified if status == "ok" else None,
+            stated_total=state.stated_total,
         )
 
 
