@@ -9,5 +9,6 @@ echo
 echo "== bench/accounts_rate.py"
 "$PY" bench/accounts_rate.py
 echo
+echo "== bench/discover.py" && "$PY" bench/discover.py && echo
 echo "== bench/check_1m.py $*"
 "$PY" bench/check_1m.py "$@"
