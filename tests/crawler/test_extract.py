@@ -175,3 +175,79 @@ def test_main_list_in_div_right_beats_a_longer_hot_box():
             f'</ul></div><div class="hotnews"><ul>{hot}</ul></div>')
     urls = [e.url for e in extract_entries(html, f"{SITE}/m/")]
     assert urls == [f"{SITE}/m/t20200915_1.html", f"{SITE}/m/t20200912_2.html", f"{SITE}/m/t20200901_3.html"]
+
+
+# --- lists split into wrappers (the provincial platform's $showStatic blocks) --------------------------
+
+TOPICS = ["召开秋季农业生产推进会", "举办社区消防安全知识培训", "开展食品安全宣传周活动", "部署防汛防台风工作",
+          "推进老旧小区改造项目", "召开重点项目建设调度会"]
+
+
+def _li(i: int, day: int = 0) -> str:
+    day = day or 28 - i
+    return (f'<li><a href="./202009/t202009{day:02d}_{9000 + i}.htm" target="_blank" title="示例区{TOPICS[i % 6]}{i}">'
+            f'示例区{TOPICS[i % 6]}{i}</a><em id="rel_{9000 + i}"></em><span class="bf-pass">2020-09-{day:02d}</span></li>')
+
+
+def _static_blocks(n_blocks: int, size: int = 5) -> str:
+    return '<div ms-visible="showStatic">' + "".join(
+        f'<div ms-visible="$showStatic({b * size + 1})"><ul>' + "".join(_li(b * size + k) for k in range(size))
+        + '</ul><div class="border_b_dashed mar-t10"></div></div>' for b in range(n_blocks)) + "</div>"
+
+
+def test_wrapped_blocks_are_one_list_in_page_order():
+    html = f'<body><div class="col-right" ms-controller="list"><h2>工作动态</h2>{_static_blocks(4)}</div></body>'
+    entries = extract_entries(html, f"{SITE}/zwgk/gzdt/")
+    assert [e.url.rsplit("_", 1)[-1] for e in entries] == [f"{9000 + i}.htm" for i in range(20)]
+    assert entries[-1].date == datetime(2020, 9, 9)
+
+
+def test_wrappers_without_template_attributes_merge_too():
+    blocks = "".join(f'<div class="box"><ul class="ul">{"".join(_li(b * 3 + k) for k in range(3))}</ul></div>'
+                     for b in range(3))
+    assert len(extract_entries(f'<div class="con">{blocks}</div>', f"{SITE}/m/")) == 9
+
+
+def test_a_nav_of_small_menus_and_a_related_box_are_not_merged():
+    menus = "".join(f'<div class="sub"><ul><li><a href="/c{m}{k}/">第{m}组下级栏目名称{k}</a></li>'
+                    f'<li><a href="/c{m}{k}x/">第{m}组另一栏目名称{k}</a></li></ul></div>' for m in range(3) for k in range(2))
+    related = ('<div class="blk"><h3>相关链接</h3><ul>' + "".join(
+        f'<li><a href="http://www.gov.cn/zhengce/content/2020-09/{d:02d}/content_55{d:02d}.htm">国务院关于政策的通知第{d}号'
+        f'</a><span>2020-09-{d:02d}</span></li>' for d in range(1, 6)) + "</ul></div>")
+    html = (f'<body><div class="nav">{menus}</div><div class="main"><div class="blk"><ul>'
+            f'{"".join(_li(i) for i in range(5))}</ul></div>{related}</div></body>')
+    urls = [e.url for e in extract_entries(html, f"{SITE}/m/")]
+    assert len(urls) == 5 and all("/m/202009/" in u for u in urls), urls
+
+
+def test_boxes_with_their_own_heading_stay_apart():
+    # A home page: one box per column, each with a heading and a 更多 link (not pieces of one list).
+    boxes = "".join(f'<div class="box"><div class="tit"><h3>栏目{b}</h3><a href="/c{b}/">更多</a></div><ul>'
+                    f'{"".join(_li(b * 5 + k) for k in range(5))}</ul></div>' for b in range(3))
+    assert len(extract_entries(f'<div class="main">{boxes}</div>', f"{SITE}/")) == 5
+
+
+def test_hidden_no_data_template_does_not_blank_the_list():
+    template = '<div ms-visible="data.length==0" class="no-data">暂无数据</div>'
+    html = f'<div class="list"><ul>{"".join(_li(i) for i in range(5))}</ul>{template}</div>'
+    assert len(extract_entries(html, f"{SITE}/m/")) == 5
+    shown = f'<div class="list"><ul>{"".join(_li(i) for i in range(5))}</ul><div class="no-data">暂无数据</div></div>'
+    assert extract_entries(shown, f"{SITE}/m/") == []   # a visible marker beside the list still blanks it
+
+
+def test_platform_json_answer_is_read():
+    answer = ('{"pageCount": 8, "data": ['
+              '{"doctitle": "仓山区召开<font color=red>防汛</font>工作会议", "docpuburl": "http://h.gov.cn/zwgk/gzdt/202009/'
+              't20200921_97999.htm", "pubdate": "2020-09-21 10:12:00", "chnlid": 1780},'
+              '{"doctitle": "仓山区开展消防安全检查", "docpuburl": "/zwgk/gzdt/202009/t20200920_97990.htm",'
+              ' "pubdate": 1600567920000},'
+              '{"doctitle": "关于做好秋季防火工作的通知", "docpuburl": "", "chnldocurl": "../../zfxxgk/zfwj/202009/'
+              't20200908_98328.htm", "pubdate": "1599532200000", "docreltime": "2020-09-08 10:30:00"},'
+              '{"doctitle": "没有链接的记录", "docpuburl": ""}]}')
+    entries = extract_entries(answer, "http://h.gov.cn/fjdzapp/search")
+    assert [(e.title, e.url, e.date) for e in entries] == [
+        ("仓山区召开防汛工作会议", "http://h.gov.cn/zwgk/gzdt/202009/t20200921_97999.htm", datetime(2020, 9, 21, 10, 12)),
+        ("仓山区开展消防安全检查", "http://h.gov.cn/zwgk/gzdt/202009/t20200920_97990.htm", datetime(2020, 9, 20, 10, 12)),
+        ("关于做好秋季防火工作的通知", "http://h.gov.cn/zfxxgk/zfwj/202009/t20200908_98328.htm", datetime(2020, 9, 8, 10, 30)),
+    ]
+    assert extract_entries('{"pageCount": 0, "data": []}', "http://h.gov.cn/fjdzapp/search") == []

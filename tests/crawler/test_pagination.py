@@ -171,3 +171,74 @@ def test_not_hanweb_has_no_config():
 @pytest.mark.parametrize("html", ["", "<html></html>", "<html><body>无分页</body></html>"])
 def test_no_pager(html):
     assert next_page(html, f"{SITE}/l/") is None
+
+
+# --- Fujian provincial platform (动静结合) ----------------------------------------------------------------
+
+from crawler.pagination import platform_config, stated_total  # noqa: E402
+
+PLATFORM_PAGE = """<html><body><div ms-controller="list"><div ms-visible="showStatic">…</div>
+<div class="pagebar"><a href="javascript:;" ms-click="nextPage()">下一页</a></div></div>
+<script>
+var SiteInfo = {siteId: "fzcs", searchId: "4028e4ef", siteName: "示例区"};
+var pageChnlInfo={quickMode:"动静结合", maxStaticIndex: 5, classsql: "chnlid=1780", recordCount:'107',
+  sortfield:'-docorderpri,-docreltime', prepage:15, cache:true};
+listModel({ el: "list", listApi: {url: "/fjdzapp/search"},
+  listArgs: {channelid: SiteInfo.searchId, classsql: pageChnlInfo.classsql, sortfield: pageChnlInfo.sortfield},
+  pagebar: {recordCount: pageChnlInfo.recordCount, prepage: pageChnlInfo.prepage}});
+</script></body></html>"""
+API = f"{SITE}/fjdzapp/search"
+ARGS = (("channelid", "4028e4ef"), ("classsql", "chnlid=1780"), ("sortfield", "-docorderpri,-docreltime"))
+
+
+def test_platform_config_resolves_the_script_references():
+    cfg = platform_config(PLATFORM_PAGE, f"{SITE}/zwgk/gzdt/")
+    assert cfg is not None and (cfg.api_url, cfg.static_pages, cfg.per_page, cfg.record_count, cfg.args) == (
+        API, 5, 15, 107, ARGS)
+    assert not cfg.offsite
+    assert platform_config(_read("trs_list.html"), f"{SITE}/zwgk/gzdt/") is None
+
+
+def test_platform_walks_the_api_after_the_static_pages():
+    url = f"{SITE}/zwgk/gzdt/"
+    cfg = platform_config(PLATFORM_PAGE, url)
+    request = next_page(PLATFORM_PAGE, url, platform=cfg)
+    assert request == PageRequest(API, "POST", (*ARGS, ("page", "6"), ("prepage", "15")))
+    answer = '{"pageCount": 8, "data": [{"doctitle": "x"}]}'
+    request = next_page(answer, API, method="POST", formdata=request.formdata, platform=cfg)
+    assert dict(request.formdata)["page"] == "7"
+    last = (*ARGS, ("page", "8"), ("prepage", "15"))
+    assert next_page(answer, API, method="POST", formdata=last, platform=cfg) is None
+    assert next_page('{"pageCount": 9, "data": []}', API, method="POST", formdata=request.formdata, platform=cfg) is None
+
+
+def test_platform_stops_when_static_pages_hold_everything_or_the_api_is_offsite():
+    small = PLATFORM_PAGE.replace("recordCount:'107'", "recordCount:'75'")
+    assert next_page(small, f"{SITE}/zwgk/gzdt/", platform=platform_config(small, f"{SITE}/zwgk/gzdt/")) is None
+    away = PLATFORM_PAGE.replace('url: "/fjdzapp/search"', 'url: "http://search.other.example.cn/fjdzapp/search"')
+    cfg = platform_config(away, f"{SITE}/zwgk/gzdt/")
+    assert cfg is not None and cfg.offsite and next_page(away, f"{SITE}/zwgk/gzdt/", platform=cfg) is None
+
+
+def test_platform_literal_list_args_and_picture_prepage():
+    page = ('<script>var pageChnlInfo={quickMode:"动静结合", maxStaticIndex: 3, recordCount:"41", prepage:12};'
+            'listModel({listApi: {url: "/fjdzapp/search"}, listArgs: {channelid: "abc", classsql: "chnlid=1785"},'
+            ' pagebar: {recordCount: pageChnlInfo.recordCount, prepage: pageChnlInfo.prepage}});</script>')
+    cfg = platform_config(page, f"{SITE}/zwgk/tpxw/")
+    assert cfg is not None and (cfg.static_pages, cfg.per_page, cfg.record_count) == (3, 12, 41)
+    assert next_page(page, f"{SITE}/zwgk/tpxw/", platform=cfg).formdata == (
+        ("channelid", "abc"), ("classsql", "chnlid=1785"), ("page", "4"), ("prepage", "12"))
+
+
+@pytest.mark.parametrize(("html", "total"), [
+    (PLATFORM_PAGE, 107),
+    ('<div class="page">共 58 条记录 第1/4页 <a href="?page=2">下一页</a></div>', 58),
+    ('<div class="fy">共<span>23</span>条</div>', 23),
+    ("<script>$('#1').jpage({dataStore: dataStore, perPage: 15, totalRecord: 96, groupSize: 3});</script>", 96),
+    ("<datastore><totalrecord>12</totalrecord><recordset></recordset></datastore>", 12),
+    ('<ul><li><a href="/a/1.html">收到群众意见共12条的情况说明</a></li></ul>', None),   # a title is not a total
+    ('<div class="page">共 4 页 <a href="?page=2">下一页</a></div>', None),
+    ("", None),
+])
+def test_stated_total(html, total):
+    assert stated_total(html) == total
