@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
@@ -213,26 +214,26 @@ def accounts_import(ctx: click.Context, file: Path, write: bool) -> None:
         raise UserError(str(exc)) from None
     fresh, known, twins = new_rows(rows, settings)
     problems = sorted(problems + twins, key=lambda p: (p.level != "error", p.line))
-    errors = sum(p.level == "error" for p in problems)
-    for p in problems:
-        click.echo(f"[{'错误' if p.level == 'error' else '提醒'}] {p.message}", err=True)
     text = rows_to_toml(fresh, [u.name for u in settings.units], source=file.name)
     new_units = text.splitlines().count("[[units]]")
-    click.echo(f"登记表 {file.name}：可监测账号 {len(rows)} 个，其中新账号 {len(fresh)} 个、已在设置中 {len(known)} 个，"
-               f"新单位 {new_units} 个；错误 {errors} 个，提醒 {len(problems) - errors} 个。", err=True)
-    if errors:
-        click.echo("登记表有错误，未写入设置。请改正后重新导入。", err=True)
-        sys.exit(1)
+    _report_problems(problems, "登记表", lambda errors, warnings: (
+        f"登记表 {file.name}：可监测账号 {len(rows)} 个，其中新账号 {len(fresh)} 个、已在设置中 {len(known)} 个，"
+        f"新单位 {new_units} 个；错误 {errors} 个，提醒 {warnings} 个。"))
     if not fresh:
         click.echo("没有需要新增的账号。", err=True)
         return
-    if not write:
-        click.echo(text, nl=False)
-        click.echo(f"（以上为将追加到 {settings.path} 的内容；加 --write 写入）", err=True)
-        return
-    _append_settings(Path(settings.path), text)
-    click.echo(f"已写入 {settings.path}：新增单位 {new_units} 个、账号 {len(fresh)} 个（原文件备份为 "
-               f"{settings.path}.bak）。", err=True)
+    _emit_blocks(settings, text, f"新增单位 {new_units} 个、账号 {len(fresh)} 个", write)
+
+
+def _report_problems(problems: list, what: str, summary: Callable[[int, int], str]) -> None:
+    """Print each problem and the summary line (given the error and warning counts); exit 1 on any error."""
+    errors = sum(p.level == "error" for p in problems)
+    for p in problems:
+        click.echo(f"[{'错误' if p.level == 'error' else '提醒'}] {p.message}", err=True)
+    click.echo(summary(errors, len(problems) - errors), err=True)
+    if errors:
+        click.echo(f"{what}有错误，未写入设置。请改正后重新导入。", err=True)
+        sys.exit(1)
 
 
 def _append_settings(path: Path, addition: str) -> None:
@@ -343,13 +344,8 @@ def columns_import(ctx: click.Context, file: Path, write: bool) -> None:
         rows, problems = read_columns(file, settings)
     except SheetError as exc:
         raise UserError(str(exc)) from None
-    errors = sum(p.level == "error" for p in problems)
-    for p in problems:
-        click.echo(f"[{'错误' if p.level == 'error' else '提醒'}] {p.message}", err=True)
-    click.echo(f"分工表 {file.name}：新栏目 {len(rows)} 个；错误 {errors} 个，提醒 {len(problems) - errors} 个。", err=True)
-    if errors:
-        click.echo("分工表有错误，未写入设置。请改正后重新导入。", err=True)
-        sys.exit(1)
+    _report_problems(problems, "分工表", lambda errors, warnings: (
+        f"分工表 {file.name}：新栏目 {len(rows)} 个；错误 {errors} 个，提醒 {warnings} 个。"))
     if not rows:
         click.echo("没有需要新增的栏目。", err=True)
         return
