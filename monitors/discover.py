@@ -492,7 +492,11 @@ class _Crawler:
                     if len(self.pages) >= self.max_pages:
                         self.truncated = True
                         continue
-                    await self.read(item, queue)
+                    try:
+                        await self.read(item, queue)
+                    except Exception as exc:  # noqa: BLE001 - one bad page (odd URL, parser error) ends no worker
+                        item.error = f"{type(exc).__name__}: {exc}"[:200]
+                        self.say(f"无法读取 {item.linked_as}：{item.error}")
                     if self.delay:
                         await asyncio.sleep(self.delay)
                 finally:
@@ -575,8 +579,11 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
     hubs = _hub_units(read, settings)
     configured = {url_key(c.url) for c in settings.columns}
     proposals, skipped = [], []
+    proposed: set[str] = set()
     for k, page in read.items():
         verdict = verdicts[k]
+        if url_key(page.url) in proposed:
+            continue  # reached under two addresses (/x redirected to /x/)
         newest, newest_source = verdict.newest, "列表"
         if verdict.needs_article:
             newest = dates.get(k)
@@ -594,6 +601,7 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
                             category_word=word, unit=choose_unit(facts, settings, forced=unit, hub=hub),
                             entries=len(facts.entries), dated=verdict.dated, newest=newest,
                             newest_source=newest_source if newest else "", blank=not facts.entries, via=page.via)
+        proposed.add(url_key(page.url))
         (skipped if url_key(page.url) in configured or k in configured else proposals).append(proposal)
     order = {u.name: i for i, u in enumerate(settings.units)}
     for found in (proposals, skipped):  # stable output whatever order the pages came back in

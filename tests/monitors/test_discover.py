@@ -161,3 +161,17 @@ def test_unit_order_forced_then_prefixes_then_breadcrumb_then_hub(tmp_path: Path
     assert choose_unit(plain, settings).name == ""
     new = unit_from_trail(["镇街频道", "新建街道"], settings.units)
     assert (new.name, new.known, new.kind) == ("新建街道", False, "township")
+
+
+def test_unseen_portal_in_other_templates() -> None:
+    """The unseen portal (markup the main portal never uses): every column, nothing else; with no unit known,
+    the blocks come out commented, so appending them still loads."""
+    from fixtures.unseen import unseen_columns
+
+    with FixtureServer(site="unseen") as server:
+        settings = parse_settings("[crawl]\ndownload_delay = 0.0\n")
+        result = discover(server.base_url + "/", settings)
+    assert {url_key(p.url) for p in result.proposals} == {url_key(server.base_url + c.path) for c in unseen_columns()}
+    text = result.toml(settings)
+    assert text.count("# [[columns]]") == len(unseen_columns())
+    assert parse_settings(text).columns == ()
