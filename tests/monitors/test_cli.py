@@ -21,7 +21,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("demo")
     result = monitor("demo", "--out", str(out), "--port", "0")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "[134/134]" in result.stderr  # progress, one line a column
+    # progress, one line a column: the portal's 134 and the 7 of its sub-site on the provincial platform
+    assert "[141/141]" in result.stderr
+    assert "未读全：区政府办 · 政务公开·乡镇动态：已读取 75/107 条" in result.stderr
     return out
 
 
@@ -51,6 +53,22 @@ def test_demo_reproduces_the_seed_notice(demo: Path) -> None:
     assert {"项目质量安全监督信息", "卫生和食品安全药品安全", "社会组织、慈善组织", "就业创业", "脱贫攻坚", "住房保障"} <= stale
     assert report["disclosure_posts"] == 194
     assert "盖山镇" in report["disclosure_stale"]
+
+
+def test_a_column_read_short_of_its_stated_total_is_shown_partial(demo: Path) -> None:
+    report = json.loads((demo / "report-2020Q3.json").read_text(encoding="utf-8"))
+    assert [(c["column"], c["note"].split("；")[0]) for c in report["partial_columns"]] == [
+        ("政务公开·乡镇动态", "已读取 75/107 条")]
+    config = str(demo / "settings.toml")
+    text = monitor("--config", config, "check", "--unit", "区政府办", "--as-of", "2020-10-10", "--no-crawl")
+    row = next(line for line in text.stdout.splitlines() if "政务公开·乡镇动态" in line)
+    assert "未读全（已读取 75/107 条；第 6 页读取失败：HTTP 403 错误）" in row
+    assert "完整" in next(line for line in text.stdout.splitlines() if "政务公开·工作动态" in line)
+    data = json.loads(monitor("--config", config, "check", "--unit", "区政府办", "--as-of", "2020-10-10",
+                              "--no-crawl", "--format", "json").stdout)
+    partial = {c["name"]: c["partial"] for c in data["columns"] if c["partial"]}
+    assert list(partial) == ["政务公开·乡镇动态"]
+    assert data["partial_months"] == []  # quota = false: no month of 区政府办 rests on it
 
 
 def test_check_json_for_the_audit_office(demo: Path) -> None:
