@@ -72,15 +72,32 @@ def test_date_from_url(url, expected):
     assert date_from_url(url) == expected
 
 
-@pytest.mark.parametrize(("page", "expected"), [
-    ("article_meta.html", datetime(2020, 9, 15, 10, 32)),     # meta PubDate beats the body's dates
-    ("article_visible.html", datetime(2020, 9, 11, 16, 5)),   # labelled, not the header clock
-    ("article_cn.html", datetime(2020, 9, 25)),               # 发布日期：2020年09月25日
-    ("article_plain.html", datetime(2020, 8, 15)),            # unlabelled line under the h1
-    ("article_nodate.html", None),                            # ©2020 in the footer is no date
-])
-def test_article_date_pages(page, expected):
-    assert article_date((PAGES / page).read_text(encoding="utf-8")) == expected
+# Article pages: (file, the URL it was served at or None, its true publication date). The pages without
+# date meta tags reproduce real failures: a headline copy with another date in a sidebar or related box,
+# the site's "更新时间" banner, a footer date, the date only in the URL. bench/article_dates.py reads this
+# table too.
+ARTICLE_PAGES = [
+    ("article_meta.html", None, datetime(2020, 9, 15, 10, 32)),     # meta PubDate beats the body's dates
+    ("article_visible.html", None, datetime(2020, 9, 11, 16, 5)),   # labelled, not the header clock
+    ("article_cn.html", None, datetime(2020, 9, 25)),               # 发布日期：2020年09月25日
+    ("article_plain.html", None, datetime(2020, 8, 15)),            # unlabelled line under the h1
+    ("article_nodate.html", None, None),                            # ©2020 in the footer is no date
+    # a sidebar before the content lists a copy of the headline (re-posted in another column) dated 2020-09-18
+    ("article_sidebar_copy.html", None, datetime(2020, 9, 15, 10, 32)),
+    # <span class="time"> under the h1; a related box below repeats the headline dated 2020-09-22
+    ("article_related_below.html", None, datetime(2020, 9, 15)),
+    ("article_label_published.html", None, datetime(2020, 9, 15, 10, 32)),  # 发布时间：, signed 9月14日
+    ("article_label_riqi.html", None, datetime(2020, 9, 15)),      # 日期：2020年9月15日, 最后更新 in the footer
+    # only the URL dates it; related box, hot list and footer carry other dates
+    ("article_url_only.html", "/xwzx/sfyw/202009/t20200915_5733310.html", datetime(2020, 9, 15)),
+    ("article_url_only.html", None, None),
+    ("article_site_update.html", None, datetime(2020, 9, 15)),     # not the banner's 本站更新时间
+]
+
+
+@pytest.mark.parametrize(("page", "url", "expected"), ARTICLE_PAGES)
+def test_article_date_pages(page, url, expected):
+    assert article_date((PAGES / page).read_text(encoding="utf-8"), url=url) == expected
 
 
 @pytest.mark.parametrize(("html", "expected"), [
@@ -90,6 +107,12 @@ def test_article_date_pages(page, expected):
     ('<meta name="PubDate" content=""><p>时间：2020/9/15</p>', datetime(2020, 9, 15)),
     ("<p>正文提到2019-01-01。</p><p>发布日期：2020-09-15</p>", datetime(2020, 9, 15)),
     ('<div class="footer">网站更新时间：2020-10-10</div><p>无日期</p>', None),
+    ('<div class="top">本站更新时间：2020-10-10</div><h1>区城市书房开放</h1><p>无日期</p>', None),
+    ("<title>区城市书房开放</title><h1>区城市书房开放</h1><p>2020年9月14日下午，首批城市书房开放。</p>", None),
+    ("<p>会议时间：2020年9月20日</p><p>日期：2020-09-15</p>", datetime(2020, 9, 15)),
+    ('<title>区城市书房开放</title><div class="tit">区城市书房开放<span>2020-09-15</span></div>',
+     datetime(2020, 9, 15)),
+    ("<h1>区城市书房开放</h1><ul><li><a href='/a.html'>区图书馆开展阅读月活动</a>2020-09-01</li></ul>", None),
     ("", None),
 ])
 def test_article_date_snippets(html, expected):
