@@ -190,7 +190,7 @@ class ColumnSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["column_id"]]
         state.pending -= 1
-        published = article_date(decode_html(response.body, _header_charset(response)))
+        published = article_date(decode_html(response.body, _header_charset(response)), url=response.url)
         if published is None:
             state.undated += 1
         yield ArticleDateItem(state.target.column_id, response.meta["post_url"],
