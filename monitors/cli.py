@@ -301,7 +301,7 @@ def _emit_blocks(settings: Settings, text: str, count: str, write: bool, out: Pa
 def discover(ctx: click.Context, url: str, unit: str | None, out: Path | None, write: bool, max_pages: int,
              concurrency: int | None, delay: float | None) -> None:
     """从网站首页和导航发现列表栏目，输出建议的 [[columns]]（已在设置中的栏目跳过）。"""
-    from crawler.readers.exceptions import Unreachable
+    from monitors.discover import PageUnreadable
     from monitors.discover import discover as run_discovery
 
     settings = _settings(ctx)
@@ -311,7 +311,7 @@ def discover(ctx: click.Context, url: str, unit: str | None, out: Path | None, w
         result = run_discovery(url, settings, unit=unit, max_pages=max_pages,
                                concurrency=concurrency or min(4, settings.crawl.concurrent_per_domain),
                                delay=delay, progress=lambda line: click.echo(line, err=True))
-    except Unreachable as exc:
+    except PageUnreadable as exc:
         click.echo(f"错误：无法读取首页 {url}：{exc}", err=True)
         sys.exit(1)
     read = sum(1 for p in result.pages.values() if p.facts is not None)

@@ -126,6 +126,14 @@ def _followable(url: str, text: str, site: str) -> bool:
 # ---------------------------------------------------------------------------------- page analysis
 
 
+class PageUnreadable(Exception):
+    """A page answered, but not with a page to read (HTTP error, a redirect off the site, not HTML)."""
+
+
+class AlreadyQueued(Exception):
+    """A redirect leads to a page already queued for reading."""
+
+
 @dataclass(frozen=True)
 class Link:
     url: str
@@ -458,8 +466,10 @@ class _Crawler:
         if self.progress is not None:
             self.progress(text)
 
-    async def fetch_text(self, url: str) -> tuple[str, str]:
-        """(final URL, decoded text) following same-host redirects only; raises Unreachable."""
+    async def fetch_text(self, url: str, *, skip_queued: bool = False) -> tuple[str, str]:
+        """(final URL, decoded text) following same-host redirects only; raises Unreachable (network) or
+        PageUnreadable. With `skip_queued`, a redirect to a page already queued (`/x` → `/x/`) raises
+        AlreadyQueued instead of reading that page a second time."""
         seen: list[str] = []
         while True:
             resp = await self.client.get(url, headers=self.headers, max_redirects=0)
@@ -467,16 +477,20 @@ class _Crawler:
             if loc is None:
                 break
             if origin(loc) != self.site:
-                raise Unreachable(f"重定向到其他网站 {loc}，未跟随")
+                raise PageUnreadable(f"重定向到其他网站 {loc}，未跟随")
             if loc in seen or len(seen) >= MAX_REDIRECTS:
-                raise Unreachable("重定向循环")
+                raise PageUnreadable("重定向循环")
+            if skip_queued:
+                if url_key(loc) in self.queued:
+                    raise AlreadyQueued(loc)
+                self.queued.add(url_key(loc))
             seen.append(loc)
             url = loc
         if resp.status != 200:
-            raise Unreachable(f"HTTP {resp.status}")
+            raise PageUnreadable(f"HTTP {resp.status}")
         ctype = resp.headers.get("content-type", "")
         if ctype and not re.search(r"html|xml", ctype, re.I):
-            raise Unreachable(f"不是网页（{ctype.split(';')[0]}）")
+            raise PageUnreadable(f"不是网页（{ctype.split(';')[0]}）")
         m = re.search(r"charset=([\w-]+)", ctype, re.I)
         return resp.url, decode_html(resp.body, m.group(1) if m else None)
 
@@ -513,8 +527,11 @@ class _Crawler:
         self.pages[key] = item
         n = len(self.pages)
         try:
-            item.url, text = await self.fetch_text(item.linked_as)
-        except Unreachable as exc:
+            item.url, text = await self.fetch_text(item.linked_as, skip_queued=True)
+        except AlreadyQueued:
+            del self.pages[key]  # another address of a page read anyway: nothing to say
+            return
+        except (Unreachable, PageUnreadable) as exc:
             item.error = str(exc)
             self.say(f"[{n}/{self.max_pages}] 无法读取 {item.linked_as}：{exc}")
             return
@@ -561,7 +578,7 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
         pages = crawler.pages
         start = pages.get(url_key(start_url))
         if start is None or start.facts is None:
-            raise Unreachable(start.error if start else "未能读取")
+            raise PageUnreadable(start.error if start else "未能读取")
         read = {k: p for k, p in pages.items() if p.facts is not None}
         repeated: Counter = Counter(e.url for p in read.values() for e in {e.url: e for e in p.facts.entries}.values())
         by_key = {url_key(p.url): p.facts for p in read.values()}
@@ -613,7 +630,7 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
 async def _article_date(crawler: _Crawler, url: str) -> datetime | None:
     try:
         _final, text = await crawler.fetch_text(url)
-    except Unreachable as exc:
+    except (Unreachable, PageUnreadable) as exc:
         crawler.say(f"核对日期失败 {url}：{exc}")
         return None
     found = article_date(text)
@@ -628,7 +645,7 @@ def discover(start_url: str, settings: Settings, *, unit: str | None = None, max
     """Walk the site from `start_url` and propose its list columns (see the module docstring).
 
     Politeness comes from settings' [crawl] (download_delay, timeout, user_agent) unless given. Raises
-    Unreachable when the start page cannot be read.
+    PageUnreadable when the start page cannot be read.
     """
     return asyncio.run(_discover(
         start_url, settings, unit=unit, max_pages=max_pages, max_depth=max_depth, concurrency=concurrency,

@@ -175,3 +175,18 @@ def test_unseen_portal_in_other_templates() -> None:
     text = result.toml(settings)
     assert text.count("# [[columns]]") == len(unseen_columns())
     assert parse_settings(text).columns == ()
+
+
+def test_provincial_platform_site_read_once_a_page() -> None:
+    """The 政务公开 sub-site on the provincial platform: its menus link columns without the trailing slash
+    (`../tzgg` → 301 → `../tzgg/`); every column is proposed, with its category, and no page is read twice."""
+    from fixtures.fjplatform import COLUMNS
+
+    settings = parse_settings('[crawl]\ndownload_delay = 0.0\n[[units]]\nname = "区政府办"\n')
+    with FixtureServer(site="fjplatform") as server:
+        result = discover(server.base_url + "/", settings, unit="区政府办")
+        gets = [path for method, path in server.requests if method == "GET"]
+    assert {url_key(p.url): p.category for p in result.proposals} == {
+        url_key(server.base_url + c.path): c.category for c in COLUMNS}
+    pages_read = [path for path in gets if path.endswith("/")]
+    assert len(pages_read) == len(set(pages_read)), sorted(pages_read)
