@@ -60,6 +60,7 @@ class CrawlSettings:
     timeout: float = 15.0  # seconds; the national availability probe uses 15 s too
     retries: int = 2
     max_pages_per_column: int = 200  # a guard against endless pagination
+    max_page_mb: float = 5.0  # a page larger than this, raw or decompressed, is a failure (memory guard)
     user_agent: str = "Mozilla/5.0 (compatible; GovSiteMonitor/0.1; +gov-monitor)"
     # New-media readers: the system Chromium driven by Playwright (it cannot download its own browser here).
     chromium_path: str = ""  # empty: the first of /usr/bin/chromium, chromium-browser, `which chromium`

@@ -37,6 +37,9 @@ def scrapy_settings(crawl: CrawlSettings, database_url: str, run_id: int) -> dic
         "AUTOTHROTTLE_START_DELAY": max(crawl.download_delay, 0.1),
         "AUTOTHROTTLE_TARGET_CONCURRENCY": crawl.autothrottle_target_concurrency,
         "DOWNLOAD_TIMEOUT": crawl.timeout,
+        # A page over the limit (raw, or inflated from gzip) is cancelled mid-stream and is a failure.
+        "DOWNLOAD_MAXSIZE": int(crawl.max_page_mb * 1024 * 1024),
+        "DOWNLOAD_WARNSIZE": int(crawl.max_page_mb * 1024 * 1024) // 2,
         "RETRY_ENABLED": crawl.retries > 0,
         "RETRY_TIMES": crawl.retries,
         "REDIRECT_MAX_TIMES": 10,

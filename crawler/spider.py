@@ -10,6 +10,7 @@ it is too, while an old pinned item on top never stops the crawl early (DESIGN.m
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -240,11 +241,18 @@ def describe_failure(failure: Failure) -> tuple[str, int | None]:
     if failure.check(ResponseFailed, *_scrapy_errors("ResponseDataLossError", "DownloadFailedError")):
         return "连接中断，响应不完整", None
     message = str(failure.value)
+    too_big = _MAXSIZE_RE.search(message)
+    if too_big:
+        return f"页面超过 {int(too_big.group(1)) / 1024 / 1024:g} MB，已停止读取", None
     if "redirect" in message.lower():
         return "重定向次数过多（可能是重定向循环）", None
     if "offsite" in message.lower() or "allowed_domains" in message:
         return "网址不在设定的站点域名内，未抓取", None
     return f"抓取失败：{failure.type.__name__} {message}".strip(), None
+
+
+# Scrapy's messages when DOWNLOAD_MAXSIZE stops a download (while streaming, or while inflating gzip).
+_MAXSIZE_RE = re.compile(r"(?:download max size|DOWNLOAD_MAXSIZE) \((\d+)(?: B)?\)")
 
 
 def _scrapy_errors(*names: str) -> tuple[type, ...]:

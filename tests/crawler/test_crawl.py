@@ -104,3 +104,26 @@ def assert_matches_truth_subset(db_url: str, base_url: str, columns: list) -> No
     want = truth(portal_posts(), base_url, {c.path for c in columns})
     got = stored(db_url)
     assert set(want) <= set(got)
+
+
+def test_pages_over_the_size_limit_fail_and_the_rest_is_stored(portal, tmp_path) -> None:  # noqa: ANN001
+    """A 4 MB list page and 8 KB of gzip inflating to 8 MB are stopped at [crawl] max_page_mb (a failure with
+    its reason, nothing of them stored), while the other columns are read as usual."""
+    from fixtures.portal.model import ColumnSpec
+
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    good = by_style(1)[:1]
+    big = [ColumnSpec("故障单位", "超大栏目", "/faults/huge/", "dynamic", True, "fault"),
+           ColumnSpec("故障单位", "压缩炸弹栏目", "/faults/gzipbomb/", "dynamic", True, "fault")]
+    settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, big + good, db_url,
+                                                 extra="max_page_mb = 1.0\n"))
+    summary = run_crawl(settings)
+    with get_sessionmaker(db_url)() as s:
+        outcome = {c.url.removeprefix(portal.base_url): (f.status, f.reason or "")
+                   for f, c in s.execute(select(ColumnFetch, Column).join(Column, Column.id == ColumnFetch.column_id)
+                                         .where(ColumnFetch.run_id == summary.run_id))}
+    for path in ("/faults/huge/", "/faults/gzipbomb/"):
+        assert outcome[path] == ("error", "页面超过 1 MB，已停止读取"), outcome[path]
+    assert outcome[good[0].path][0] == "ok"
+    assert not [url for url in stored(db_url) if "/faults/" in url]
+    assert_matches_truth_subset(db_url, portal.base_url, good)
