@@ -5,10 +5,11 @@ any crawl can be repeated or resumed without duplicates. All datetimes are timez
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -204,6 +205,11 @@ class AlertState(Base):
     first_sent_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     last_sent_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     cleared_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    # The finding's numbers when told (monitors.rules.Finding): "worse" compares these, never the detail's words.
+    # Null on rows told before revision 0004.
+    measure: Mapped[int | None] = mapped_column(Integer)
+    limit: Mapped[int | None] = mapped_column("limit_value", Integer)
+    since: Mapped[date | None] = mapped_column(Date)
     __table_args__ = (UniqueConstraint("unit", "rule", "target"),)
 
 
