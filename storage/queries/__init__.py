@@ -1,0 +1,135 @@
+"""Named queries and writes. Rules and writers never build SQL; they call these and get plain data.
+
+One module per thing served (settings sync, crawl state, evaluation facts, accounts, probes, daemon jobs,
+alert states, the outbox); every public name is re-exported here, so `from storage import queries;
+queries.X(...)` and `from storage.queries import X` both work.
+"""
+from __future__ import annotations
+
+from storage.queries.accounts import (
+    AccountFact,
+    AccountPostRow,
+    AccountTarget,
+    account_facts,
+    account_targets,
+    store_account_read,
+)
+from storage.queries.alerts import (
+    AlertStateRow,
+    alert_states,
+    record_alert_cleared,
+    record_alert_told,
+)
+from storage.queries.crawl import (
+    CrawlTarget,
+    EntryRow,
+    complete_urls,
+    crawl_targets,
+    finish_run,
+    listed_count,
+    mark_running,
+    record_fetch,
+    run_fetches,
+    save_validators,
+    settle_post_date,
+    start_run,
+    store_entries,
+)
+from storage.queries.facts import (
+    ColumnFact,
+    UnitFact,
+    column_facts,
+    posts_between,
+    unit_posts_between,
+    units,
+)
+from storage.queries.jobs import (
+    JOB_STORE_TABLE,
+    JobRunRow,
+    finish_job_run,
+    interrupt_job_runs,
+    job_next_runs,
+    job_runs,
+    last_job_runs,
+    start_job_run,
+)
+from storage.queries.outbox import (
+    OUTBOX_INTERRUPTED,
+    OutboxRow,
+    add_outbox_email,
+    claim_outbox,
+    interrupt_stale_sending,
+    mark_outbox_failed,
+    mark_outbox_sent,
+    outbox_interrupted,
+    outbox_rows,
+    outbox_to_send,
+    settle_interrupted,
+)
+from storage.queries.probes import (
+    ProbeRow,
+    ProbeStats,
+    probe_stats,
+    recent_probes,
+    store_probe,
+)
+from storage.queries.settings_sync import (
+    sync_settings,
+)
+
+__all__ = [
+    "sync_settings",
+    "CrawlTarget",
+    "crawl_targets",
+    "mark_running",
+    "complete_urls",
+    "EntryRow",
+    "store_entries",
+    "settle_post_date",
+    "start_run",
+    "finish_run",
+    "record_fetch",
+    "listed_count",
+    "save_validators",
+    "run_fetches",
+    "UnitFact",
+    "ColumnFact",
+    "units",
+    "column_facts",
+    "unit_posts_between",
+    "posts_between",
+    "AccountTarget",
+    "AccountPostRow",
+    "AccountFact",
+    "account_targets",
+    "store_account_read",
+    "account_facts",
+    "ProbeRow",
+    "ProbeStats",
+    "store_probe",
+    "probe_stats",
+    "recent_probes",
+    "JobRunRow",
+    "start_job_run",
+    "finish_job_run",
+    "interrupt_job_runs",
+    "last_job_runs",
+    "job_runs",
+    "JOB_STORE_TABLE",
+    "job_next_runs",
+    "AlertStateRow",
+    "alert_states",
+    "record_alert_told",
+    "record_alert_cleared",
+    "OUTBOX_INTERRUPTED",
+    "OutboxRow",
+    "add_outbox_email",
+    "outbox_rows",
+    "outbox_to_send",
+    "claim_outbox",
+    "mark_outbox_sent",
+    "mark_outbox_failed",
+    "interrupt_stale_sending",
+    "outbox_interrupted",
+    "settle_interrupted",
+]

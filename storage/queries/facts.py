@@ -1,0 +1,122 @@
+"""Evaluation facts: units, each column's posts and newest fetch, posts counted between dates."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, distinct, func, select
+from sqlalchemy.orm import Session
+
+from storage.models import Column, ColumnFetch, ColumnPost, Post, Unit
+
+
+@dataclass(frozen=True)
+class UnitFact:
+    name: str
+    kind: str
+    emails: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ColumnFact:
+    unit: str
+    name: str
+    url: str
+    category: str
+    quota: bool
+    posts: int  # posts listed in the column published before the cut-off
+    last_post: datetime | None  # newest dated post before the cut-off (aware)
+    ever_fetched: bool  # at least one successful fetch: only then can "no post" mean blank
+    last_error: str | None  # reason of the newest fetch when it failed
+    # Why the newest finished read was partial (已读取 75/107 条, a page that failed …); None when it was whole.
+    partial: str | None = None
+    first_post: datetime | None = None  # oldest dated post before the cut-off: a partial read is sure only after it
+
+
+def units(session: Session, names: Sequence[str] | None = None) -> list[UnitFact]:
+    query = select(Unit).where(Unit.active).order_by(Unit.id)
+    if names:
+        query = query.where(Unit.name.in_(names))
+    return [UnitFact(u.name, u.kind, tuple(e for e in u.emails.split(",") if e)) for u in session.scalars(query)]
+
+
+def column_facts(session: Session, before: datetime, unit: str | None = None) -> list[ColumnFact]:
+    """Every active column's post count and newest post published before `before`."""
+    stats_query = (
+        select(ColumnPost.column_id, func.count(Post.id).label("posts"), func.max(Post.published_at).label("last"),
+               func.min(Post.published_at).label("first"))
+        .join(Post, Post.id == ColumnPost.post_id)
+        .where(Post.published_at < before)
+        .group_by(ColumnPost.column_id)
+    )
+    ok_query = select(ColumnFetch.column_id).where(ColumnFetch.status.in_(("ok", "unchanged"))).distinct()
+    if unit is not None:  # aggregate only the unit's columns, not the whole province
+        unit_columns = select(Column.id).join(Unit).where(Unit.name == unit)
+        stats_query = stats_query.where(ColumnPost.column_id.in_(unit_columns))
+        ok_query = ok_query.where(ColumnFetch.column_id.in_(unit_columns))
+    stats, ok = stats_query.subquery(), ok_query.subquery()
+    query = (
+        select(Column, Unit.name, stats.c.posts, stats.c.last, stats.c.first, ok.c.column_id)
+        .join(Unit)
+        .outerjoin(stats, stats.c.column_id == Column.id)
+        .outerjoin(ok, ok.c.column_id == Column.id)
+        .where(Column.active)
+        .order_by(Unit.id, Column.id)
+    )
+    if unit is not None:
+        query = query.where(Unit.name == unit)
+    rows = session.execute(query).all()
+    newest = _newest_fetches(session, [c.id for c, *_ in rows])
+    return [
+        ColumnFact(unit=u, name=c.name, url=c.url, category=c.category, quota=c.quota, posts=posts or 0,
+                   last_post=last, ever_fetched=fetched is not None,
+                   last_error=_reason_if(newest.get(c.id), "error"), partial=_reason_if(newest.get(c.id), "partial"),
+                   first_post=first)
+        for c, u, posts, last, first, fetched in rows
+    ]
+
+
+def _reason_if(fetch: tuple[str, str | None] | None, status: str) -> str | None:
+    if fetch is None or fetch[0] != status:
+        return None
+    return fetch[1] or ""
+
+
+def _newest_fetches(session: Session, column_ids: list[int]) -> dict[int, tuple[str, str | None]]:
+    """(status, reason) of each column's newest finished fetch (a run still going is not an outcome)."""
+    if not column_ids:
+        return {}
+    newest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
+              .where(ColumnFetch.column_id.in_(column_ids), ColumnFetch.status != "running")
+              .group_by(ColumnFetch.column_id).subquery())
+    query = select(ColumnFetch.column_id, ColumnFetch.status, ColumnFetch.reason).join(
+        newest, newest.c.id == ColumnFetch.id)
+    return {cid: (status, reason) for cid, status, reason in session.execute(query)}
+
+
+def unit_posts_between(session: Session, unit: str, start: datetime, end: datetime) -> int:
+    """Distinct posts of the unit's quota columns published in [start, end)."""
+    query = (
+        select(func.count(distinct(Post.id)))
+        .select_from(Post)
+        .join(ColumnPost, ColumnPost.post_id == Post.id)
+        .join(Column, Column.id == ColumnPost.column_id)
+        .join(Unit, Unit.id == Column.unit_id)
+        .where(Unit.name == unit, Column.quota, Column.active, Post.published_at >= start, Post.published_at < end)
+    )
+    return session.scalar(query) or 0
+
+
+def posts_between(session: Session, start: datetime, end: datetime, category: str | None = None,
+                  site_url: str | None = None) -> int:
+    """Distinct posts published in [start, end) in active columns (of one category, of one site if given)."""
+    cond = [Post.published_at >= start, Post.published_at < end, Column.active]
+    if category:
+        cond.append(Column.category == category)
+    if site_url:
+        cond.append(Column.url.startswith(site_url, autoescape=True))
+    query = (select(func.count(distinct(Post.id))).select_from(Post)
+             .join(ColumnPost, ColumnPost.post_id == Post.id).join(Column, Column.id == ColumnPost.column_id)
+             .where(and_(*cond)))
+    return session.scalar(query) or 0

@@ -1,0 +1,109 @@
+"""The outbox of alert emails: written before sending and marked after, so nothing is lost or sent twice."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from storage.models import OutboxEmail, utcnow
+from storage.queries._sql import affected, dialect_insert
+
+OUTBOX_INTERRUPTED = "发送中断，请人工确认"  # last_error of a row a crash left in `sending`: never retried by itself
+
+
+@dataclass(frozen=True)
+class OutboxRow:
+    id: int
+    key: str
+    unit: str | None
+    recipients: tuple[str, ...]
+    cc: tuple[str, ...]
+    subject: str
+    body_text: str
+    body_html: str
+    status: str  # pending | sending | sent | failed
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    sent_at: datetime | None
+
+
+def _outbox_row(r: OutboxEmail) -> OutboxRow:
+    split = lambda s: tuple(a for a in (s or "").split(",") if a)  # noqa: E731
+    return OutboxRow(r.id, r.key, r.unit, split(r.recipients), split(r.cc), r.subject, r.body_text, r.body_html,
+                     r.status, r.attempts, r.last_error, r.created_at, r.sent_at)
+
+
+def add_outbox_email(session: Session, key: str, unit: str | None, recipients: Sequence[str], cc: Sequence[str],
+                     subject: str, body_text: str, body_html: str) -> bool:
+    """Insert-or-ignore by key; True when written (False: the same email is already in the outbox)."""
+    result = session.execute(dialect_insert(session)(OutboxEmail).values(
+        key=key, unit=unit, recipients=",".join(recipients), cc=",".join(cc), subject=subject, body_text=body_text,
+        body_html=body_html, status="pending", attempts=0, created_at=utcnow(),
+    ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxEmail.id))
+    return result.scalar() is not None  # RETURNING, not rowcount: psycopg reports -1 for this statement
+
+
+def outbox_rows(session: Session, statuses: Sequence[str] | None = None) -> list[OutboxRow]:
+    query = select(OutboxEmail).order_by(OutboxEmail.id)
+    if statuses:
+        query = query.where(OutboxEmail.status.in_(statuses))
+    return [_outbox_row(r) for r in session.scalars(query)]
+
+
+def outbox_to_send(session: Session) -> list[OutboxRow]:
+    """Pending rows and failed ones to retry (not those a crash interrupted: they may have gone out)."""
+    query = (select(OutboxEmail).where(
+        (OutboxEmail.status == "pending")
+        | ((OutboxEmail.status == "failed")
+           & ((OutboxEmail.last_error.is_(None)) | (OutboxEmail.last_error != OUTBOX_INTERRUPTED))))
+        .order_by(OutboxEmail.id))
+    return [_outbox_row(r) for r in session.scalars(query)]
+
+
+def claim_outbox(session: Session, row_id: int) -> bool:
+    """pending/failed → sending, only if nobody else claimed it meanwhile (two senders never send one row)."""
+    result = session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id,
+                                                       OutboxEmail.status.in_(("pending", "failed")))
+                             .values(status="sending", attempts=OutboxEmail.attempts + 1))
+    return affected(result) == 1
+
+
+def mark_outbox_sent(session: Session, row_id: int, note: str | None = None) -> None:
+    session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id)
+                    .values(status="sent", sent_at=utcnow(), last_error=note))
+
+
+def mark_outbox_failed(session: Session, row_id: int, error: str) -> None:
+    session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id).values(status="failed", last_error=error))
+
+
+def interrupt_stale_sending(session: Session, created_before: datetime) -> list[OutboxRow]:
+    """Rows a crash left in `sending` → failed with OUTBOX_INTERRUPTED; they wait for a person.
+
+    The outbox has no "claimed at" column, so age is judged by created_at: a row older than the cut-off is
+    still `sending` only if its sender died (a live send takes seconds, see SMTP timeout).
+    """
+    rows = list(session.scalars(select(OutboxEmail).where(OutboxEmail.status == "sending",
+                                                          OutboxEmail.created_at < created_before)))
+    for row in rows:
+        row.status, row.last_error = "failed", OUTBOX_INTERRUPTED
+    session.flush()
+    return [_outbox_row(r) for r in rows]
+
+
+def outbox_interrupted(session: Session) -> list[OutboxRow]:
+    query = (select(OutboxEmail).where(OutboxEmail.status == "failed", OutboxEmail.last_error == OUTBOX_INTERRUPTED)
+             .order_by(OutboxEmail.id))
+    return [_outbox_row(r) for r in session.scalars(query)]
+
+
+def settle_interrupted(session: Session, resend: bool) -> int:
+    """A person checked the interrupted rows: send them again (pending) or take them as sent."""
+    values = dict(status="pending", last_error=None) if resend else dict(status="sent", last_error="人工确认已发送")
+    result = session.execute(update(OutboxEmail).where(OutboxEmail.status == "failed",
+                                                       OutboxEmail.last_error == OUTBOX_INTERRUPTED).values(**values))
+    return affected(result)
