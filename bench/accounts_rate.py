@@ -43,13 +43,13 @@ TARGET_PER_MIN = 60
 TARGET_RATIO = 5.0
 
 
-def quiet_disconnects(server) -> None:  # noqa: ANN001
+def quiet_disconnects(server) -> None:
     """Closing a context drops its pending loads (favicon, the profile page's own getIndex call): the
     ThreadingHTTPServer would print each BrokenPipe/ConnectionReset traceback. Silence those two only."""
     httpd = server._httpd
     default = httpd.handle_error
 
-    def handle_error(request, client_address):  # noqa: ANN001
+    def handle_error(request, client_address):
         exc = sys.exc_info()[1]
         while exc is not None and not isinstance(exc, (BrokenPipeError, ConnectionResetError)):
             exc = exc.__context__
@@ -93,7 +93,7 @@ class ContextHttp:
     """`crawler.readers.http.HttpClient.get` over a browser context's `request` (the context's cookies go
     along): same headers, redirects followed by hand and recorded, failures as Unreachable."""
 
-    def __init__(self, bctx, timeout: float):  # noqa: ANN001 - playwright BrowserContext
+    def __init__(self, bctx, timeout: float):
         self.bctx, self.timeout, self.request_count = bctx, timeout, 0
 
     async def get(self, url: str, *, headers: dict[str, str] | None = None, max_redirects: int = 5):
@@ -126,7 +126,7 @@ class ContextHttp:
 class NoSecondBrowser:
     """ReadContext.browser for (b)/(c): the account already is in a browser context; asking for another fails."""
 
-    def context(self):  # noqa: ANN201
+    def context(self):
         from crawler.readers.exceptions import BrowserUnavailable
         raise BrowserUnavailable("browser-only bench: reader asked for a second browser")
 
@@ -134,7 +134,7 @@ class NoSecondBrowser:
         pass
 
 
-async def read_in_context(open_context, key, platform: str, url: str, timeout: float, now,  # noqa: ANN001
+async def read_in_context(open_context, key, platform: str, url: str, timeout: float, now,
                           steps: dict[str, float], slots: asyncio.Semaphore):
     """Open `url` in a fresh context, then run the account's reader with all HTTP through that context.
     At most `slots` accounts at once (taken before the context, so the step times exclude queueing).
@@ -143,7 +143,7 @@ async def read_in_context(open_context, key, platform: str, url: str, timeout: f
         return await _read_in_context(open_context, key, platform, url, timeout, now, steps)
 
 
-async def _read_in_context(open_context, key, platform: str, url: str, timeout: float, now,  # noqa: ANN001
+async def _read_in_context(open_context, key, platform: str, url: str, timeout: float, now,
                            steps: dict[str, float]):
     from playwright.async_api import Error as PlaywrightError
 
@@ -195,7 +195,7 @@ def step_line(steps: dict[str, float], n: int) -> str:
     return ", ".join(f"{k} {steps[k] / n:.3f}" for k in names) + " s per account (summed over concurrent tasks)"
 
 
-async def run(args) -> None:  # noqa: ANN001
+async def run(args) -> None:
     from playwright.async_api import async_playwright
 
     import crawler.readers as readers
@@ -319,7 +319,8 @@ async def run(args) -> None:  # noqa: ANN001
                 await browser.close()
 
         try:
-            out_c = await asyncio.gather(*(read_in_context(launch_per_account, k, p, u, timeout, ACCOUNTS_NOW, steps_c, sem)
+            out_c = await asyncio.gather(*(read_in_context(launch_per_account, k, p, u, timeout, ACCOUNTS_NOW,
+                                                           steps_c, sem)
                                            for k, p, u, _ in sample))
         finally:
             await pw.stop()

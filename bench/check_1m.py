@@ -222,7 +222,7 @@ def median_run(cmd: list[str], repeat: int) -> tuple[float, list[float], subproc
 class StatementLog:
     """Collects (sql, params, seconds) of every statement run on an engine."""
 
-    def __init__(self, engine) -> None:  # noqa: ANN001
+    def __init__(self, engine) -> None:
         from sqlalchemy import event
 
         self.engine = engine
@@ -231,11 +231,11 @@ class StatementLog:
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
 
-    def _before(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG002
+    def _before(self, conn, cursor, statement, parameters, context, executemany):
         if self.on:
             conn.info["bench_t0"] = time.perf_counter()
 
-    def _after(self, conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001, ARG002
+    def _after(self, conn, cursor, statement, parameters, context, executemany):
         if self.on:
             self.rows.append([statement, parameters, time.perf_counter() - conn.info.pop("bench_t0")])
 
@@ -255,7 +255,7 @@ def label(sql: str) -> str:
     return s[:40]
 
 
-def explain(engine, statements: list[list]) -> None:  # noqa: ANN001
+def explain(engine, statements: list[list]) -> None:
     seen = set()
     with engine.connect() as conn:
         dbapi = conn.connection.dbapi_connection

@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from config import load_settings  # noqa: E402
-from crawler.readers.http import HttpClient  # noqa: E402
-from fixtures.portal import portal_columns, write_settings  # noqa: E402
-from fixtures.server import FixtureServer  # noqa: E402
-from monitors.discover import discover, url_key  # noqa: E402
+from config import load_settings
+from crawler.readers.http import HttpClient
+from fixtures.portal import portal_columns, write_settings
+from fixtures.server import FixtureServer
+from monitors.discover import discover, url_key
 
 
 async def _fetch_all(urls: list[str], concurrency: int) -> float:

@@ -117,7 +117,7 @@ class _Builder:
         table, *rest = key_path
         start, end = 0, len(self.lines)
         if rest and isinstance(rest[0], int):
-            headers = [i for i, l in enumerate(self.lines) if re.match(rf"\s*\[\[\s*{table}\s*\]\]", l)]
+            headers = [i for i, line in enumerate(self.lines) if re.match(rf"\s*\[\[\s*{table}\s*\]\]", line)]
             if rest[0] < len(headers):
                 start = headers[rest[0]]
                 end = next((i for i in range(start + 1, len(self.lines)) if re.match(r"\s*\[", self.lines[i])), end)
@@ -125,7 +125,7 @@ class _Builder:
             else:
                 return None
         else:
-            header = next((i for i, l in enumerate(self.lines) if re.match(rf"\s*\[\s*{table}\s*\]", l)), None)
+            header = next((i for i, line in enumerate(self.lines) if re.match(rf"\s*\[\s*{table}\s*\]", line)), None)
             if header is None:
                 return None
             start = header
@@ -134,7 +134,8 @@ class _Builder:
             return start + 1
         key = str(rest[-1])
         for i in range(start, end):
-            if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", self.lines[i]) or re.search(rf"[{{,]\s*{re.escape(key)}\s*=", self.lines[i]):
+            line = self.lines[i]
+            if re.match(rf"\s*\"?{re.escape(key)}\"?\s*=", line) or re.search(rf"[{{,]\s*{re.escape(key)}\s*=", line):
                 return i + 1
         return start + 1
 
@@ -233,7 +234,7 @@ class _Builder:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise self.error(key_path, f"\"{url}\" 不是有效的 http(s) 网址")
         try:
-            parts.port
+            _ = parts.port  # raises on a port out of range or not a number
         except ValueError:
             raise self.error(key_path, f"\"{url}\" 的端口无效") from None
 
@@ -252,7 +253,8 @@ class _Builder:
         for i, column in enumerate(settings.columns):
             unit = column.unit or owner_by_prefix(settings.units, column.url)
             if not unit:
-                raise self.error(("columns", i), f"栏目“{column.name}”没有 unit，且其网址不在任何单位的 url_prefixes 之下")
+                raise self.error(("columns", i),
+                                 f"栏目“{column.name}”没有 unit，且其网址不在任何单位的 url_prefixes 之下")
             if unit not in names:
                 raise self.error(("columns", i, "unit"), f"单位“{unit}”未在 [[units]] 中定义")
             if column.url in urls:

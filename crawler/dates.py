@@ -135,7 +135,8 @@ META_DATE_NAMES = (
 )
 # Labels right before a visible date. Strong ones say "published". Weak ones are generic and count only
 # when they stand alone (日期：, 时间：), so 会议时间：/截止日期： in the body and 网站更新时间： do not.
-_STRONG_LABEL = re.compile(r"(?:发布时间|发布日期|发表时间|发表日期|发稿时间|公开日期|公开时间|发布于|上传时间)\s*[:：]?\s*$")
+_STRONG_LABEL = re.compile(
+    r"(?:发布时间|发布日期|发表时间|发表日期|发稿时间|公开日期|公开时间|发布于|上传时间)\s*[:：]?\s*$")
 _WEAK_LABEL = re.compile(r"(?<![\u4e00-\u9fff])(?:更新时间|成文日期|印发日期|日期|时间)\s*[:：]\s*$")
 # Dates introduced this way are the visitor's clock or a site banner, not the article's.
 _NOT_ARTICLE_PREFIX = re.compile(

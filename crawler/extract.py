@@ -55,7 +55,8 @@ _ARTICLE_URL = re.compile(
     r"t\d{8}_\d+|/art_|art_\d+|/content|content_|detail|article|[?&](?:id|articleid|infoid|newsid|aid)=\w"
     r"|\.s?html?(?:$|\?)|\.jsp\?|\.aspx?\?|/\d{5,}|/\d{4}/\d{1,2}/\d{1,2}/|\.(?:pdf|docx?|xlsx?)$", re.I)
 _INDEX_URL = re.compile(r"(?:/|/index\.s?html?|/default\.s?html?|/list\.s?html?)$", re.I)
-BLANK_MARKERS = re.compile(r"暂无(?:信息|数据|内容|记录|文章|相关信息)|没有(?:相关)?(?:信息|记录|数据)|无相关信息|信息正在更新")
+BLANK_MARKERS = re.compile(
+    r"暂无(?:信息|数据|内容|记录|文章|相关信息)|没有(?:相关)?(?:信息|记录|数据)|无相关信息|信息正在更新")
 _RECORD_RE = re.compile(r"<record\b[^>]*>(.*?)</record>", re.I | re.S)
 _CDATA_RE = re.compile(r"^\s*<!\[CDATA\[(.*)\]\]>\s*$", re.S)
 

@@ -17,7 +17,7 @@ def _select(node: Selector, query: str) -> SelectorList:
     return node.xpath(query) if query.startswith(("/", "(", ".")) else node.css(query)
 
 
-def extract_with_selectors(html: str, page_url: str, selectors) -> list[ListEntry]:  # noqa: ANN001
+def extract_with_selectors(html: str, page_url: str, selectors) -> list[ListEntry]:
     entries = []
     for item in _select(Selector(text=html), selectors.item):
         link = item.css("a[href]")[:1] if not selectors.title else _select(item, selectors.title)
@@ -35,7 +35,7 @@ def extract_with_selectors(html: str, page_url: str, selectors) -> list[ListEntr
     return entries
 
 
-def next_page_with_selector(html: str, page_url: str, selectors) -> PageRequest | None:  # noqa: ANN001
+def next_page_with_selector(html: str, page_url: str, selectors) -> PageRequest | None:
     href = _select(Selector(text=html), selectors.next_page).css("::attr(href)").get() \
         if selectors.next_page else None
     if not href or href.startswith(("javascript", "#")):

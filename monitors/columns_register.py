@@ -121,7 +121,8 @@ def read_columns(path: str | Path, settings: Settings) -> tuple[list[ColumnRow],
             continue
         key = url_key(row.url)
         if key in seen:
-            problems.append(Problem(line, "error", f"第{line}行：与第{seen[key]}行的地址相同（{row.url}），重复登记", line))
+            problems.append(Problem(line, "error", f"第{line}行：与第{seen[key]}行的地址相同（{row.url}），重复登记",
+                                    line))
             continue
         seen[key] = line
         if (old := configured.get(key)) is not None:
@@ -169,7 +170,8 @@ def _check_row(line: int, values: dict[str, str], known: list[str]) -> tuple[Col
         guess, _ = classify_category(name)
         hint = f"（按栏目名称应为“{CATEGORY_LABELS[guess]}”？）" if name else ""
         labels = "、".join(CATEGORY_LABELS.values())
-        problem("error", f"栏目类别为空{hint}" if not written else f"栏目类别“{written}”无法识别，应为{labels}之一{hint}")
+        problem("error", f"栏目类别为空{hint}" if not written
+                else f"栏目类别“{written}”无法识别，应为{labels}之一{hint}")
     quota = _quota(values.get("quota", ""), category or "other")
     if quota is None:
         problem("warning", f"“是否考核”应填“是”或“否”，而不是“{values['quota']}”，按类别默认处理")

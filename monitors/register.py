@@ -319,7 +319,7 @@ def resolve_unit(unit: str, known_units: list[str]) -> str:
     return matches[0] if len(matches) == 1 else unit
 
 
-def rows_to_toml(rows: list[RegisterRow], known_units, source: str = "") -> str:  # noqa: ANN001
+def rows_to_toml(rows: list[RegisterRow], known_units, source: str = "") -> str:
     """`[[units]]` (kind "other") for units not in `known_units`, then one `[[accounts]]` a row, all fields."""
     units = list(dict.fromkeys(known_units))
     added: list[str] = []
@@ -352,7 +352,7 @@ def _date_text(day: date | str | None) -> str:
     return day or ""
 
 
-def write_register(path: str | Path, accounts, statuses: dict[str, tuple[str, object]] | None = None, *,  # noqa: ANN001
+def write_register(path: str | Path, accounts, statuses: dict[str, tuple[str, object]] | None = None, *,
                    title: str = REGISTER_TITLE, date: date | str | None = None, unit_name: str = "") -> Path:
     """Attachment 4's layout: merged title, 单位名称（盖章）/填表日期, the 12 columns (+ 最近更新, 监测状态 when
     `statuses` maps account URLs to (status, newest post)), one row an account, 填表人 and the 注 lines."""
@@ -364,8 +364,8 @@ def write_register(path: str | Path, accounts, statuses: dict[str, tuple[str, ob
     ws.title = "政务新媒体"
     write_title(ws, clean_text(title), ncols)
     ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=ncols)
-    stamp = set_cell(ws, 2, 1, f"单位名称（盖章）：{clean_text(unit_name) or '　' * 8}　　　　填表日期：{_date_text(date)}",
-                 align="left")
+    unit_text = clean_text(unit_name) or "　" * 8
+    stamp = set_cell(ws, 2, 1, f"单位名称（盖章）：{unit_text}　　　　填表日期：{_date_text(date)}", align="left")
     stamp.border = Border()
     for c, header in enumerate(headers, 1):
         set_cell(ws, 3, c, header, bold=True, wrap=True)

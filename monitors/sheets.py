@@ -66,13 +66,13 @@ def http_url(text: str) -> str:
         return ""
     parts = urlsplit(url)
     try:
-        parts.port
+        _ = parts.port  # raises on a port out of range or not a number
     except ValueError:
         return ""
     return url if parts.hostname else ""
 
 
-def open_workbook(path: str | Path, what: str):  # noqa: ANN201 - openpyxl's Workbook
+def open_workbook(path: str | Path, what: str):
     """The workbook at `path`; SheetError naming `what` (登记表, 分工表) when it is missing or not an .xlsx."""
     path = Path(path)
     if not path.is_file():
@@ -85,7 +85,7 @@ def open_workbook(path: str | Path, what: str):  # noqa: ANN201 - openpyxl's Wor
         raise SheetError(f"无法读取{what} {path}：{exc}") from None
 
 
-def sheet_matrix(ws) -> list[list[object]]:  # noqa: ANN001
+def sheet_matrix(ws) -> list[list[object]]:
     """The sheet's values with every merged range filled from its top-left cell."""
     matrix = [list(row) for row in ws.iter_rows(values_only=True)]
     for merged in ws.merged_cells.ranges:
@@ -99,7 +99,7 @@ def sheet_matrix(ws) -> list[list[object]]:  # noqa: ANN001
     return matrix
 
 
-def find_header(workbook, header_fields: Callable[[list[str]], dict[int, str] | None],  # noqa: ANN001
+def find_header(workbook, header_fields: Callable[[list[str]], dict[int, str] | None],
                 missing: str) -> tuple[list[list[object]], int, dict[int, str]]:
     """(matrix, 0-based header row, column index -> field) of the first sheet whose first rows hold a row
     `header_fields` accepts; SheetError(`missing`) when none does."""

@@ -35,7 +35,7 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
@@ -81,7 +81,7 @@ def schema_ready(url: str) -> bool:
     return current == set(ScriptDirectory.from_config(config).get_heads())
 
 
-def prepare(settings) -> sessionmaker[Session]:  # noqa: ANN001 (config.Settings; storage imports nothing of ours)
+def prepare(settings) -> sessionmaker[Session]:
     """The schema upgraded and the settings' sites, units, columns and accounts loaded: ready to crawl."""
     from storage.queries import sync_settings
 
