@@ -177,8 +177,8 @@ class _Builder:
             if (table, key) in SECRET_FIELDS:
                 raise self.error((*key_path, key), f"密码不能写在设置文件中，请用环境变量 {ENV_SMTP_PASSWORD}")
             if key not in fields or key == "path":
-                allowed = "、".join(f for f in fields if (table, f) not in SECRET_FIELDS)
-                raise self.error((*key_path, key), f"未知的设置项；可用的有 {allowed}")
+                known = "、".join(f for f in fields if (table, f) not in SECRET_FIELDS)
+                raise self.error((*key_path, key), f"未知的设置项；可用的有 {known}")
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
             kwargs[key] = self.convert(value, hints[key], (*key_path, key))
@@ -207,7 +207,7 @@ class _Builder:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise self.error(key_path, "应为字符串列表，如 [\"a\", \"b\"]")
             return tuple(value)
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             return self.make(hint, value, key_path)
         if hint is bool:
             if not isinstance(value, bool):
@@ -251,16 +251,16 @@ class _Builder:
         urls: set[str] = set()
         resolved = []
         for i, column in enumerate(settings.columns):
-            unit = column.unit or owner_by_prefix(settings.units, column.url)
-            if not unit:
+            owner = column.unit or owner_by_prefix(settings.units, column.url)
+            if not owner:
                 raise self.error(("columns", i),
                                  f"栏目“{column.name}”没有 unit，且其网址不在任何单位的 url_prefixes 之下")
-            if unit not in names:
-                raise self.error(("columns", i, "unit"), f"单位“{unit}”未在 [[units]] 中定义")
+            if owner not in names:
+                raise self.error(("columns", i, "unit"), f"单位“{owner}”未在 [[units]] 中定义")
             if column.url in urls:
                 raise self.error(("columns", i, "url"), f"栏目网址重复：{column.url}")
             urls.add(column.url)
-            resolved.append(dataclasses.replace(column, unit=unit))
+            resolved.append(dataclasses.replace(column, unit=owner))
         object.__setattr__(settings, "columns", tuple(resolved))
         for i, site in enumerate(settings.sites):
             if site.unit and site.unit not in names:

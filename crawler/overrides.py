@@ -8,6 +8,7 @@ from urllib.parse import urldefrag, urljoin
 
 from parsel import Selector, SelectorList
 
+from config.model import Selectors
 from crawler.dates import parse_date
 from crawler.extract import ListEntry
 from crawler.pagination import PageRequest
@@ -17,8 +18,9 @@ def _select(node: Selector, query: str) -> SelectorList:
     return node.xpath(query) if query.startswith(("/", "(", ".")) else node.css(query)
 
 
-def extract_with_selectors(html: str, page_url: str, selectors) -> list[ListEntry]:
-    entries = []
+def extract_with_selectors(html: str, page_url: str, selectors: Selectors) -> list[ListEntry]:
+    assert selectors.item, "the spider reads with selectors only when the column sets selectors.item"
+    entries: list[ListEntry] = []
     for item in _select(Selector(text=html), selectors.item):
         link = item.css("a[href]")[:1] if not selectors.title else _select(item, selectors.title)
         if not link:
@@ -35,7 +37,7 @@ def extract_with_selectors(html: str, page_url: str, selectors) -> list[ListEntr
     return entries
 
 
-def next_page_with_selector(html: str, page_url: str, selectors) -> PageRequest | None:
+def next_page_with_selector(html: str, page_url: str, selectors: Selectors) -> PageRequest | None:
     href = _select(Selector(text=html), selectors.next_page).css("::attr(href)").get() \
         if selectors.next_page else None
     if not href or href.startswith(("javascript", "#")):

@@ -15,6 +15,7 @@ import json
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Literal
 from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit
 
 from lxml import html as lxml_html
@@ -318,7 +319,7 @@ def _current_number(page_url: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def _link_next(doc: lxml_html.HtmlElement, page_url: str) -> PageRequest | None | bool:
+def _link_next(doc: lxml_html.HtmlElement, page_url: str) -> PageRequest | None | Literal[False]:
     """A PageRequest, None when a next control exists but is dead (last page), False when absent."""
     seen_dead = False
     for a in doc.iter("a"):
@@ -385,12 +386,12 @@ def next_page(html: str, page_url: str, *, method: str = "GET",
     """
     if not html:
         return None
-    formdata = tuple(tuple(p) for p in formdata)  # type: ignore[misc]
+    pairs = tuple((name, value) for name, value in formdata)
     if platform is not None:
-        return _platform_next(html, page_url, formdata, platform)  # type: ignore[arg-type]
+        return _platform_next(html, page_url, pairs, platform)
     lowered = html[:200000].lower()
     if "<datastore" in lowered or hanweb is not None or "startrecord=" in page_url.lower():
-        return _hanweb_next(html, page_url, formdata, hanweb, first_page_url)  # type: ignore[arg-type]
+        return _hanweb_next(html, page_url, pairs, hanweb, first_page_url)
     if "createpagehtml" in lowered:
         found = _trs_next(html, page_url)
         if found is not None or _trs_args(html) is not None:
@@ -407,7 +408,7 @@ def next_page(html: str, page_url: str, *, method: str = "GET",
     if linked is not False:
         if isinstance(linked, PageRequest) and _clean(linked.url) == _clean(page_url):
             return None
-        return linked  # type: ignore[return-value]
+        return linked
     found = _number_next(doc, base_url, " ".join(doc.text_content().split()))
     if found is not None and _clean(found.url) == _clean(page_url):
         return None

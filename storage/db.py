@@ -9,10 +9,16 @@ from __future__ import annotations
 import threading
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.engine.interfaces import DBAPIConnection
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import ConnectionPoolEntry
+
+if TYPE_CHECKING:  # storage imports nothing of ours at run time
+    from config import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 _MIGRATE_LOCK = threading.Lock()  # Alembic's `context` and `op` are module globals: one upgrade at a time
@@ -35,7 +41,7 @@ def get_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+        def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _record: ConnectionPoolEntry) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA busy_timeout=30000")
@@ -81,7 +87,7 @@ def schema_ready(url: str) -> bool:
     return current == set(ScriptDirectory.from_config(config).get_heads())
 
 
-def prepare(settings) -> sessionmaker[Session]:
+def prepare(settings: Settings) -> sessionmaker[Session]:
     """The schema upgraded and the settings' sites, units, columns and accounts loaded: ready to crawl."""
     from storage.queries import sync_settings
 
