@@ -176,7 +176,7 @@ def _check_row(line: int, values: dict[str, str], known: list[str]) -> tuple[Col
     if quota is None:
         problem("warning", f"“是否考核”应填“是”或“否”，而不是“{values['quota']}”，按类别默认处理")
         quota = default_quota(category or "other")
-    if any(p.level == "error" for p in problems):
+    if category is None or any(p.level == "error" for p in problems):  # no category was reported as an error
         return (None, problems) if not url else (ColumnRow(line, unit, unit_written, name, url, category or "other",
                                                            quota), problems)
     return ColumnRow(line, unit, unit_written, name, url, category, quota), problems

@@ -14,9 +14,11 @@ naming the row by its 序号 (the number users see on the printed form), or by t
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Literal
 from urllib.parse import quote, urlsplit
 
 from openpyxl import Workbook
@@ -141,7 +143,7 @@ def unit_key(unit: str) -> str:
     return key
 
 
-def _review(text: str) -> bool | None | str:
+def _review(text: str) -> bool | None | Literal["bad"]:
     """是/否/blank -> True/False/None; a description of the mechanism counts as yes; 'bad' if unreadable."""
     key = _norm(text)
     if not key:
@@ -214,9 +216,9 @@ def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
         if row is None:
             continue
         if row.url in seen_urls:
-            other = seen_urls[row.url]
+            same_url = seen_urls[row.url]
             problems.append(Problem(row.no or row.line, "error",
-                                    f"{row.label}：与{other.label}的监测地址相同（{row.url}），重复登记", row.line))
+                                    f"{row.label}：与{same_url.label}的监测地址相同（{row.url}），重复登记", row.line))
             continue
         key = unit_key(row.unit)
         other = next((o for k, p, o in seen_units if k == key and p == row.platform), None)
@@ -269,10 +271,12 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[RegisterRow | None, l
             problem("error", "账号名称为空")
     if not url:
         problem("error", "没有可监测的地址（网址/二维码、账号 ID、任意一篇文章的 URL 都未填写有效网址）")
-    review = _review(values.get("review", ""))
-    if review == "bad":
+    reading = _review(values.get("review", ""))
+    review: bool | None = None
+    if reading == "bad":
         problem("warning", f"“是否建立审核机制”应填“是”或“否”，而不是“{values['review']}”，按未填写处理")
-        review = None
+    else:
+        review = reading
     if review is None:
         problem("warning", "未建立审核机制（未填写）")
     elif review is False:
@@ -319,7 +323,7 @@ def resolve_unit(unit: str, known_units: list[str]) -> str:
     return matches[0] if len(matches) == 1 else unit
 
 
-def rows_to_toml(rows: list[RegisterRow], known_units, source: str = "") -> str:
+def rows_to_toml(rows: list[RegisterRow], known_units: Iterable[str], source: str = "") -> str:
     """`[[units]]` (kind "other") for units not in `known_units`, then one `[[accounts]]` a row, all fields."""
     units = list(dict.fromkeys(known_units))
     added: list[str] = []
@@ -352,7 +356,8 @@ def _date_text(day: date | str | None) -> str:
     return day or ""
 
 
-def write_register(path: str | Path, accounts, statuses: dict[str, tuple[str, object]] | None = None, *,
+def write_register(path: str | Path, accounts: Iterable[AccountSettings],
+                   statuses: Mapping[str, tuple[str, object]] | None = None, *,
                    title: str = REGISTER_TITLE, date: date | str | None = None, unit_name: str = "") -> Path:
     """Attachment 4's layout: merged title, 单位名称（盖章）/填表日期, the 12 columns (+ 最近更新, 监测状态 when
     `statuses` maps account URLs to (status, newest post)), one row an account, 填表人 and the 注 lines."""
@@ -372,7 +377,7 @@ def write_register(path: str | Path, accounts, statuses: dict[str, tuple[str, ob
     ws.freeze_panes = "A4"
     r = 3
     for r, account in enumerate(accounts, start=4):
-        review = {True: "是", False: "否"}.get(account.review, "")
+        review = "" if account.review is None else "是" if account.review else "否"
         values = [r - 3, clean_text(account.unit), PLATFORM_REGISTER_NAMES.get(account.platform, account.platform),
                   clean_text(account.name), clean_text(account.operator), clean_text(account.url), review,
                   clean_text(account.contact), clean_text(account.owner), clean_text(account.note),

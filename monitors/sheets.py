@@ -16,7 +16,8 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.worksheet.worksheet import Worksheet
 
 from monitors.report.xlsx_writer import clean_text
 
@@ -72,7 +73,7 @@ def http_url(text: str) -> str:
     return url if parts.hostname else ""
 
 
-def open_workbook(path: str | Path, what: str):
+def open_workbook(path: str | Path, what: str) -> Workbook:
     """The workbook at `path`; SheetError naming `what` (登记表, 分工表) when it is missing or not an .xlsx."""
     path = Path(path)
     if not path.is_file():
@@ -85,7 +86,7 @@ def open_workbook(path: str | Path, what: str):
         raise SheetError(f"无法读取{what} {path}：{exc}") from None
 
 
-def sheet_matrix(ws) -> list[list[object]]:
+def sheet_matrix(ws: Worksheet) -> list[list[object]]:
     """The sheet's values with every merged range filled from its top-left cell."""
     matrix = [list(row) for row in ws.iter_rows(values_only=True)]
     for merged in ws.merged_cells.ranges:
@@ -99,7 +100,7 @@ def sheet_matrix(ws) -> list[list[object]]:
     return matrix
 
 
-def find_header(workbook, header_fields: Callable[[list[str]], dict[int, str] | None],
+def find_header(workbook: Workbook, header_fields: Callable[[list[str]], dict[int, str] | None],
                 missing: str) -> tuple[list[list[object]], int, dict[int, str]]:
     """(matrix, 0-based header row, column index -> field) of the first sheet whose first rows hold a row
     `header_fields` accepts; SheetError(`missing`) when none does."""

@@ -12,23 +12,28 @@ fields, the document grid, font fallbacks) is set on the XML directly here.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 
 from docx import Document
+from docx.document import Document as WordDocument
 from lxml import etree
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_PARAGRAPH_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
+from docx.oxml.text.font import CT_RPr
 from docx.shared import Mm, Pt
-from docx.table import Table
+from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 from monitors.report.model import KIND_LABELS, ColumnIssue, QuarterReport
 from monitors.report.xlsx_writer import (
     NAME_HEADERS,
     ACCOUNT_HEADERS,
+    Attachment,
     account_rows,
     attachments,
     clean_text,
@@ -67,7 +72,7 @@ def cn_date(d: date) -> str:
 # ---------------------------------------------------------------------------------------------- XML helpers
 
 
-def _set_fonts(element_rpr, east_asia: str, latin: str = LATIN_FONT) -> None:
+def _set_fonts(element_rpr: CT_RPr, east_asia: str, latin: str = LATIN_FONT) -> None:
     rfonts = element_rpr.get_or_add_rFonts()
     rfonts.set(qn("w:ascii"), latin)
     rfonts.set(qn("w:hAnsi"), latin)
@@ -76,7 +81,7 @@ def _set_fonts(element_rpr, east_asia: str, latin: str = LATIN_FONT) -> None:
 
 
 def _run(paragraph: Paragraph, text: str, font: str = BODY_FONT, size: float = BODY_SIZE,
-         bold: bool = False, latin: str = LATIN_FONT):
+         bold: bool = False, latin: str = LATIN_FONT) -> Run:
     run = paragraph.add_run(text)
     run.font.size = Pt(size)
     run.font.bold = bold
@@ -84,8 +89,9 @@ def _run(paragraph: Paragraph, text: str, font: str = BODY_FONT, size: float = B
     return run
 
 
-def _paragraph(doc, text: str = "", *, font: str = BODY_FONT, size: float = BODY_SIZE,
-               indent: bool = True, align=WD_ALIGN_PARAGRAPH.JUSTIFY, bold: bool = False) -> Paragraph:
+def _paragraph(doc: WordDocument, text: str = "", *, font: str = BODY_FONT, size: float = BODY_SIZE,
+               indent: bool = True, align: WD_PARAGRAPH_ALIGNMENT = WD_ALIGN_PARAGRAPH.JUSTIFY,
+               bold: bool = False) -> Paragraph:
     p = doc.add_paragraph()
     fmt = p.paragraph_format
     fmt.alignment = align
@@ -107,7 +113,7 @@ def _indent_chars(p: Paragraph, chars: int) -> None:
 
 def _add_field(paragraph: Paragraph, instruction: str, placeholder: str, font: str, size: float) -> None:
     """A complex field (begin / instrText / separate / result / end), as Word writes PAGE."""
-    def fld(kind: str):
+    def fld(kind: str) -> None:
         run = _run(paragraph, "", font, size, latin=font)
         el = OxmlElement("w:fldChar")
         el.set(qn("w:fldCharType"), kind)
@@ -124,7 +130,7 @@ def _add_field(paragraph: Paragraph, instruction: str, placeholder: str, font: s
     fld("end")
 
 
-def _declare_font_fallbacks(doc) -> None:
+def _declare_font_fallbacks(doc: WordDocument) -> None:
     """Name a fallback (w:altName) for each GB font in the font table: machines without 方正小标宋简体 or
     仿宋_GB2312 then use 宋体 / 仿宋 instead of an arbitrary substitute."""
     for part in doc.part.package.iter_parts():
@@ -146,7 +152,7 @@ def _declare_font_fallbacks(doc) -> None:
 # ------------------------------------------------------------------------------------------- page setup
 
 
-def _setup(doc) -> None:
+def _setup(doc: WordDocument) -> None:
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)
@@ -249,7 +255,7 @@ def _over_limit(issues: list[ColumnIssue]) -> str:
     return f"超过{max(limits)}天未更新" if len(limits) == 1 else "超过规定期限未更新"
 
 
-def _portal_section(doc, report: QuarterReport, plan) -> None:
+def _portal_section(doc: WordDocument, report: QuarterReport, plan: Sequence[Attachment]) -> None:
     site = clean_text(report.site_name)
     _paragraph(doc, f"一、{site}门户网站维护情况", font=HEADING1_FONT)
     text = (f"1.{report.quarter_label}，{site}门户网站共发布信息{report.total_posts}条。"
@@ -279,7 +285,7 @@ def _portal_section(doc, report: QuarterReport, plan) -> None:
     _paragraph(doc, "请上述栏目的维护单位按照要求加大维护更新力度。")
 
 
-def _accounts_section(doc, report: QuarterReport, plan) -> None:
+def _accounts_section(doc: WordDocument, report: QuarterReport, plan: Sequence[Attachment]) -> None:
     _paragraph(doc, "二、政务新媒体平台维护情况", font=HEADING1_FONT)
     _paragraph(doc, "根据《政府网站与政务新媒体检查指标、监管工作年度考核指标》要求，政务新媒体出现严重表述错误、"
                     "泄露国家秘密、发布或链接反动、暴力、色情等内容、因发布内容不当引发严重负面舆情、2周内无更新、"
@@ -297,7 +303,7 @@ def _accounts_section(doc, report: QuarterReport, plan) -> None:
     _paragraph(doc, text + f"（详见附件{number}）。")
 
 
-def _disclosure_section(doc, report: QuarterReport) -> None:
+def _disclosure_section(doc: WordDocument, report: QuarterReport) -> None:
     _paragraph(doc, "三、政府信息公开工作情况", font=HEADING1_FONT)
     text = f"{report.quarter_label}，全区共主动公开政府信息{report.disclosure_posts}条。"
     stale = {clean_text(u): issues for u, issues in report.disclosure_stale.items() if issues}
@@ -313,7 +319,7 @@ def _disclosure_section(doc, report: QuarterReport) -> None:
     _paragraph(doc, text)
 
 
-def _closing(doc, report: QuarterReport, plan) -> None:
+def _closing(doc: WordDocument, report: QuarterReport, plan: Sequence[Attachment]) -> None:
     _paragraph(doc, "四、下一步工作要求", font=HEADING1_FONT)
     for placeholder in PLACEHOLDERS:
         _paragraph(doc, placeholder)
@@ -354,7 +360,7 @@ def _off_grid(p: Paragraph) -> None:
         "w:textAlignment", "w:outlineLvl", "w:rPr")
 
 
-def _cell_text(cell, text: str, bold: bool = False) -> None:
+def _cell_text(cell: _Cell, text: str, bold: bool = False) -> None:
     cell.vertical_alignment = WD_CELL_VERTICAL_ALIGNMENT.CENTER
     p = cell.paragraphs[0]
     _off_grid(p)
@@ -375,7 +381,7 @@ def _repeat_header(table: Table, rows: int) -> None:
         tr_pr.append(el)
 
 
-def _attachment_heading(doc, attachment) -> None:
+def _attachment_heading(doc: WordDocument, attachment: Attachment) -> None:
     p = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT)
     p.paragraph_format.page_break_before = True
     _run(p, f"附件{attachment.number}", HEADING1_FONT)
@@ -390,7 +396,7 @@ def _attachment_heading(doc, attachment) -> None:
     _paragraph(doc, indent=False)
 
 
-def _units_table(doc, report: QuarterReport, attachment) -> None:
+def _units_table(doc: WordDocument, report: QuarterReport, attachment: Attachment) -> None:
     _attachment_heading(doc, attachment)
     months = report.months
     ncols = len(months) + 2
@@ -416,7 +422,7 @@ def _units_table(doc, report: QuarterReport, attachment) -> None:
         _cell_text(cells[ncols - 1], status_lines(unit.status))
 
 
-def _accounts_table(doc, report: QuarterReport, attachment) -> None:
+def _accounts_table(doc: WordDocument, report: QuarterReport, attachment: Attachment) -> None:
     _attachment_heading(doc, attachment)
     headers = ACCOUNT_HEADERS
     rows = account_rows(report)

@@ -18,6 +18,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from config.model import PLATFORM_LABELS
 from monitors.report.model import CATEGORY_LABELS, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
@@ -113,7 +114,7 @@ def account_rows(report: QuarterReport) -> list[list[str]]:
     return rows
 
 
-def set_cell(ws, row: int, col: int, value: object, *, bold: bool = False, size: int = 11,
+def set_cell(ws: Worksheet, row: int, col: int, value: object, *, bold: bool = False, size: int = 11,
          align: str = "center", wrap: bool = False) -> Cell:
     cell = ws.cell(row=row, column=col)
     cell.value = value
@@ -126,14 +127,14 @@ def set_cell(ws, row: int, col: int, value: object, *, bold: bool = False, size:
     return cell
 
 
-def write_title(ws, text: str, ncols: int) -> None:
+def write_title(ws: Worksheet, text: str, ncols: int) -> None:
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
     cell = set_cell(ws, 1, 1, text, bold=True, size=16)
     cell.border = Border()
     ws.row_dimensions[1].height = 30
 
 
-def fit_widths(ws, first_row: int, minimum: dict[int, int] | None = None) -> None:
+def fit_widths(ws: Worksheet, first_row: int, minimum: dict[int, int] | None = None) -> None:
     """Column widths from the longest line in each column (CJK counted 2), ignoring the merged title."""
     widths: dict[int, int] = dict(minimum or {})
     for row in ws.iter_rows(min_row=first_row):
