@@ -39,6 +39,15 @@ def normalise_charset(name: str | None) -> str | None:
     return _SUPERSETS.get(name) or _SUPERSETS.get(canonical) or canonical
 
 
+def header_charset(content_type: str | None) -> str | None:
+    """The charset parameter of a Content-Type header value, as written (None if absent)."""
+    for part in (content_type or "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key.lower() == "charset" and value.strip():
+            return value.strip().strip("\"'")
+    return None
+
+
 def declared_charset(body: bytes) -> str | None:
     """The charset the document declares about itself in its first 4 KB."""
     m = _DECL_RE.search(body[:4096])
@@ -59,44 +68,47 @@ def _is_utf8_multibyte(body: bytes) -> bool:
     return True
 
 
-def _try(body: bytes, encoding: str) -> str | None:
+def _fits(body: bytes, encoding: str) -> bool:
+    """Whether `encoding` reads the body: strictly, or with a handful of broken bytes (a title cut
+    mid-character by the CMS) but not with a wrong codec."""
     try:
-        return body.decode(encoding)
+        body.decode(encoding)
+        return True
     except UnicodeDecodeError:
         pass
     except LookupError:
-        return None
-    # Tolerate a handful of broken bytes (a title cut mid-character by the CMS) but not a wrong codec.
+        return False
     text = body.decode(encoding, errors="replace")
-    if text.count("\ufffd") <= max(2, len(text) // 2000):
-        return text
-    return None
+    return text.count("\ufffd") <= max(2, len(text) // 2000)
 
 
-def decode_html(body: bytes, header_charset: str | None) -> str:
-    """Text of an HTML/XML page: declaration first, then header, then detection; never raises."""
-    if not body:
-        return ""
+def html_encoding(body: bytes, header_charset: str | None) -> str:
+    """The codec a page is read with: declaration first, then header, then detection; never raises.
+    The crawl's CharsetMiddleware sets it on the response; `decode_html` decodes with it."""
     for bom, encoding in _BOMS:
         if body.startswith(bom):
-            return body.decode(encoding, errors="replace")
+            return encoding
     utf8 = _is_utf8_multibyte(body)
     for candidate in (declared_charset(body), normalise_charset(header_charset)):
         if candidate is None:
             continue
         if candidate != "utf-8" and utf8 and candidate not in ("utf-16", "utf-32"):
-            return body.decode("utf-8")
-        text = _try(body, candidate)
-        if text is not None:
-            return text
+            return "utf-8"
+        if _fits(body, candidate):
+            return candidate
     if utf8 or body.isascii():
-        return body.decode("utf-8")
+        return "utf-8"
     best = from_bytes(body).best()
     if best is not None and best.encoding:
         detected = normalise_charset(best.encoding) or best.encoding
-        text = _try(body, detected)
-        if text is not None:
-            return text
+        if _fits(body, detected):
+            return detected
     # Last resort: Chinese sites are GB18030 far more often than anything else that is not UTF-8.
-    text = _try(body, "gb18030")
-    return text if text is not None else body.decode("utf-8", errors="replace")
+    return "gb18030" if _fits(body, "gb18030") else "utf-8"
+
+
+def decode_html(body: bytes, header_charset: str | None) -> str:
+    """Text of an HTML/XML page in the codec `html_encoding` chooses (broken bytes replaced)."""
+    if not body:
+        return ""
+    return body.decode(html_encoding(body, header_charset), errors="replace")

@@ -26,7 +26,8 @@ A unit found in 3 or 4 that settings do not have is proposed as a new `[[units]]
 printed commented out, to be completed by hand.
 
 Pure parts (page analysis, the list decision, names, categories, units, TOML) are separate from fetching
-(`discover`, over `crawler.readers.http.HttpClient` and `crawler.encoding.decode_html`).
+(`discover`, over the project's one plain client `crawler.readers.http.HttpClient`, whose `Response.text()`
+is the one decoder `crawler.encoding.decode_html`).
 """
 from __future__ import annotations
 
@@ -46,9 +47,8 @@ from config.loader import owner_by_prefix
 from config.model import Settings, UnitSettings
 from config.toml_text import toml_str, toml_value
 from crawler.dates import article_date
-from crawler.encoding import decode_html
 from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries
-from crawler.readers.exceptions import Unreachable
+from crawler.readers.exceptions import ReadError
 from crawler.readers.http import HttpClient
 from monitors.register import unit_key
 
@@ -467,8 +467,8 @@ class _Crawler:
             self.progress(text)
 
     async def fetch_text(self, url: str, *, skip_queued: bool = False) -> tuple[str, str]:
-        """(final URL, decoded text) following same-host redirects only; raises Unreachable (network) or
-        PageUnreadable. With `skip_queued`, a redirect to a page already queued (`/x` → `/x/`) raises
+        """(final URL, decoded text) following same-host redirects only; raises ReadError (network, a page
+        over `[crawl] max_page_mb`) or PageUnreadable. With `skip_queued`, a redirect to a page already queued (`/x` → `/x/`) raises
         AlreadyQueued instead of reading that page a second time."""
         seen: list[str] = []
         while True:
@@ -491,8 +491,7 @@ class _Crawler:
         ctype = resp.headers.get("content-type", "")
         if ctype and not re.search(r"html|xml", ctype, re.I):
             raise PageUnreadable(f"不是网页（{ctype.split(';')[0]}）")
-        m = re.search(r"charset=([\w-]+)", ctype, re.I)
-        return resp.url, decode_html(resp.body, m.group(1) if m else None)
+        return resp.url, resp.text()
 
     async def run(self) -> None:
         queue: asyncio.Queue[Fetched] = asyncio.Queue()
@@ -531,7 +530,7 @@ class _Crawler:
         except AlreadyQueued:
             del self.pages[key]  # another address of a page read anyway: nothing to say
             return
-        except (Unreachable, PageUnreadable) as exc:
+        except (ReadError, PageUnreadable) as exc:
             item.error = str(exc)
             self.say(f"[{n}/{self.max_pages}] 无法读取 {item.linked_as}：{exc}")
             return
@@ -569,7 +568,8 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
                     client: HttpClient | None) -> DiscoveryResult:
     began = time.perf_counter()
     own = client is None
-    client = client or HttpClient(timeout=timeout, max_workers=max(1, concurrency))
+    client = client or HttpClient(timeout=timeout, max_workers=max(1, concurrency),
+                                  max_bytes=int(settings.crawl.max_page_mb * 1024 * 1024))
     requests_before = client.request_count
     crawler = _Crawler(start_url, client, max_pages=max_pages, max_depth=max_depth, concurrency=concurrency,
                        delay=delay, progress=progress, user_agent=settings.crawl.user_agent)
@@ -630,7 +630,7 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
 async def _article_date(crawler: _Crawler, url: str) -> datetime | None:
     try:
         _final, text = await crawler.fetch_text(url)
-    except (Unreachable, PageUnreadable) as exc:
+    except (ReadError, PageUnreadable) as exc:
         crawler.say(f"核对日期失败 {url}：{exc}")
         return None
     found = article_date(text)

@@ -5,24 +5,20 @@ week's probes, made at least 20 times a day. The daemon's `probes` job calls `ru
 by default: 24 a day); each probe is one row of `probes` (time, HTTP status, latency, error), and the rule
 `site.unavailable` (`monitors.rules.evaluate_site`) judges them through `site_findings`.
 
-Library choice: the standard library's urllib, not Scrapy or requests. A probe is one GET of one page, made
-the way a visitor's browser would (redirects followed, the body read to the end), timed from the first byte
-sent to the last byte read. Scrapy's reactor cannot run in the daemon's threads, and requests would add a
-dependency for nothing urllib lacks here.
+HTTP: the project's one plain client, `crawler.readers.http.HttpClient` (httpx). A probe is one GET of one
+page, made the way a visitor's browser would (redirects followed, the body read to the end, at most
+`[crawl] max_page_mb`: a larger home page still counts as opened), timed from the first byte sent to the
+last byte read. Scrapy's reactor cannot run in the daemon's threads.
 
 Outages are noisy (DESIGN.md): a failed attempt is retried once after `[probes] retry_delay` seconds, and
 only a probe whose retry failed too is stored as failed. The limit is the total time of an attempt, not
-urllib's per-read socket timeout, so a page that trickles in slowly fails as a visitor would see it fail.
+a per-read socket timeout, so a page that trickles in slowly fails as a visitor would see it fail.
 """
 from __future__ import annotations
 
-import http.client
 import logging
-import socket
 import threading
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta
@@ -32,6 +28,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from config import Settings
+from crawler.readers.exceptions import ReadError, TooLarge, Unreachable
+from crawler.readers.http import DEFAULT_MAX_BYTES, HttpClient
 from monitors.rules import Finding, evaluate_site
 from storage import queries
 from storage.db import get_sessionmaker, migrate
@@ -39,7 +37,7 @@ from storage.models import utcnow
 
 log = logging.getLogger("monitors.probes")
 
-MAX_BODY = 10 * 1024 * 1024  # a home page larger than this is read no further (still counted as opened)
+REDIRECTS = 10  # as many as a browser-like client follows (urllib's and Scrapy's default)
 
 
 @dataclass(frozen=True)
@@ -51,47 +49,48 @@ class ProbeResult:
     attempts: int
 
 
-def _attempt(url: str, timeout: float, user_agent: str) -> tuple[int | None, str | None]:
+def _attempt(client: HttpClient, url: str, timeout: float, user_agent: str) -> tuple[int | None, str | None]:
     """One GET: (HTTP status, error or None). Raises nothing."""
     started = time.monotonic()
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent, "Accept": "text/html,*/*"})
+    timed_out = f"超过 {timeout:g} 秒未能打开"
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) URLs from settings)
-            status = response.status
-            read = 0
-            while read < MAX_BODY:
-                chunk = response.read(65536)
-                if not chunk:
-                    break
-                read += len(chunk)
-                if time.monotonic() - started > timeout:
-                    return status, f"超过 {timeout:g} 秒未能打开"
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except (TimeoutError, socket.timeout):
-        return None, f"超过 {timeout:g} 秒未能打开"
-    except urllib.error.URLError as exc:
-        reason = exc.reason
-        if isinstance(reason, (TimeoutError, socket.timeout)):
-            return None, f"超过 {timeout:g} 秒未能打开"
-        return None, f"无法连接：{reason}"
-    except (http.client.HTTPException, OSError, ValueError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
+        response = client.fetch(url, headers={"User-Agent": user_agent, "Accept": "text/html,*/*"},
+                                max_redirects=REDIRECTS, deadline=timeout)
+    except TooLarge as exc:  # the page opened; only its size is over the limit
+        status = exc.status
+    except Unreachable as exc:
+        return None, timed_out if exc.detail == "超时" else f"无法连接：{exc.detail}"
+    except ReadError as exc:
+        return None, exc.reason
+    else:
+        status = response.status
+        if response.location is not None:
+            return status, "重定向次数过多（可能是重定向循环）"
     if time.monotonic() - started > timeout:
-        return status, f"超过 {timeout:g} 秒未能打开"
-    if status >= 400:
+        return status, timed_out
+    if status is None or status >= 400:
         return status, f"HTTP {status}"
     return status, None
 
 
 def probe_url(url: str, *, timeout: float = 15.0, retries: int = 1, retry_delay: float = 5.0,
-              user_agent: str = "Mozilla/5.0", stop: threading.Event | None = None) -> ProbeResult:
+              user_agent: str = "Mozilla/5.0", stop: threading.Event | None = None,
+              max_bytes: int = DEFAULT_MAX_BYTES) -> ProbeResult:
     """Open `url` within `timeout` seconds; on failure wait `retry_delay` and try again, `retries` times."""
+    client = HttpClient(timeout=timeout, max_workers=1, max_bytes=max_bytes)
+    try:
+        return _probe(client, url, timeout, retries, retry_delay, user_agent, stop)
+    finally:
+        client.close()
+
+
+def _probe(client: HttpClient, url: str, timeout: float, retries: int, retry_delay: float, user_agent: str,
+           stop: threading.Event | None) -> ProbeResult:
     attempts = 0
     while True:
         attempts += 1
         started = time.monotonic()
-        status, error = _attempt(url, timeout, user_agent)
+        status, error = _attempt(client, url, timeout, user_agent)
         latency = int((time.monotonic() - started) * 1000)
         if error is None:
             return ProbeResult(True, status, latency, None, attempts)
@@ -139,7 +138,8 @@ def run_probes(settings: Settings, stop: threading.Event | None = None) -> Probe
         site_url, page = target
         started_at = utcnow()
         result = probe_url(page, timeout=timeout, retries=settings.probes.retries,
-                           retry_delay=settings.probes.retry_delay, user_agent=settings.crawl.user_agent, stop=stop)
+                           retry_delay=settings.probes.retry_delay, user_agent=settings.crawl.user_agent, stop=stop,
+                           max_bytes=int(settings.crawl.max_page_mb * 1024 * 1024))
         with sessions.begin() as session:
             queries.store_probe(session, queries.ProbeRow(site_url, page, started_at, result.ok, result.http_status,
                                                           result.latency_ms, result.error))

@@ -20,9 +20,9 @@ from crawler.readers.base import READERS, AccountPost, ReadContext, Reader, regi
 from crawler.readers.browser import BrowserPool, find_chromium  # noqa: F401
 from crawler.readers.exceptions import (  # noqa: F401
     BridgeExpired, BrowserUnavailable, Deleted, LoginWall, NotFound, PageChanged, RateLimited, ReadError,
-    ReaderCrashed, Unreachable, UnsupportedUrl, VisitorWall,
+    ReaderCrashed, TooLarge, Unreachable, UnsupportedUrl, VisitorWall,
 )
-from crawler.readers.http import HttpClient
+from crawler.readers.http import DEFAULT_MAX_BYTES, HttpClient
 from crawler.readers.timeparse import local_now, parse_weibo_time  # noqa: F401
 
 # Explicit imports, one line a platform: a broken reader fails loudly at import (STYLE.md §2).
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CONCURRENCY = 8  # accounts read at once over plain HTTP (browser pages are bounded apart: max_pages)
 # Outages are noisy (DESIGN.md): a network failure is retried once after a short pause before it counts.
 # Refusals (403/418, login walls) are not retried here: asking again at once only prolongs a cool-down;
-# the scheduler retries them on its next run (ReadError.retryable).
+# they are read again at the next scheduled read.
 DEFAULT_RETRIES, RETRY_PAUSE = 1, 1.0
 
 
@@ -77,19 +77,21 @@ async def read_account(reader: Reader, url: str, ctx: ReadContext) -> list[Accou
 async def read_accounts(accounts: Sequence[tuple[Hashable, str, str]], *, now: datetime | None = None,
                         executable_path: str | None = None, timeout: float = 15.0, max_pages: int = 3,
                         concurrency: int = DEFAULT_CONCURRENCY, retries: int = DEFAULT_RETRIES,
-                        retry_pause: float = RETRY_PAUSE) -> dict[Hashable, list[AccountPost] | ReadError]:
+                        retry_pause: float = RETRY_PAUSE, max_bytes: int = DEFAULT_MAX_BYTES,
+                        ) -> dict[Hashable, list[AccountPost] | ReadError]:
     """Read every (key, platform, url); each key maps to its posts (newest first) or the ReadError.
 
     One Chromium serves the whole batch: it is prepared only if some reader may need one, and launched
     only when one actually does. At most `concurrency` accounts are read at once, `max_pages` of them in
     the browser. A network failure (Unreachable) is retried `retries` times, `retry_pause` seconds apart
-    (doubling). Unknown platforms raise ValueError before anything is fetched (a settings error).
+    (doubling). A body over `max_bytes` (`[crawl] max_page_mb`) is a TooLarge failure. Unknown platforms
+    raise ValueError before anything is fetched (a settings error).
     """
     resolved = [(key, resolve_reader(platform, url), url) for key, platform, url in accounts]
     pool = (BrowserPool(executable_path, max_pages=max_pages, timeout=timeout)
             if any(r.needs_browser for _, r, _ in resolved) else None)
-    ctx = ReadContext(timeout=timeout, now=local_now(now), http=HttpClient(timeout, max_workers=concurrency),
-                      browser=pool)
+    http = HttpClient(timeout, max_workers=concurrency, max_bytes=max_bytes)
+    ctx = ReadContext(timeout=timeout, now=local_now(now), http=http, browser=pool)
     sem = asyncio.Semaphore(max(1, concurrency))
 
     async def one(key, reader: Reader, url: str):  # noqa: ANN001, ANN202

@@ -16,7 +16,7 @@ from config.registry import registrar
 from crawler.readers.browser import BrowserPool
 from crawler.readers.exceptions import (  # noqa: F401 - re-exported: the contract names them here
     BridgeExpired, BrowserUnavailable, Deleted, LoginWall, NotFound, PageChanged, RateLimited, ReadError,
-    ReaderCrashed, Unreachable, UnsupportedUrl, VisitorWall,
+    ReaderCrashed, TooLarge, Unreachable, UnsupportedUrl, VisitorWall,
 )
 from crawler.readers.http import HttpClient, Response
 from crawler.readers.timeparse import local_now

@@ -1,33 +1,42 @@
-"""Plain HTTP for readers: the standard library's urllib, run in worker threads.
+"""The one plain-HTTP client outside the Scrapy crawl: readers, availability probes and discovery use it.
 
-Why urllib and not aiohttp (installed only as a transitive dependency, not one of ours) or Scrapy (whose
-reactor belongs to the portal crawl): readers make one to three requests an account, and they must see
-each redirect rather than follow it blindly (a redirect to `/visitor/` or `/signin/login` *is* the answer).
-Redirects are followed by hand (`max_redirects`), every Location is kept in `Response.redirects`.
-Network failures become `Unreachable`; HTTP statuses are returned for the reader to judge.
+httpx's synchronous client in a bounded thread pool: the probes run in the daemon's threads and call
+`fetch` directly, readers and discovery await `get`. Scrapy is not used here because its reactor belongs
+to the portal crawl and starts once per process.
+
+- Redirects are never followed blindly: each is seen one at a time (`max_redirects`; 0 returns the 3xx
+  itself), every Location is kept in `Response.redirects`. A redirect to `/visitor/` or `/signin/login`
+  *is* the answer for a reader; discovery follows same-host redirects only.
+- Every body is bounded while it streams in, raw and decompressed (STYLE.md §5): a body over `max_bytes`
+  (`[crawl] max_page_mb`) raises `TooLarge` (`页面超过 5 MB，已停止读取`) before more than that is held. We
+  inflate gzip/deflate ourselves with a bounded output size, because a decoder that inflates a whole
+  network chunk at once lets a 64 KB chunk of a gzip bomb become 64 MB.
+- A deadline covers the whole call (every hop and the whole body), so a server that drips bytes under
+  the per-read timeout still fails in time.
+- Network failures become `Unreachable`; HTTP statuses are returned for the caller to judge.
 """
 from __future__ import annotations
 
 import asyncio
-import gzip
-import re
-import socket
-import ssl
-import urllib.error
-import urllib.request
+import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from urllib.parse import quote, urljoin
 
-from crawler.readers.exceptions import Unreachable
+import httpx
+
+from crawler.encoding import decode_html, header_charset
+from crawler.readers.exceptions import TooLarge, Unreachable, UnsupportedUrl
 
 # A current desktop Chrome: platforms serve their ordinary pages to it (a Python UA is refused at once).
 DESKTOP_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
               "Chrome/124.0.0.0 Safari/537.36")
 MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
              "Version/16.6 Mobile/15E148 Safari/604.1")
-_CHARSET_RE = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w-]+)""", re.I)
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # config.model.CrawlSettings.max_page_mb's default
+CHUNK = 64 * 1024
 
 
 @dataclass
@@ -35,7 +44,7 @@ class Response:
     url: str  # the last URL requested (after any redirects followed)
     status: int
     headers: dict[str, str]  # lower-cased names
-    body: bytes
+    body: bytes  # decompressed
     redirects: list[str] = field(default_factory=list)  # every Location seen, in order
 
     @property
@@ -45,17 +54,8 @@ class Response:
         return urljoin(self.url, loc) if loc and 300 <= self.status < 400 else None
 
     def text(self) -> str:
-        """The body decoded: the header's charset, then the page's meta, then UTF-8, then GB18030."""
-        m = re.search(r"charset=([\w-]+)", self.headers.get("content-type", ""), re.I)
-        meta = _CHARSET_RE.search(self.body[:4096])
-        for enc in (m and m.group(1), meta and meta.group(1).decode("ascii", "ignore"), "utf-8"):
-            if not enc:
-                continue
-            try:
-                return self.body.decode(enc)
-            except (LookupError, UnicodeDecodeError):
-                continue
-        return self.body.decode("gb18030", "replace")
+        """The body decoded by the project's one decoder (`crawler.encoding.decode_html`)."""
+        return decode_html(self.body, header_charset(self.headers.get("content-type")))
 
 
 def ascii_url(url: str) -> str:
@@ -63,69 +63,127 @@ def ascii_url(url: str) -> str:
     return url if url.isascii() else quote(url, safe=":/?#[]@!$&'()*+,;=%~")
 
 
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003 - urllib's signature
-        return None  # urllib then raises HTTPError carrying the 3xx, which we return as a Response
+class _Inflater:
+    """Streaming gzip/deflate decoder whose output never exceeds the room it is given."""
+
+    _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+    def __init__(self, content_encoding: str) -> None:
+        self.wbits = self._WBITS.get(content_encoding.strip().lower())
+        self._obj = zlib.decompressobj(self.wbits) if self.wbits else None
+        self._started = False
+        self.broken = False  # not valid gzip/deflate after all: the caller keeps the raw bytes
+
+    @property
+    def active(self) -> bool:
+        return self._obj is not None and not self.broken
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        """Inflate `data`; at most room + 1 bytes come out (more than `room` means: over the limit)."""
+        out = b""
+        while data and self._obj is not None and len(out) <= room:
+            try:
+                out += self._obj.decompress(data, room + 1 - len(out))
+            except zlib.error:
+                if not self._started and self.wbits == zlib.MAX_WBITS:  # "deflate" sent without its zlib header
+                    self.wbits, self._obj = -zlib.MAX_WBITS, zlib.decompressobj(-zlib.MAX_WBITS)
+                    continue
+                self.broken = True
+                return b""
+            self._started = True
+            if self._obj.unconsumed_tail:  # output reached room + 1: over the limit
+                break
+            data = self._obj.unused_data  # a second gzip member follows
+            if data and self._obj.eof and self.wbits is not None:
+                self._obj = zlib.decompressobj(self.wbits)
+            else:
+                data = b""
+        return out
 
 
-def _decode_body(body: bytes, encoding: str) -> bytes:
-    encoding = encoding.lower()
-    if encoding == "gzip":
-        return gzip.decompress(body)
-    if encoding == "deflate":
-        try:
-            return zlib.decompress(body)
-        except zlib.error:
-            return zlib.decompress(body, -zlib.MAX_WBITS)
-    return body
+def _refused(exc: BaseException) -> bool:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ConnectionRefusedError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return "refused" in str(exc).lower()
+
+
+def _no_cookies() -> CookieJar:
+    # Each read starts as a first-time visitor, as before: a cookie one account's answer sets must not
+    # change how the next account is answered.
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
 
 
 class HttpClient:
-    """Blocking urllib calls in a bounded thread pool, awaited with an overall deadline."""
+    """Blocking httpx calls (`fetch`), or the same in a bounded thread pool awaited (`get`)."""
 
-    def __init__(self, timeout: float = 15.0, max_workers: int = 8):
+    def __init__(self, timeout: float = 15.0, max_workers: int = 8, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
         self.timeout = timeout
-        self._opener = urllib.request.build_opener(_NoRedirect())
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="reader-http")
+        self.max_bytes = max_bytes
+        self.max_workers = max(1, max_workers)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, cookies=_no_cookies(), trust_env=True,
+                                    limits=httpx.Limits(max_connections=self.max_workers * 2))
+        self._pool: ThreadPoolExecutor | None = None
         self.request_count = 0
 
     def close(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        self._client.close()
 
-    def _once(self, url: str, headers: dict[str, str]) -> Response:
+    def _once(self, url: str, headers: dict[str, str], deadline: float) -> Response:
         url = ascii_url(url)
-        req = urllib.request.Request(url, headers={"Accept-Encoding": "gzip, deflate", **headers})
         self.request_count += 1
         try:
-            with self._opener.open(req, timeout=self.timeout) as r:
-                status, hdrs, body = r.status, r.headers, r.read()
-        except urllib.error.HTTPError as e:  # 3xx (not followed), 4xx, 5xx: an answer, not a failure
-            status, hdrs = e.code, e.headers
+            request = self._client.build_request("GET", url, headers={"Accept-Encoding": "gzip, deflate", **headers})
+            resp = self._client.send(request, stream=True)
             try:
-                body = e.read()
-            except (OSError, ValueError):
-                body = b""
-        except (socket.timeout, TimeoutError) as e:
+                status = resp.status_code
+                lowered = {k.lower(): v for k, v in resp.headers.items()}
+                body = self._read_body(resp, lowered, deadline)
+            finally:
+                resp.close()
+        except httpx.TimeoutException as e:
             raise Unreachable("超时") from e
-        except urllib.error.URLError as e:
-            if isinstance(e.reason, (socket.timeout, TimeoutError)):
-                raise Unreachable("超时") from e
-            if isinstance(e.reason, ConnectionRefusedError):
-                raise Unreachable("连接被拒绝") from e
-            raise Unreachable(str(e.reason)[:100]) from e
-        except (ConnectionError, ssl.SSLError, OSError) as e:
+        except httpx.ConnectError as e:
+            raise Unreachable("连接被拒绝" if _refused(e) else str(e)[:100] or type(e).__name__) from e
+        except httpx.InvalidURL as e:
+            raise UnsupportedUrl(url[:100]) from e
+        except httpx.HTTPError as e:  # protocol errors, connection reset, unsupported scheme
             raise Unreachable(type(e).__name__) from e
-        headers = {k.lower(): v for k, v in (hdrs.items() if hdrs else [])}
-        try:
-            body = _decode_body(body, headers.get("content-encoding", ""))
-        except (OSError, zlib.error, EOFError):
-            pass  # keep the raw bytes; the parser will say the page is unreadable
-        return Response(url, status, headers, body)
+        return Response(url, status, lowered, body)
 
-    def _get(self, url: str, headers: dict[str, str], max_redirects: int) -> Response:
+    def _read_body(self, resp: httpx.Response, headers: dict[str, str], deadline: float) -> bytes:
+        """The whole body, raw and inflated each at most `max_bytes`, read before `deadline`."""
+        limit = self.max_bytes
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise TooLarge(limit, resp.status_code)
+        inflater = _Inflater(headers.get("content-encoding", ""))
+        raw, out = bytearray(), bytearray()
+        for chunk in resp.iter_raw(CHUNK):
+            raw += chunk
+            if len(raw) > limit:
+                raise TooLarge(limit, resp.status_code)
+            if inflater.active:
+                out += inflater.feed(chunk, limit - len(out))
+                if len(out) > limit:
+                    raise TooLarge(limit, resp.status_code)
+            if time.monotonic() > deadline:
+                raise Unreachable("超时")
+        return bytes(out) if inflater.active else bytes(raw)
+
+    def fetch(self, url: str, *, headers: dict[str, str] | None = None, max_redirects: int = 5,
+              deadline: float | None = None) -> Response:
+        """GET `url` (blocking); follow at most `max_redirects` redirects (0: return the 3xx itself).
+        `deadline`: seconds for the whole call, every hop and body included (default: a timeout a hop)."""
+        hdrs = {"User-Agent": DESKTOP_UA, "Accept-Language": "zh-CN,zh;q=0.9", **(headers or {})}
+        limit = time.monotonic() + (deadline if deadline is not None else self._overall(max_redirects))
         seen: list[str] = []
         while True:
-            resp = self._once(url, headers)
+            resp = self._once(url, hdrs, limit)
             resp.redirects = seen
             loc = resp.location
             if loc is None or len(seen) >= max_redirects or loc in seen:
@@ -133,13 +191,17 @@ class HttpClient:
             seen = [*seen, loc]
             url = loc
 
+    def _overall(self, max_redirects: int) -> float:
+        return self.timeout * (max_redirects + 1) + 1
+
     async def get(self, url: str, *, headers: dict[str, str] | None = None, max_redirects: int = 5) -> Response:
-        """GET `url`; follow at most `max_redirects` redirects (0: return the 3xx itself)."""
-        hdrs = {"User-Agent": DESKTOP_UA, "Accept-Language": "zh-CN,zh;q=0.9", **(headers or {})}
+        """`fetch` in the client's thread pool, awaited."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="reader-http")
         loop = asyncio.get_running_loop()
-        fut = loop.run_in_executor(self._pool, self._get, url, hdrs, max_redirects)
+        fut = loop.run_in_executor(self._pool, lambda: self.fetch(url, headers=headers, max_redirects=max_redirects))
         try:
-            # A server that drips bytes can keep each socket read under the timeout forever: cap the whole.
-            return await asyncio.wait_for(fut, self.timeout * (max_redirects + 1) + 1)
+            # The thread stops itself at the same deadline; this bounds the wait if it is stuck elsewhere.
+            return await asyncio.wait_for(fut, self._overall(max_redirects) + 1)
         except asyncio.TimeoutError as e:
             raise Unreachable("超时") from e

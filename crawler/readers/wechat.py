@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import html as lxml_html
 
+from crawler.encoding import decode_html
 from crawler.readers.base import (
     AccountPost, BridgeExpired, Deleted, PageChanged, RateLimited, ReadContext, ReadError, Reader, Unreachable,
     UnsupportedUrl, VisitorWall, check_status, clip_id, make_title, register, strip_html,
@@ -198,7 +199,7 @@ class WechatReader(Reader):
         try:
             posts, titles = parse_feed(body, url)
         except PageChanged:
-            text = body[:20000].decode("utf-8", "replace")
+            text = decode_html(body[:20000], None)
             if any(m in text for m in EXPIRED_MARKERS):
                 raise BridgeExpired() from None
             raise
