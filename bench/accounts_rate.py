@@ -33,11 +33,18 @@ import asyncio
 import os
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
+from unittest.mock import patch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from crawler.readers import AccountPost, ReadError
+    from fixtures.accounts import AccountSpec
 
 TARGET_PER_MIN = 60
 TARGET_RATIO = 5.0
@@ -59,16 +66,19 @@ def quiet_disconnects(server) -> None:
     httpd.handle_error = handle_error
 
 
-def build_batch(specs: list[tuple[object, str]], n: int) -> list[tuple[tuple[int, str], str, str, object]]:
+Batch = list[tuple[tuple[int, str], str, str, "AccountSpec"]]  # (key, platform, url, ground truth)
+
+
+def build_batch(specs: Sequence[tuple[AccountSpec, str]], n: int) -> Batch:
     """[(key, platform, url, spec)]: the fixture accounts repeated in order up to n, each with its own key."""
-    out = []
+    out: Batch = []
     for i in range(n):
         spec, url = specs[i % len(specs)]
         out.append(((i, spec.path), spec.platform, url, spec))
     return out
 
 
-def check(results: dict, batch) -> tuple[int, int, list[str]]:
+def check(results: dict, batch: Batch) -> tuple[int, int, list[str]]:
     """(outcomes matching the ground truth, readable accounts read, mismatches) of a {key: posts | ReadError}."""
     from crawler.readers import ReadError, newest_post
 
@@ -178,6 +188,7 @@ async def _read_in_context(open_context, key, platform: str, url: str, timeout: 
             if visitor:  # the visitor script sets SUB then navigates back: wait for the cookie as the reader does
                 await _wait_for_cookie(bctx, min(timeout / 3, 5.0))
             t = lap("load", t)
+            result: tuple[object, list[AccountPost] | ReadError]
             rctx = ReadContext(timeout=timeout, now=now, http=ContextHttp(bctx, timeout), browser=NoSecondBrowser())
             try:
                 result = key, await read_account(reader, url, rctx)
@@ -239,16 +250,14 @@ async def run(args) -> None:
                 async with super().context() as c:
                     yield c
 
-        readers.BrowserPool = CountingPool  # read_accounts looks the name up in crawler.readers
         server.clear_requests()
-        try:
+        # Instrumentation only: read_accounts looks BrowserPool up in crawler.readers at call time.
+        with patch.object(readers, "BrowserPool", CountingPool):
             t0 = time.perf_counter()
             results = await read_accounts([(k, p, u) for k, p, u, _ in batch], now=ACCOUNTS_NOW,
                                           executable_path=chromium, timeout=timeout, max_pages=args.max_pages,
                                           concurrency=args.concurrency)
             wall_a = time.perf_counter() - t0
-        finally:
-            readers.BrowserPool = BrowserPool
         with server._lock:
             reqs = list(server.requests)
         good, read, bad = check(results, batch)

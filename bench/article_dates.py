@@ -50,7 +50,7 @@ except ImportError:  # a bench-only package: the product does not use it (see cr
 from crawler import dates  # noqa: E402
 from crawler.encoding import decode_html  # noqa: E402
 from fixtures.portal.data import portal_posts  # noqa: E402
-from fixtures.server import load_site  # noqa: E402
+from fixtures.server import load_static_site  # noqa: E402
 from fixtures.unseen import unseen_posts  # noqa: E402
 from tests.crawler.test_dates import ARTICLE_PAGES, PAGES  # noqa: E402
 
@@ -90,7 +90,7 @@ def _charset(content_type: str) -> str | None:
 
 
 def portal_pages(site: str, truths: dict[str, datetime], every: int) -> list[Page]:
-    pages = load_site(site).pages
+    pages = load_static_site(site).pages
     out = []
     for path in sorted(truths)[::every]:
         res = pages[path]
@@ -111,7 +111,7 @@ def static_pages() -> list[Page]:
     return out
 
 
-def _htmldate(html: str, url: str, extensive: bool) -> datetime | None:
+def _htmldate(html: str, url: str | None, extensive: bool) -> datetime | None:
     found = find_date(html, url=url, original_date=True, extensive_search=extensive, outputformat=HD_FORMAT)
     return datetime.strptime(found, HD_FORMAT) if found else None
 

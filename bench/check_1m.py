@@ -207,16 +207,18 @@ def build(db_url: str, settings_path: Path, n_posts: int, runs: int, account_pos
             "units": len(by_unit), "insert_s": insert_s, "fetch_s": fetch_s}
 
 
-def median_run(cmd: list[str], repeat: int) -> tuple[float, list[float], subprocess.CompletedProcess]:
+def median_run(cmd: list[str], repeat: int) -> tuple[float, list[float], subprocess.CompletedProcess[str]]:
     # this checkout's code first, also when the script runs from a scratch copy of the project
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     times = []
-    proc = None
+    proc: subprocess.CompletedProcess[str] | None = None
     for _ in range(repeat):
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
         times.append(time.perf_counter() - t0)
-    return statistics.median(times), times, proc  # type: ignore[return-value]
+    median = statistics.median(times)  # StatisticsError when repeat < 1, as before
+    assert proc is not None  # repeat >= 1 here
+    return median, times, proc
 
 
 class StatementLog:
@@ -363,7 +365,8 @@ def main() -> None:
     per_stmt: dict[str, list[float]] = {}
     for sql, _, secs in log.rows:
         per_stmt.setdefault(label(sql), []).append(secs)
-    data = result.to_json()  # type: ignore[union-attr]
+    assert result is not None  # the loop above runs repeat + 1 >= 1 times
+    data = result.to_json()
     print(f"evaluate: evaluate_unit({unit}) in process: cold {evals[0]:.3f} s, warm median {warm:.3f} s; "
           f"{len(data['columns'])} columns, months {data['months']}, {len(data['findings'])} findings")
     for name, secs in per_stmt.items():

@@ -94,7 +94,7 @@ def main() -> None:
     from config import load_settings
     from crawler.run import run_crawl
     from fixtures.portal import write_settings
-    from fixtures.server import FixtureServer
+    from fixtures.server import FixtureServer, load_static_site
 
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)
 
@@ -119,7 +119,7 @@ def main() -> None:
         settings = load_settings(path)
         columns = len(settings.columns)
         print(f"fixture portal at {server.base_url}: {len(settings.units)} units, {columns} columns, "
-              f"{len(server.site.pages)} pre-rendered pages; politeness OFF for the loopback fixture "
+              f"{len(load_static_site('portal').pages)} pre-rendered pages; politeness OFF for the loopback fixture "
               f"(download_delay 0, autothrottle off, 16/16 concurrent, retries 0), as scrapy bench has none",
               flush=True)
 
