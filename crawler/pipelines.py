@@ -1,4 +1,9 @@
-"""The storage pipeline: the crawler's only writer. Each item is one transaction."""
+"""The storage pipeline: the crawler's only writer. Each item is one transaction.
+
+Once a column's outcome is stored, the pipeline sends the `column_settled` signal (item: the settled
+ColumnDoneItem, new_posts: the posts this run added to the column) through Scrapy's signal manager;
+`crawler.run` connects the caller's progress output to it.
+"""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -10,6 +15,10 @@ from scrapy.crawler import Crawler
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem
 from storage import queries
 from storage.db import get_sessionmaker
+
+
+# Scrapy signals are plain objects (scrapy/signals.py); receivers take keyword arguments item, new_posts.
+column_settled = object()
 
 
 class StoragePipeline:
@@ -43,9 +52,8 @@ class StoragePipeline:
                                      listed=listed if item.status != "error" else None)
                 if item.status == "ok":  # validators only after a complete read of the column
                     queries.save_validators(session, item.column_id, item.etag, item.last_modified)
-            progress = getattr(self.crawler.spider, "progress", None) if self.crawler else None
-            if progress:
-                progress(item, new)
+            if self.crawler is not None:
+                self.crawler.signals.send_catch_log(signal=column_settled, item=item, new_posts=new)
         return item
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import urlsplit
 
 from config import Settings
@@ -23,7 +23,18 @@ from storage.db import get_sessionmaker, prepare
 STATUS_LABELS = {"ok": "正常", "unchanged": "无变化", "partial": "部分读取", "error": "失败"}
 
 
-def scrapy_settings(crawl: CrawlSettings, database_url: str, run_id: int) -> dict:
+Progress = bool | Callable[[str], None]  # True: lines on stderr; a callable: each line given to it; False: none
+
+# Ours sit among Scrapy's defaults: charset repair after HttpCompressionMiddleware (590) has inflated the
+# body on its way back (process_response runs from high numbers to low) and before MetaRefreshMiddleware
+# (580) reads the text; conditional headers are added once the request has its User-Agent (500).
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.CharsetMiddleware": 585,
+    "crawler.middlewares.ConditionalRequestMiddleware": 560,
+}
+
+
+def scrapy_settings(crawl: CrawlSettings, database_url: str, run_id: int) -> dict[str, Any]:
     """Polite by default: per-domain concurrency and delay, AutoThrottle, timeouts and retries."""
     return {
         "BOT_NAME": "gov-monitor",
@@ -49,6 +60,7 @@ def scrapy_settings(crawl: CrawlSettings, database_url: str, run_id: int) -> dic
         "LOG_INSTALL_ROOT_HANDLER": False,
         "REQUEST_FINGERPRINTER_IMPLEMENTATION": "2.7",
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "DOWNLOADER_MIDDLEWARES": DOWNLOADER_MIDDLEWARES,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
         "MONITOR_DATABASE_URL": database_url,
         "MONITOR_RUN_ID": run_id,
@@ -67,13 +79,16 @@ class CrawlSummary:
 
 
 class ProgressPrinter:
-    """One line a column on stderr: what a person watching a long crawl wants to see."""
+    """One line a column (to `line`, the caller's, else on `stream`, stderr): what a person watching a long
+    crawl wants to see. A receiver of the pipeline's `column_settled` signal."""
 
-    def __init__(self, targets: Sequence[queries.CrawlTarget], stream: TextIO | None = None) -> None:
+    def __init__(self, targets: Sequence[queries.CrawlTarget], stream: TextIO | None = None,
+                 line: Callable[[str], None] | None = None) -> None:
         self.names = {t.column_id: (t.unit, t.name) for t in targets}
         self.total = len(targets)
         self.done = 0
         self.stream = stream or sys.stderr
+        self.line = line
 
     def __call__(self, item: ColumnDoneItem, new_posts: int) -> None:
         self.done += 1
@@ -84,13 +99,19 @@ class ProgressPrinter:
             line += f"，{item.pages} 页，新增 {new_posts} 条"
         if item.reason:
             line += f"（{item.reason}）"
-        print(line, file=self.stream, flush=True)
+        if self.line is not None:
+            self.line(line)
+        else:
+            print(line, file=self.stream, flush=True)
 
 
 def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
-                     progress: bool = True, run_id: int | None = None) -> CrawlSummary:
+                     progress: Progress = True, run_id: int | None = None) -> CrawlSummary:
+    """Crawl in this process (once per process: see the module docstring). `progress`: True prints a line
+    a column on stderr, a callable receives each line, False prints nothing."""
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.pipelines import column_settled
     from crawler.spider import ColumnSpider
 
     url = settings.monitor.database_url
@@ -110,10 +131,13 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
     if targets:
         process = CrawlerProcess(scrapy_settings(settings.crawl, url, run_id))
         crawler = process.create_crawler(ColumnSpider)
+        if progress:
+            printer = ProgressPrinter(targets, line=progress if callable(progress) else None)
+            # weak=False: the signal manager holds receivers weakly, and nothing else refers to this one.
+            crawler.signals.connect(printer, signal=column_settled, weak=False)
         process.crawl(crawler, targets, complete_urls=complete_urls, full=full, timezone=settings.monitor.timezone,
                       selectors=selectors, allowed_hosts={h for h in hosts if h},
-                      max_pages=settings.crawl.max_pages_per_column,
-                      progress=ProgressPrinter(targets) if progress else None)
+                      max_pages=settings.crawl.max_pages_per_column)
         process.start()
     with sessions.begin() as session:
         queries.finish_run(session, run_id)
@@ -139,7 +163,7 @@ def problem_lines(summary: CrawlSummary) -> list[str]:
             + [f"  失败：{unit} · {column}：{reason}" for unit, column, reason in summary.failed])
 
 
-def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: bool, run_id: int) -> None:
+def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: Progress, run_id: int) -> None:
     _stop_with_parent()
     crawl_in_process(settings, units, full, progress, run_id)
 
@@ -155,8 +179,9 @@ def _stop_with_parent() -> None:
 
 
 def run_crawl(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
-              progress: bool = False) -> CrawlSummary:
-    """Crawl in a child process (see the module docstring); returns the run's summary from the database."""
+              progress: Progress = False) -> CrawlSummary:
+    """Crawl in a child process (see the module docstring); returns the run's summary from the database.
+    A callable `progress` runs in the child, so it must be picklable (a module-level function)."""
     with prepare(settings).begin() as session:
         run_id = queries.start_run(session, full)
     child = multiprocessing.get_context("spawn").Process(target=_child, args=(settings, units, full, progress, run_id))

@@ -25,9 +25,9 @@ from twisted.web._newclient import ResponseFailed
 from twisted.python.failure import Failure
 
 from crawler.dates import article_date
-from crawler.encoding import decode_html
 from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
+from crawler.middlewares import VALIDATORS, Validators
 from crawler.overrides import extract_with_selectors, next_page_with_selector
 from crawler.pagination import PageRequest, hanweb_config, next_page, platform_config, stated_total
 from storage.queries import CrawlTarget
@@ -85,23 +85,20 @@ class ColumnSpider(scrapy.Spider):
     def start_requests(self) -> Iterator[Request]:
         for target in self.targets:
             state = self.states[target.column_id]
-            headers = {}
-            if not self._full(state):  # conditional request: a 304 costs the server nothing
-                if target.etag:
-                    headers["If-None-Match"] = target.etag
-                if target.last_modified:
-                    headers["If-Modified-Since"] = target.last_modified
-            yield self._list_request(state, PageRequest(target.url), first=True, headers=headers)
+            # Conditional request (ConditionalRequestMiddleware): a 304 costs the server nothing.
+            validators = None if self._full(state) else Validators(target.etag, target.last_modified)
+            yield self._list_request(state, PageRequest(target.url), first=True, validators=validators)
 
     def _list_request(self, state: ColumnState, page: PageRequest, *, first: bool = False,
-                      headers: dict[str, str] | None = None) -> Request:
+                      validators: Validators | None = None) -> Request:
         state.pending += 1
         state.requests += 1
         state.seen_pages.add(_page_key(page))
-        meta = {"column_id": state.target.column_id, "first": first, "page": page,
-                "handle_httpstatus_list": [304] if first else []}
-        kwargs = dict(callback=self.parse_list, errback=self.list_failed, meta=meta, dont_filter=True,
-                      headers=headers or {})
+        meta: dict[str, Any] = {"column_id": state.target.column_id, "first": first, "page": page}
+        if validators:
+            meta[VALIDATORS] = validators
+        kwargs: dict[str, Any] = dict(callback=self.parse_list, errback=self.list_failed, meta=meta,
+                                      dont_filter=True)
         if page.method == "POST":
             return FormRequest(page.url, formdata=list(page.formdata), **kwargs)
         return Request(page.url, **kwargs)
@@ -120,7 +117,7 @@ class ColumnSpider(scrapy.Spider):
                 state.status = "unchanged"
                 yield from self._maybe_done(state)
                 return
-        html = decode_html(response.body, _header_charset(response))
+        html = response.text  # decoded by CharsetMiddleware's choice of codec
         if response.meta["first"]:
             state.hanweb = hanweb_config(html)
             state.platform = platform_config(html, response.url)
@@ -191,7 +188,7 @@ class ColumnSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["column_id"]]
         state.pending -= 1
-        published = article_date(decode_html(response.body, _header_charset(response)), url=response.url)
+        published = article_date(response.text, url=response.url)
         if published is None:
             state.undated += 1
         yield ArticleDateItem(state.target.column_id, response.meta["post_url"],
@@ -265,15 +262,6 @@ def _scrapy_errors(*names: str) -> tuple[type, ...]:
 def _header(response: Response, name: str) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-def _header_charset(response: Response) -> str | None:
-    content_type = _header(response, "Content-Type") or ""
-    for part in content_type.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key.lower() == "charset" and value:
-            return value.strip("\"'")
-    return None
 
 
 def _looks_truncated(html: str) -> bool:
