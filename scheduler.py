@@ -2,14 +2,16 @@
 
 Jobs and their ids (the names users write in `[schedule]`, `monitor daemon --once JOB` and `monitor status`):
 
-| job | what it calls | default |
+| job | what it calls (monitors/app.py `Monitor`, as the CLI does) | default |
 |---|---|---|
-| `crawl` | `crawler.run.run_crawl` (portal columns, in a child process) | `0 2 * * *` |
-| `accounts` | `crawler.accounts.read_and_store_accounts` | `0 */4 * * *` |
-| `probes` | `monitors.probes.run_probes` (home pages and `[probes] pages`) | `every 60m` (24 a day) |
-| `alerts` | `monitors.alerts.run_alerts(settings, as_of, send=True)` | `30 8 * * *` |
-| `monthly` | `monitors.summary.write_monthly_summary` (the month just ended) | `0 9 1 * *` |
-| `quarterly` | `monitors.cli.write_quarter_report` (the quarter just ended) | `0 9 10 1,4,7,10 *` |
+| `crawl` | `crawl_in_child` (portal columns, in a child process) | `0 2 * * *` |
+| `accounts` | `read_accounts` | `0 */4 * * *` |
+| `probes` | `probe` (home pages and `[probes] pages`) | `every 60m` (24 a day) |
+| `alerts` | `run_alerts` (`monitors.alerts.run_alerts(settings, as_of, send=True)`) | `30 8 * * *` |
+| `monthly` | `monthly_summary` (the month just ended) | `0 9 1 * *` |
+| `quarterly` | `quarter_report` (the quarter just ended) | `0 9 10 1,4,7,10 *` |
+
+The table is `JOB_TABLE` below: one `Job` a row (name, body, executor, misfire grace).
 
 A schedule is a 5-field cron line read in `[monitor] timezone`, an interval `every 90s|30m|4h|1d`, or `off`.
 
@@ -37,8 +39,8 @@ Decisions
   settings error"). Job locks are the same with the name `job-<id>`.
 - **Job store in the product's database**: APScheduler's `SQLAlchemyJobStore` on our engine (SQLite WAL
   pragmas included), table `apscheduler_jobs`, created and owned by APScheduler, not by Alembic. Jobs are
-  module-level functions referenced by text (`scheduler:job_crawl`) with the settings path as their only
-  argument, so the store can persist them and each run reads the settings afresh (a new column is crawled
+  one module-level function referenced by text (`scheduler:run_job`) with the job's name and the settings
+  path as its arguments, so the store can persist them and each run reads the settings afresh (a new column is crawled
   without a restart). On start each configured job is written again (`replace_existing=True`) when its
   schedule, timezone or settings path changed, and kept as stored otherwise, so a run that fell due while
   the daemon was stopped still happens within its grace; jobs set to `off` are removed.
@@ -75,17 +77,13 @@ from zoneinfo import ZoneInfo
 
 from config import Settings, load_settings
 from config.loader import parse_schedule
+from monitors.app import AlertsUnavailable, Monitor
+from monitors.summary import previous_month
 from storage import queries
-from storage.db import get_engine, get_sessionmaker, migrate, normalise_url
+from storage.db import get_engine, get_sessionmaker, normalise_url
 
 log = logging.getLogger("scheduler")
 
-JOBS = ("crawl", "accounts", "probes", "alerts", "monthly", "quarterly")
-EXECUTOR = {"probes": "light"}  # every other job runs on "default"
-MISFIRE_GRACE = {  # seconds a run may start late (daemon stopped or busy) before it is dropped
-    "crawl": 6 * 3600, "accounts": 2 * 3600, "probes": 10 * 60, "alerts": 4 * 3600,
-    "monthly": 3 * 86400, "quarterly": 5 * 86400,
-}
 DEFAULT_WORKERS, LIGHT_WORKERS = 2, 1
 MIN_PROBES_A_DAY = 20  # 国办秘函〔2019〕19号
 EXIT_LOCKED = 3
@@ -114,7 +112,7 @@ def kv(**fields: object) -> str:
     return " ".join(out)
 
 
-def setup_logging(timezone: str = "Asia/Shanghai", stream=None) -> None:  # noqa: ANN001
+def setup_logging(timezone: str = "Asia/Shanghai", stream=None) -> None:
     tz = ZoneInfo(timezone)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%d %H:%M:%S")
     formatter.converter = lambda ts: datetime.fromtimestamp(ts, tz).timetuple()  # type: ignore[method-assign]
@@ -221,10 +219,8 @@ def _today(settings: Settings) -> date:
     return datetime.now(ZoneInfo(settings.monitor.timezone)).date()
 
 
-def _crawl(settings: Settings) -> str:
-    from crawler.run import run_crawl
-
-    summary = run_crawl(settings, progress=False)
+def _crawl(app: Monitor) -> str:
+    summary = app.crawl_in_child()
     message = (f"栏目 {summary.columns} 个，成功 {summary.ok} 个，失败 {len(summary.failed)} 个，"
                f"新增 {summary.new_posts} 条，请求 {summary.requests} 次")
     if STOP.is_set():
@@ -232,42 +228,32 @@ def _crawl(settings: Settings) -> str:
     return message
 
 
-def _accounts(settings: Settings) -> str:
-    from crawler.accounts import read_and_store_accounts
-
-    summary = read_and_store_accounts(settings, progress=False)
+def _accounts(app: Monitor) -> str:
+    summary = app.read_accounts()
     return (f"账号 {summary.accounts} 个，读取成功 {summary.readable} 个，无法读取 {len(summary.unreadable)} 个，"
             f"新增 {summary.new_posts} 条")
 
 
-def _probes(settings: Settings) -> str:
-    from monitors.probes import run_probes
-
-    summary = run_probes(settings, stop=STOP)
+def _probes(app: Monitor) -> str:
+    summary = app.probe(stop=STOP)
     message = f"监测 {summary.probes} 次，失败 {len(summary.failed)} 次"
     if STOP.is_set():
         raise JobInterrupted(message + "；收到停止信号")
     return message
 
 
-def _alerts(settings: Settings) -> str:
+def _alerts(app: Monitor) -> str:
     try:
-        from monitors.alerts import run_alerts
-    except ImportError as exc:
-        # Only "the alerts package is not there (yet)": an ImportError raised inside it is a real failure.
-        if exc.name in ("monitors.alerts", None) or "run_alerts" in str(exc):
-            raise JobSkipped("alerts not available（monitors.alerts.run_alerts 尚未安装）") from None
-        raise
-    report = run_alerts(settings, _today(settings), send=True)
+        report = app.run_alerts(_today(app.settings))
+    except AlertsUnavailable as exc:
+        raise JobSkipped(str(exc)) from None
     summary = getattr(report, "summary", None)
     text = summary() if callable(summary) else summary if summary is not None else report
     return str(text)[:1000]
 
 
-def _monthly(settings: Settings) -> str:
-    from monitors.summary import previous_month, write_monthly_summary
-
-    path = write_monthly_summary(settings, previous_month(_today(settings)), Path(settings.schedule.out))
+def _monthly(app: Monitor) -> str:
+    path = app.monthly_summary(previous_month(_today(app.settings)), Path(app.settings.schedule.out))
     return f"已写入 {path}"
 
 
@@ -276,17 +262,34 @@ def previous_quarter(today: date) -> str:
     return f"{today.year - 1}Q4" if q == 0 else f"{today.year}Q{q}"
 
 
-def _quarterly(settings: Settings) -> str:
-    from monitors.cli import write_quarter_report
-
-    paths = write_quarter_report(settings, previous_quarter(_today(settings)), Path(settings.schedule.out), None)
+def _quarterly(app: Monitor) -> str:
+    settings = app.settings
+    paths = app.quarter_report(previous_quarter(_today(settings)), Path(settings.schedule.out))
     return "已写入 " + "、".join(str(p) for p in paths)
 
 
-BODIES: dict[str, Callable[[Settings], str]] = {
-    "crawl": _crawl, "accounts": _accounts, "probes": _probes, "alerts": _alerts,
-    "monthly": _monthly, "quarterly": _quarterly,
-}
+@dataclass(frozen=True)
+class Job:
+    """One job of the daemon: the name users write, its body (a use case of the app), where it runs, and the
+    seconds a run may start late (daemon stopped or busy) before it is dropped."""
+
+    name: str
+    body: Callable[[Monitor], str]
+    executor: str  # "light" keeps the hourly probes apart from the long jobs
+    grace: int
+
+
+JOB_TABLE: tuple[Job, ...] = (
+    Job("crawl", _crawl, "default", 6 * 3600),  # a night crawl missed by a stopped daemon runs on a morning restart
+    Job("accounts", _accounts, "default", 2 * 3600),
+    Job("probes", _probes, "light", 10 * 60),  # a missed hourly probe is dropped: the next one comes
+    Job("alerts", _alerts, "default", 4 * 3600),
+    Job("monthly", _monthly, "default", 3 * 86400),
+    Job("quarterly", _quarterly, "default", 5 * 86400),
+)
+JOB_BY_NAME = {job.name: job for job in JOB_TABLE}
+JOBS = tuple(JOB_BY_NAME)
+MISFIRE_GRACE = {job.name: job.grace for job in JOB_TABLE}
 
 
 def run_job(job: str, config_path: str) -> str:
@@ -296,7 +299,7 @@ def run_job(job: str, config_path: str) -> str:
     """
     try:
         settings = load_settings(config_path)
-    except Exception as exc:  # noqa: BLE001 - a bad settings file must not stop the daemon either
+    except Exception as exc:
         log.error(kv(job=job, event="failed", error=f"设置文件无法读取：{exc}"))
         return "failed"
     if STOP.is_set():  # submitted in the instant the daemon began to stop
@@ -307,14 +310,14 @@ def run_job(job: str, config_path: str) -> str:
     if not lock.acquire():
         log.warning(kv(job=job, event="skipped", reason="locked", holder=lock.holder))
         return "locked"
+    app = Monitor(settings)
     try:
-        sessions = get_sessionmaker(url)
         try:
-            migrate(url)
+            sessions = app.sessions
             with sessions.begin() as session:
                 stale = queries.interrupt_job_runs(session, job, "进程在运行中退出（被强行终止或崩溃）")
                 run_id = queries.start_job_run(session, job)
-        except Exception as exc:  # noqa: BLE001 - e.g. the database is down: logged, retried at the next run
+        except Exception as exc:
             log.error(kv(job=job, event="failed", error=f"数据库不可用：{type(exc).__name__}: {exc}"), exc_info=True)
             return "failed"
         if stale:
@@ -322,14 +325,14 @@ def run_job(job: str, config_path: str) -> str:
         log.info(kv(job=job, event="start", run=run_id))
         started = time.monotonic()
         try:
-            message = BODIES[job](settings)
+            message = JOB_BY_NAME[job].body(app)
             status = "ok"
         except JobSkipped as exc:
             status, message = "skipped", str(exc)
             log.warning(kv(job=job, event="skipped", run=run_id, reason=message))
         except JobInterrupted as exc:
             status, message = "interrupted", str(exc)
-        except BaseException as exc:  # noqa: BLE001 - logged with its traceback; KeyboardInterrupt re-raised below
+        except BaseException as exc:
             status = "interrupted" if STOP.is_set() or isinstance(exc, KeyboardInterrupt) else "failed"
             message = f"{type(exc).__name__}: {exc}"
             fields = kv(job=job, event=status, run=run_id, seconds=f"{time.monotonic() - started:.1f}", error=message)
@@ -353,33 +356,9 @@ def run_job(job: str, config_path: str) -> str:
         lock.release()
 
 
-def job_crawl(config_path: str) -> str:
-    return run_job("crawl", config_path)
-
-
-def job_accounts(config_path: str) -> str:
-    return run_job("accounts", config_path)
-
-
-def job_probes(config_path: str) -> str:
-    return run_job("probes", config_path)
-
-
-def job_alerts(config_path: str) -> str:
-    return run_job("alerts", config_path)
-
-
-def job_monthly(config_path: str) -> str:
-    return run_job("monthly", config_path)
-
-
-def job_quarterly(config_path: str) -> str:
-    return run_job("quarterly", config_path)
-
-
 # --- triggers ------------------------------------------------------------------------------------------
 
-def make_trigger(expression: str, timezone: str):  # noqa: ANN201 (an APScheduler trigger, or None for "off")
+def make_trigger(expression: str, timezone: str):
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -392,7 +371,7 @@ def make_trigger(expression: str, timezone: str):  # noqa: ANN201 (an APSchedule
     return CronTrigger.from_crontab(value, timezone=tz)
 
 
-def runs_a_day(trigger, now: datetime) -> int:  # noqa: ANN001
+def runs_a_day(trigger, now: datetime) -> int:
     """How many times `trigger` fires in the 24 hours after `now` (capped at 10 000)."""
     count, previous, end = 0, None, now + timedelta(days=1)
     fire = trigger.get_next_fire_time(None, now)
@@ -421,7 +400,7 @@ def mark_interrupted(url: str) -> int:
     return total
 
 
-def daemon_scheduler(**options):  # noqa: ANN003, ANN201
+def daemon_scheduler(**options):
     """A BackgroundScheduler that, once stopped, submits nothing more.
 
     APScheduler 3 wakes its thread on shutdown and processes the due jobs once more, after the executors are
@@ -433,7 +412,7 @@ def daemon_scheduler(**options):  # noqa: ANN003, ANN201
     from apscheduler.schedulers.base import STATE_STOPPED
 
     class DaemonScheduler(BackgroundScheduler):
-        def _process_jobs(self):  # noqa: ANN202
+        def _process_jobs(self):
             if self.state == STATE_STOPPED:
                 return None
             return super()._process_jobs()
@@ -470,7 +449,7 @@ def run_daemon(config_path: str) -> int:
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
     scheduler = None
     try:
-        migrate(url)
+        Monitor(settings).prepare()
         mark_interrupted(url)
         tz = ZoneInfo(settings.monitor.timezone)
         scheduler = daemon_scheduler(
@@ -480,7 +459,7 @@ def run_daemon(config_path: str) -> int:
             timezone=tz,
         )
 
-        def on_event(event) -> None:  # noqa: ANN001
+        def on_event(event) -> None:
             if event.code == EVENT_JOB_MISSED:
                 log.warning(kv(job=event.job_id, event="missed", scheduled=event.scheduled_run_time.isoformat()))
             elif event.code == EVENT_JOB_MAX_INSTANCES:
@@ -519,10 +498,11 @@ def run_daemon(config_path: str) -> int:
         lock.release()
 
 
-def _register_jobs(scheduler, settings: Settings, config_path: str) -> None:  # noqa: ANN001
+def _register_jobs(scheduler, settings: Settings, config_path: str) -> None:
     tz_name = settings.monitor.timezone
     wanted = set()
-    for job in JOBS:
+    for entry in JOB_TABLE:
+        job = entry.name
         expression = getattr(settings.schedule, job).strip()
         trigger = make_trigger(expression, tz_name)
         if trigger is None:
@@ -530,11 +510,11 @@ def _register_jobs(scheduler, settings: Settings, config_path: str) -> None:  # 
         wanted.add(job)
         signature = f"{expression} [{tz_name}]"
         existing = scheduler.get_job(job)
-        if (existing is not None and existing.name == signature and tuple(existing.args) == (config_path,)
-                and existing.func_ref == f"scheduler:job_{job}"):
+        if (existing is not None and existing.name == signature and tuple(existing.args) == (job, config_path)
+                and existing.func_ref == "scheduler:run_job"):
             continue  # unchanged: keep its stored next run (a run that fell due while stopped still happens)
-        scheduler.add_job(f"scheduler:job_{job}", trigger, args=(config_path,), id=job, name=signature,
-                          executor=EXECUTOR.get(job, "default"), misfire_grace_time=MISFIRE_GRACE[job],
+        scheduler.add_job("scheduler:run_job", trigger, args=(job, config_path), id=job, name=signature,
+                          executor=entry.executor, misfire_grace_time=entry.grace,
                           coalesce=True, max_instances=1, replace_existing=True)
         if job == "probes":
             per_day = runs_a_day(trigger, datetime.now(ZoneInfo(tz_name)))
@@ -550,8 +530,7 @@ def run_once(config_path: str, job: str) -> int:
     """`monitor daemon --once JOB`: run the job now in this process. 0 ok or skipped, 1 failed, 3 locked."""
     settings = load_settings(config_path)
     setup_logging(settings.monitor.timezone)
-    migrate(settings.monitor.database_url)
-    status = run_job(job, config_path)
+    status = run_job(job, config_path)  # it prepares the database
     if status == "locked":
         print(f"错误：任务 {job} 正在由其他进程运行，请稍后再试。", file=sys.stderr, flush=True)
         return EXIT_LOCKED
@@ -578,9 +557,7 @@ def daemon_running(url: str) -> str | None:
 
 
 def job_status(settings: Settings) -> list[JobStatus]:
-    url = settings.monitor.database_url
-    migrate(url)
-    with get_sessionmaker(url)() as session:
+    with Monitor(settings).sessions() as session:
         last = queries.last_job_runs(session)
         upcoming = queries.job_next_runs(session)
     return [JobStatus(job, getattr(settings.schedule, job), last.get(job), upcoming.get(job)) for job in JOBS]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,7 +34,15 @@ def posts_to_store(posts: Sequence) -> list[queries.AccountPostRow]:  # noqa: AN
 
 
 def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = None, *, now: datetime | None = None,
-                            progress: bool = True) -> AccountsSummary:
+                            progress: bool | Callable[[str], None] = True) -> AccountsSummary:
+    """Read every account (of `units`) and store its posts; progress lines go to `progress` when it is a
+    callback, else (when true) to stderr."""
+    def say(line: str) -> None:
+        if callable(progress):
+            progress(line)
+        elif progress:
+            print(line, file=sys.stderr, flush=True)
+
     sessions = prepare(settings)
     with sessions() as session:
         targets = queries.account_targets(session, units)
@@ -42,8 +50,7 @@ def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = No
         return AccountsSummary(0, 0, [], 0)
     from crawler.readers import ReadError, read_accounts  # Playwright is imported only when there are accounts
 
-    if progress:
-        print(f"读取政务新媒体账号 {len(targets)} 个……", file=sys.stderr, flush=True)
+    say(f"读取政务新媒体账号 {len(targets)} 个……")
     results = asyncio.run(read_accounts(
         [(t.account_id, t.platform, t.url) for t in targets], now=now, timeout=settings.crawl.timeout,
         executable_path=settings.crawl.chromium_path or None, max_pages=settings.crawl.browser_pages))
@@ -60,8 +67,6 @@ def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = No
                 added = queries.store_account_read(session, target.account_id, posts_to_store(result))
                 new_posts += added
                 line = f"正常读取，{len(result)} 条，新增 {added} 条"
-        if progress:
-            label = PLATFORM_LABELS.get(target.platform, target.platform)
-            print(f"[{i:>{len(str(len(targets)))}}/{len(targets)}] {target.unit} · {label}“{target.name}”：{line}",
-                  file=sys.stderr, flush=True)
+        label = PLATFORM_LABELS.get(target.platform, target.platform)
+        say(f"[{i:>{len(str(len(targets)))}}/{len(targets)}] {target.unit} · {label}“{target.name}”：{line}")
     return AccountsSummary(len(targets), len(targets) - len(unreadable), unreadable, new_posts)

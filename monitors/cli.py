@@ -1,19 +1,28 @@
-"""The `monitor` command: thin shells over library functions (DESIGN.md "CLI").
+"""The `monitor` command: a thin shell over the application (monitors/app.py; DESIGN.md "CLI").
 
-Exit codes: 0 no finding / success, 1 findings, 2 usage or settings error. Expected errors print one clear
-line in Chinese, never a traceback.
+Each command parses its arguments, calls one use case of `Monitor`, formats the result (Chinese text or
+JSON) and picks the exit code: 0 no finding / success, 1 findings, 2 usage or settings error. Expected
+errors (`AppError`) print one clear line in Chinese, never a traceback.
 """
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
-from datetime import date
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from config import Settings, SettingsError, default_settings_path, load_settings
+from monitors.app import AppError, CrawlOutcome, Monitor, PageNotRead
+from monitors.evaluate import UnitResult
+
+if TYPE_CHECKING:
+    from crawler.run import CrawlSummary
+    from monitors.alerts import AlertPlan
+    from monitors.sheets import Problem
 
 CATEGORY_LABELS = {"dynamic": "动态", "notice": "通知公告", "plan": "人事规划", "disclosure": "信息公开", "other": "其他"}
 
@@ -21,7 +30,7 @@ CATEGORY_LABELS = {"dynamic": "动态", "notice": "通知公告", "plan": "人�
 class UserError(click.ClickException):
     exit_code = 2
 
-    def show(self, file=None) -> None:  # noqa: ANN001
+    def show(self, file: object = None) -> None:
         click.echo(f"错误：{self.format_message()}", err=True)
 
 
@@ -31,6 +40,29 @@ def _settings(ctx: click.Context) -> Settings:
         return load_settings(path)
     except SettingsError as exc:
         raise UserError(str(exc)) from None
+
+
+def _app(ctx: click.Context) -> Monitor:
+    return Monitor(_settings(ctx))
+
+
+def _echo_err(line: str) -> None:
+    click.echo(line, err=True)
+
+
+class _AppErrors:
+    """`with _AppErrors():` an AppError becomes the one-line usage error (exit 2); PageNotRead exits 1."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+        if isinstance(exc, PageNotRead):
+            click.echo(f"错误：{exc}", err=True)
+            sys.exit(1)
+        if isinstance(exc, AppError):
+            raise UserError(str(exc)) from None
+        return False
 
 
 def _as_of(value: str | None) -> date:
@@ -56,10 +88,9 @@ def main(ctx: click.Context, config: Path | None) -> None:
 @click.pass_context
 def init(ctx: click.Context) -> None:
     """创建或升级数据库，并从设置文件载入单位、栏目和账号。"""
-    from storage.db import prepare
-
-    settings = _settings(ctx)
-    prepare(settings)
+    app = _app(ctx)
+    app.prepare()
+    settings = app.settings
     click.echo(f"数据库已就绪：{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
                f"{len(settings.accounts)} 个政务新媒体账号。")
 
@@ -70,39 +101,31 @@ def init(ctx: click.Context) -> None:
 @click.pass_context
 def crawl(ctx: click.Context, units: tuple[str, ...], full: bool) -> None:
     """抓取门户网站各栏目（默认增量）。"""
-    settings = _settings(ctx)
-    _known_units(settings, units)
-    summary = _crawl(settings, units, full)
-    sys.exit(1 if summary.failed else 0)
+    app = _app(ctx)
+    with _AppErrors():
+        app.require_units(units)
+    outcome = _crawl(app, units, full)
+    sys.exit(1 if outcome.columns.failed else 0)
 
 
-def _known_units(settings: Settings, units: tuple[str, ...] | list[str]) -> None:
-    for unit in units:
-        if settings.unit(unit) is None:
-            known = "、".join(u.name for u in settings.units)
-            raise UserError(f"设置中没有单位“{unit}”。已设置的单位：{known}")
+def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> CrawlOutcome:
+    from crawler.run import problem_lines
 
-
-def _crawl(settings: Settings, units: tuple[str, ...] | list[str], full: bool):  # noqa: ANN202
-    from crawler.run import crawl_in_process, problem_lines
+    def columns_done(summary: CrawlSummary) -> None:
+        click.echo(f"抓取完成：{summary.columns} 个栏目，{summary.ok} 个完整读取，{len(summary.partial)} 个未读全，"
+                   f"{len(summary.failed)} 个失败，新增信息 {summary.new_posts} 条，请求 {summary.requests} 次。",
+                   err=True)
+        for line in problem_lines(summary):
+            click.echo(line, err=True)
 
     click.echo(f"开始抓取{'（完整）' if full else '（增量）'}……", err=True)
-    summary = crawl_in_process(settings, list(units) or None, full=full)
-    click.echo(f"抓取完成：{summary.columns} 个栏目，{summary.ok} 个完整读取，{len(summary.partial)} 个未读全，"
-               f"{len(summary.failed)} 个失败，新增信息 {summary.new_posts} 条，请求 {summary.requests} 次。", err=True)
-    for line in problem_lines(summary):
-        click.echo(line, err=True)
-    _read_accounts(settings, units)
-    return summary
-
-
-def _read_accounts(settings: Settings, units: tuple[str, ...] | list[str], now=None) -> None:  # noqa: ANN001
-    from crawler.accounts import read_and_store_accounts
-
-    result = read_and_store_accounts(settings, list(units) or None, now=now)
+    with _AppErrors():
+        outcome = app.crawl(units, full, progress=_echo_err, after_columns=columns_done)
+    result = outcome.accounts
     if result.accounts:
         click.echo(f"政务新媒体：{result.accounts} 个账号，{result.readable} 个读取成功，"
                    f"{len(result.unreadable)} 个无法读取，新增 {result.new_posts} 条。", err=True)
+    return outcome
 
 
 @main.command()
@@ -113,22 +136,14 @@ def _read_accounts(settings: Settings, units: tuple[str, ...] | list[str], now=N
 @click.pass_context
 def check(ctx: click.Context, unit: str, as_of: str | None, no_crawl: bool, fmt: str) -> None:
     """检查一个单位：抓取其栏目（除非 --no-crawl），按日期评估并输出结果。有问题时退出码为 1。"""
-    from monitors.evaluate import evaluate_unit
-    from storage.db import get_sessionmaker, migrate, schema_ready
-
-    settings = _settings(ctx)
+    app = _app(ctx)
     day = _as_of(as_of)
-    _known_units(settings, [unit])
+    with _AppErrors():
+        app.require_units([unit])
     if not no_crawl:
-        _crawl(settings, [unit], full=False)
-    url = settings.monitor.database_url
-    if not schema_ready(url):
-        migrate(url)
-    with get_sessionmaker(url)() as session:
-        try:
-            result = evaluate_unit(session, settings, unit, day)
-        except LookupError:
-            raise UserError(f"数据库中没有单位“{unit}”，请先运行 monitor init 或 monitor crawl") from None
+        _crawl(app, [unit], full=False)
+    with _AppErrors():
+        result = app.check(unit, day)
     if fmt == "json":
         click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
     else:
@@ -136,7 +151,7 @@ def check(ctx: click.Context, unit: str, as_of: str | None, no_crawl: bool, fmt:
     sys.exit(1 if result.findings else 0)
 
 
-def format_check_text(result) -> str:  # noqa: ANN001
+def format_check_text(result: UnitResult) -> str:
     from monitors.rules import PARTIAL_MONTH_NOTE, SEVERITY_LABELS, month_label
     from monitors.textable import table
 
@@ -146,8 +161,7 @@ def format_check_text(result) -> str:  # noqa: ANN001
     unsure = set(data["partial_months"])
     lines.append(table(["月份", "条数", "情况"],
                        [[month_label(m.month), str(m.posts),
-                         ("未满月" if not m.complete else "达标" if not any(
-                             f.rule == "quota.monthly" and f.target == m.month for f in result.findings) else "未达标")
+                         ("未满月" if not m.complete else "未达标" if m.month in result.shortfalls else "达标")
                          + (PARTIAL_MONTH_NOTE if m.month in unsure else "")]
                         for m in result.facts.months]))
     lines += ["", "栏目："]
@@ -173,25 +187,12 @@ def format_check_text(result) -> str:  # noqa: ANN001
 @click.pass_context
 def report(ctx: click.Context, quarter: str, out: Path, as_of: str | None) -> None:
     """生成季度通报（.docx）及附件（.xlsx）和 report-季度.json。"""
-    settings = _settings(ctx)
-    for path in write_quarter_report(settings, quarter, out, _as_of(as_of) if as_of else None):
+    app = _app(ctx)
+    day = _as_of(as_of) if as_of else None
+    with _AppErrors():
+        paths = app.quarter_report(quarter, out, day)
+    for path in paths:
         click.echo(f"已写入 {path}")
-
-
-def write_quarter_report(settings: Settings, quarter: str, out: Path, as_of: date | None) -> list[Path]:
-    from monitors.evaluate import build_quarter_report, parse_quarter
-    from monitors.report.writers import write_report
-    from storage.db import get_sessionmaker, migrate
-
-    try:
-        parse_quarter(quarter)
-    except ValueError as exc:
-        raise UserError(str(exc)) from None
-    migrate(settings.monitor.database_url)
-    with get_sessionmaker(settings.monitor.database_url)() as session:
-        model = build_quarter_report(session, settings, quarter, as_of)
-    out.mkdir(parents=True, exist_ok=True)
-    return write_report(model, out)
 
 
 @main.group()
@@ -205,27 +206,19 @@ def accounts() -> None:
 @click.pass_context
 def accounts_import(ctx: click.Context, file: Path, write: bool) -> None:
     """检查登记表 FILE.xlsx 并导入其中的账号。有错误时退出码为 1，且不写入。"""
-    from monitors.register import RegisterError, new_rows, read_register, rows_to_toml
-
-    settings = _settings(ctx)
-    try:
-        rows, problems = read_register(file)
-    except RegisterError as exc:
-        raise UserError(str(exc)) from None
-    fresh, known, twins = new_rows(rows, settings)
-    problems = sorted(problems + twins, key=lambda p: (p.level != "error", p.line))
-    text = rows_to_toml(fresh, [u.name for u in settings.units], source=file.name)
-    new_units = text.splitlines().count("[[units]]")
-    _report_problems(problems, "登记表", lambda errors, warnings: (
-        f"登记表 {file.name}：可监测账号 {len(rows)} 个，其中新账号 {len(fresh)} 个、已在设置中 {len(known)} 个，"
-        f"新单位 {new_units} 个；错误 {errors} 个，提醒 {warnings} 个。"))
-    if not fresh:
+    app = _app(ctx)
+    with _AppErrors():
+        found = app.import_accounts(file)
+    _report_problems(found.problems, "登记表", lambda errors, warnings: (
+        f"登记表 {file.name}：可监测账号 {found.rows} 个，其中新账号 {len(found.fresh)} 个、已在设置中 {found.known} 个，"
+        f"新单位 {found.new_units} 个；错误 {errors} 个，提醒 {warnings} 个。"))
+    if not found.fresh:
         click.echo("没有需要新增的账号。", err=True)
         return
-    _emit_blocks(settings, text, f"新增单位 {new_units} 个、账号 {len(fresh)} 个", write)
+    _emit_blocks(app, found.toml, f"新增单位 {found.new_units} 个、账号 {len(found.fresh)} 个", write)
 
 
-def _report_problems(problems: list, what: str, summary: Callable[[int, int], str]) -> None:
+def _report_problems(problems: Sequence[Problem], what: str, summary: Callable[[int, int], str]) -> None:
     """Print each problem and the summary line (given the error and warning counts); exit 1 on any error."""
     errors = sum(p.level == "error" for p in problems)
     for p in problems:
@@ -236,42 +229,22 @@ def _report_problems(problems: list, what: str, summary: Callable[[int, int], st
         sys.exit(1)
 
 
-def _append_settings(path: Path, addition: str) -> None:
-    """monitors.settings_file.append_settings with its error as a one-line CLI error."""
-    from monitors.settings_file import append_settings
-
-    try:
-        append_settings(path, addition)
-    except SettingsError as exc:
-        raise UserError(str(exc)) from None
-
-
 @accounts.command("export")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--as-of", "as_of", default=None, help="状态日期和填表日期 YYYY-MM-DD（默认今天）")
 @click.pass_context
 def accounts_export(ctx: click.Context, file: Path, as_of: str | None) -> None:
     """按设置文件导出登记表 FILE.xlsx（附最近更新和监测状态）。"""
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from monitors.register import account_statuses, write_register
-
-    settings = _settings(ctx)
+    app = _app(ctx)
     day = _as_of(as_of)
-    try:
-        statuses = account_statuses(settings, day)
-    except SQLAlchemyError as exc:
-        raise UserError(f"无法读取数据库：{str(exc).splitlines()[0]}") from None
-    if statuses is None:
+    with _AppErrors():
+        done = app.export_accounts(file, day)
+    if not done.with_status:
         click.echo("数据库尚未创建（monitor init），导出的登记表不含最近更新和监测状态。", err=True)
-    try:
-        write_register(file, settings.accounts, statuses, date=day)
-    except OSError as exc:
-        raise UserError(f"无法写入 {file}：{exc.strerror or exc}") from None
-    click.echo(f"已写入 {file}：{len(settings.accounts)} 个政务新媒体账号。")
+    click.echo(f"已写入 {file}：{done.accounts} 个政务新媒体账号。")
 
 
-def _emit_blocks(settings: Settings, text: str, count: str, write: bool, out: Path | None = None) -> None:
+def _emit_blocks(app: Monitor, text: str, count: str, write: bool, out: Path | None = None) -> None:
     """Print the proposed blocks, or write them to `out`, or append them to settings (`--write`, with .bak)."""
     if out is not None:
         try:
@@ -279,8 +252,10 @@ def _emit_blocks(settings: Settings, text: str, count: str, write: bool, out: Pa
         except OSError as exc:
             raise UserError(f"无法写入 {out}：{exc.strerror or exc}") from None
         click.echo(f"已写入 {out}：{count}。", err=True)
+    settings = app.settings
     if write:
-        _append_settings(Path(settings.path), text)
+        with _AppErrors():
+            app.append_settings(text)
         click.echo(f"已写入 {settings.path}：{count}（原文件备份为 {settings.path}.bak）。", err=True)
     elif out is None:
         click.echo(text, nl=False)
@@ -301,19 +276,10 @@ def _emit_blocks(settings: Settings, text: str, count: str, write: bool, out: Pa
 def discover(ctx: click.Context, url: str, unit: str | None, out: Path | None, write: bool, max_pages: int,
              concurrency: int | None, delay: float | None) -> None:
     """从网站首页和导航发现列表栏目，输出建议的 [[columns]]（已在设置中的栏目跳过）。"""
-    from monitors.discover import PageUnreadable
-    from monitors.discover import discover as run_discovery
-
-    settings = _settings(ctx)
-    if not url.startswith(("http://", "https://")):
-        raise UserError(f"网址应以 http:// 或 https:// 开头：{url}")
-    try:
-        result = run_discovery(url, settings, unit=unit, max_pages=max_pages,
-                               concurrency=concurrency or min(4, settings.crawl.concurrent_per_domain),
-                               delay=delay, progress=lambda line: click.echo(line, err=True))
-    except PageUnreadable as exc:
-        click.echo(f"错误：无法读取首页 {url}：{exc}", err=True)
-        sys.exit(1)
+    app = _app(ctx)
+    with _AppErrors():
+        result = app.discover(url, unit=unit, max_pages=max_pages, concurrency=concurrency, delay=delay,
+                              progress=_echo_err)
     read = sum(1 for p in result.pages.values() if p.facts is not None)
     click.echo(f"栏目发现：读取 {read} 页（请求 {result.requests} 次，{result.seconds:.1f} 秒），发现列表栏目 "
                f"{len(result.proposals) + len(result.skipped)} 个，其中新栏目 {len(result.proposals)} 个、"
@@ -322,7 +288,7 @@ def discover(ctx: click.Context, url: str, unit: str | None, out: Path | None, w
     if not result.proposals:
         click.echo("没有需要新增的栏目。", err=True)
         return
-    _emit_blocks(settings, result.toml(settings), f"新栏目 {len(result.proposals)} 个", write, out)
+    _emit_blocks(app, result.toml(app.settings), f"新栏目 {len(result.proposals)} 个", write, out)
 
 
 @main.group()
@@ -336,20 +302,15 @@ def columns() -> None:
 @click.pass_context
 def columns_import(ctx: click.Context, file: Path, write: bool) -> None:
     """检查栏目维护分工表 FILE.xlsx 并导入其中的栏目。有错误时退出码为 1，且不写入。"""
-    from monitors.columns_register import read_columns, rows_to_toml
-    from monitors.sheets import SheetError
-
-    settings = _settings(ctx)
-    try:
-        rows, problems = read_columns(file, settings)
-    except SheetError as exc:
-        raise UserError(str(exc)) from None
-    _report_problems(problems, "分工表", lambda errors, warnings: (
-        f"分工表 {file.name}：新栏目 {len(rows)} 个；错误 {errors} 个，提醒 {warnings} 个。"))
-    if not rows:
+    app = _app(ctx)
+    with _AppErrors():
+        found = app.import_columns(file)
+    _report_problems(found.problems, "分工表", lambda errors, warnings: (
+        f"分工表 {file.name}：新栏目 {found.rows} 个；错误 {errors} 个，提醒 {warnings} 个。"))
+    if not found.rows:
         click.echo("没有需要新增的栏目。", err=True)
         return
-    _emit_blocks(settings, rows_to_toml(rows, source=file.name), f"新栏目 {len(rows)} 个", write)
+    _emit_blocks(app, found.toml, f"新栏目 {found.rows} 个", write)
 
 
 @main.command()
@@ -364,34 +325,21 @@ def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, int
 
     必须指定 --dry-run 或 --send 之一。全部发出（或没有要发的）时退出码为 0，有发送失败时为 1。
     """
-    from sqlalchemy import inspect
-
-    from monitors.alerts import plan_alerts, send_alerts, settle_interrupted
-    from storage.db import get_engine, get_sessionmaker, migrate, schema_ready
-
     if dry_run == send:
         raise UserError("请指定 --dry-run（只显示）或 --send（发送）之一")
     if interrupted and not send:
         raise UserError("--interrupted 只能与 --send 一起使用")
-    settings = _settings(ctx)
+    app = _app(ctx)
     day = _as_of(as_of)
-    url = settings.monitor.database_url
     if dry_run:
-        if not schema_ready(url):
-            raise UserError("数据库尚未初始化，请先运行 monitor init 或 monitor crawl")
-        if not inspect(get_engine(url)).has_table("alert_state"):
-            raise UserError("数据库需要升级（缺少提醒记录表），请先运行 monitor init")
-        with get_sessionmaker(url)() as session:
-            plan = plan_alerts(session, settings, day)
-            session.rollback()  # a dry run writes nothing
-        click.echo(format_alert_plan(plan))
+        with _AppErrors():
+            click.echo(format_alert_plan(app.plan_alerts(day)))
         return
-    migrate(url)
-    sessions = get_sessionmaker(url)
-    if interrupted:
-        n = settle_interrupted(sessions, resend=interrupted == "resend")
-        click.echo(f"已处理发送中断的邮件 {n} 封：{'重新发送' if interrupted == 'resend' else '视为已发送'}。")
-    plan, written, report = send_alerts(sessions, settings, day)
+    with _AppErrors():
+        done = app.send_alerts(day, interrupted)
+    if done.settled is not None:
+        click.echo(f"已处理发送中断的邮件 {done.settled} 封：{'重新发送' if interrupted == 'resend' else '视为已发送'}。")
+    plan, written, report = done.plan, done.written, done.delivery
     click.echo(f"截至 {day.isoformat()}：新写入发件箱 {len(written.written)} 封"
                + (f"（{len(written.already)} 封此前已写入）" if written.already else "") + "。")
     for unit in plan.no_recipient:
@@ -408,7 +356,7 @@ def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, int
     sys.exit(0 if report.ok else 1)
 
 
-def format_alert_plan(plan) -> str:  # noqa: ANN001
+def format_alert_plan(plan: AlertPlan) -> str:
     lines = []
     for key, _unit, email in plan.emails():
         lines += [f"收件人：{', '.join(email.to)}"]
@@ -471,7 +419,7 @@ def status(ctx: click.Context) -> None:
     settings = _settings(ctx)
     tz = ZoneInfo(settings.monitor.timezone)
 
-    def when(value) -> str:  # noqa: ANN001
+    def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
     holder = scheduler.daemon_running(settings.monitor.database_url)

@@ -7,15 +7,17 @@ writes the quarterly notice into DIR.
 """
 from __future__ import annotations
 
+import json
 import socket
 import sys
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
-
-import click
+from typing import TextIO
 
 from config import load_settings
+from monitors.app import Monitor
 
 DEMO_QUARTER = "2020Q3"
 DEMO_AS_OF = date(2020, 10, 10)
@@ -38,17 +40,23 @@ def free_port(preferred: int) -> int:
             return preferred
         except OSError:
             s.bind(("127.0.0.1", 0))
-            return s.getsockname()[1]
+            port: int = s.getsockname()[1]
+            return port
 
 
-def run_demo(out: Path, port: int) -> None:
-    from crawler.accounts import read_and_store_accounts
-    from crawler.run import crawl_in_process, problem_lines
+def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO | None = None) -> None:
+    """The demo; `monitor demo` is its shell and owns the streams (default the process's)."""
+    from crawler.run import problem_lines
     from fixtures.accounts import ACCOUNTS_NOW, accounts_settings_toml
     from fixtures.fjplatform import settings_toml as platform_settings_toml
     from fixtures.portal import portal_units, write_settings
     from fixtures.server import FixtureServer
-    from monitors.cli import write_quarter_report
+
+    def say(line: str) -> None:
+        print(line, file=stderr or sys.stderr, flush=True)
+
+    def show(line: str) -> None:
+        print(line, file=stdout or sys.stdout)
 
     out = out.resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -59,8 +67,8 @@ def run_demo(out: Path, port: int) -> None:
     with FixtureServer(site="portal", port=free_port(port)) as server, \
             FixtureServer(site="accounts", port=free_port(port + 1 if port else 0)) as media, \
             FixtureServer(site="fjplatform", port=free_port(port + 2 if port else 0)) as platform:
-        click.echo(f"示例门户已启动：{server.base_url}/；示例政务新媒体：{media.base_url}/；"
-                   f"示例政务公开子站（省级集约化平台）：{platform.base_url}/", err=True)
+        say(f"示例门户已启动：{server.base_url}/；示例政务新媒体：{media.base_url}/；"
+            f"示例政务公开子站（省级集约化平台）：{platform.base_url}/")
         settings_path = out / "settings.toml"
         write_settings(settings_path, server.base_url, f"sqlite:///{db}")
         with settings_path.open("a", encoding="utf-8") as f:
@@ -68,31 +76,29 @@ def run_demo(out: Path, port: int) -> None:
             f.write(accounts_settings_toml(media.base_url, {u.name for u in portal_units()}))
             f.write("\n" + platform_settings_toml(platform.base_url))
         settings = load_settings(settings_path)
-        click.echo(f"设置文件：{settings_path}（{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
-                   f"{len(settings.accounts)} 个政务新媒体账号）", err=True)
-        summary = crawl_in_process(settings, full=True)
+        say(f"设置文件：{settings_path}（{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
+            f"{len(settings.accounts)} 个政务新媒体账号）")
+        app = Monitor(settings)
         # The account pages were captured at ACCOUNTS_NOW: relative times (“5分钟前”) count from then.
-        read_and_store_accounts(settings, now=ACCOUNTS_NOW)
-    click.echo(f"抓取完成：{summary.columns} 个栏目，新增信息 {summary.new_posts} 条，"
-               f"未读全 {len(summary.partial)} 个，失败 {len(summary.failed)} 个，"
-               f"用时 {time.monotonic() - started:.1f} 秒。", err=True)
+        summary = app.crawl(full=True, progress=say, now=ACCOUNTS_NOW).columns
+    say(f"抓取完成：{summary.columns} 个栏目，新增信息 {summary.new_posts} 条，"
+        f"未读全 {len(summary.partial)} 个，失败 {len(summary.failed)} 个，"
+        f"用时 {time.monotonic() - started:.1f} 秒。")
     for line in problem_lines(summary):
-        click.echo(line, err=True)
-    paths = write_quarter_report(settings, DEMO_QUARTER, out, DEMO_AS_OF)
-    print_summary(out / f"report-{DEMO_QUARTER}.json", paths)
-    click.echo(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")
-    click.echo(f"查看将发送的提醒邮件：monitor --config {settings_path} alerts --as-of 2020-10-10 --dry-run")
+        say(line)
+    paths = app.quarter_report(DEMO_QUARTER, out, DEMO_AS_OF)
+    print_summary(out / f"report-{DEMO_QUARTER}.json", paths, show)
+    show(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")
+    show(f"查看将发送的提醒邮件：monitor --config {settings_path} alerts --as-of 2020-10-10 --dry-run")
+    (stdout or sys.stdout).flush()
 
 
-def print_summary(report_json: Path, paths: list[Path]) -> None:
-    import json
-
+def print_summary(report_json: Path, paths: list[Path], show: Callable[[str], None]) -> None:
     data = json.loads(report_json.read_text(encoding="utf-8"))
     short = [u for u in data["units"] if u["status"] != "完成"]
-    click.echo(f"\n{data['quarter']} 门户网站共发布信息 {data['total_posts']} 条；"
-               f"{len(data['units'])} 个单位中 {len(short)} 个有月份未达标：")
+    show(f"\n{data['quarter']} 门户网站共发布信息 {data['total_posts']} 条；"
+         f"{len(data['units'])} 个单位中 {len(short)} 个有月份未达标：")
     for u in short:
-        click.echo(f"  {u['unit']}：{u['status']}")
+        show(f"  {u['unit']}：{u['status']}")
     for path in paths:
-        click.echo(f"已写入 {path}")
-    sys.stdout.flush()
+        show(f"已写入 {path}")

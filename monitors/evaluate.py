@@ -1,6 +1,7 @@
 """Evaluation: load facts from storage once, run the rules as of a date, build results and the report model."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -17,11 +18,12 @@ from monitors.rules import (
     account_status,
     evaluate_rules,
     local_date,
-    month_label,
     months_on_partial_reads,
+    quota_status,
+    shortfalls,
 )
 from storage import queries
-from storage.queries import ColumnFact
+from storage.queries import AccountFact, ColumnFact
 
 
 def month_start(year: int, month: int) -> date:
@@ -57,11 +59,12 @@ def default_report_date(quarter: str) -> date:
 
 
 class Evaluator:
+    """Reads facts for the rules in one session and turns stored times into the site's local dates."""
+
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
         self.settings = settings
         self.tz = ZoneInfo(settings.monitor.timezone)
-        self._site_findings: tuple[date, list[Finding]] | None = None
 
     def at(self, day: date) -> datetime:
         """Local midnight starting `day`, as an aware datetime (storage compares in UTC)."""
@@ -73,18 +76,12 @@ class Evaluator:
                            end <= cut)
                 for label, start, end in windows]
 
-    def unit_facts(self, unit: queries.UnitFact, as_of: date, windows=None,  # noqa: ANN001
-                   columns: list[ColumnFact] | None = None, accounts: list | None = None) -> UnitFacts:
-        windows = windows or check_months(as_of)
-        cut = self.at(as_of + timedelta(days=1))
-        if columns is None:
-            columns = queries.column_facts(self.session, cut, unit.name)
-        if accounts is None:
-            accounts = queries.account_facts(self.session, cut, unit.name)
+    def unit_facts(self, unit: queries.UnitFact, as_of: date, windows: list[tuple[str, date, date]],
+                   columns: list[ColumnFact], accounts: list[AccountFact]) -> UnitFacts:
         return UnitFacts(unit=unit.name, kind=unit.kind, months=self.unit_months(unit.name, windows, as_of),
                          columns=columns, accounts=accounts, tz=self.tz)
 
-    def account_rows(self, accounts: list, as_of: date) -> list[dict]:
+    def account_rows(self, accounts: list[AccountFact], as_of: date) -> list[dict]:
         """Accounts as DESIGN.md's JSON shows them (also attachment 3 of the notice)."""
         rows = []
         for a in accounts:
@@ -98,26 +95,30 @@ class Evaluator:
         return evaluate_rules(facts, as_of, self.settings.rules)
 
     def owned_sites(self, unit: str) -> tuple[str, ...]:
+        """The sites the unit answers for (`[[sites]] unit`): their site-level findings are the unit's."""
         return tuple(s.url for s in self.settings.sites if s.unit == unit)
-
-    def owned_site_findings(self, unit: str, as_of: date) -> list[Finding]:
-        """Site-level findings (site.unavailable) of the sites the unit answers for (`[[sites]] unit`)."""
-        owned = self.owned_sites(unit)
-        if not owned:
-            return []
-        if self._site_findings is None or self._site_findings[0] != as_of:
-            self._site_findings = (as_of, site_findings(self.session, self.settings, as_of))
-        return [f for f in self._site_findings[1] if f.target.startswith(owned)]
 
 
 @dataclass(frozen=True)
 class UnitResult:
+    """One unit evaluated as of a date: its facts, its findings (the unit's own sites' included) and accounts."""
+
     unit: str
     kind: str
     as_of: date
     facts: UnitFacts
     findings: list[Finding]
     accounts: list[dict]
+    evaluated: frozenset[str] = frozenset()  # targets judged: complete months, column, account and site URLs
+
+    @property
+    def shortfalls(self) -> dict[str, int]:
+        """Month -> posts short of the quota: read from the `quota.monthly` findings, so the two always agree."""
+        return shortfalls(self.findings)
+
+    @property
+    def status(self) -> str:
+        return quota_status(self.shortfalls)
 
     def to_json(self) -> dict:
         tz = self.facts.tz
@@ -134,25 +135,66 @@ class UnitResult:
                 for c in self.facts.columns
             ],
             "accounts": [{k: v for k, v in a.items() if k != "unit"} for a in self.accounts],
-            "findings": [{"rule": f.rule, "severity": f.severity, "target": f.target, "detail": f.detail}
-                         for f in self.findings],
+            "findings": findings_json(self.findings),
         }
 
 
-def evaluate_unit(session: Session, settings: Settings, unit: str, as_of: date) -> UnitResult:
+def findings_json(findings: list[Finding]) -> list[dict]:
+    """Findings as DESIGN.md's JSON shows them."""
+    return [{"rule": f.rule, "severity": str(f.severity), "target": f.target, "detail": f.detail} for f in findings]
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Every unit (or the units asked for) evaluated as of one date, with the sites' findings."""
+
+    as_of: date
+    months: list[str]  # the windows' months, 'YYYY-MM'
+    units: list[UnitResult]
+    site_findings: list[Finding]
+    accounts: list[dict]  # every evaluated account as DESIGN.md's JSON shows it (with its unit)
+
+    def unit(self, name: str) -> UnitResult | None:
+        return next((u for u in self.units if u.unit == name), None)
+
+
+def evaluate_all(session: Session, settings: Settings, as_of: date,
+                 windows: list[tuple[str, date, date]] | None = None,
+                 units: Sequence[str] | None = None) -> Evaluation:
+    """Evaluate the rules for every unit (or `units`) as of the date: the one evaluation that check, the
+    report, the monthly summary and the alerts read. Months are `windows` (default: check's four)."""
     evaluator = Evaluator(session, settings)
-    found = queries.units(session, [unit])
-    if not found:
+    windows = windows or check_months(as_of)
+    cut = evaluator.at(as_of + timedelta(days=1))
+    only = units[0] if units is not None and len(units) == 1 else None  # one unit: load only its facts
+    columns: dict[str, list[ColumnFact]] = {}
+    for column in queries.column_facts(session, cut, only):
+        columns.setdefault(column.unit, []).append(column)
+    accounts: dict[str, list[AccountFact]] = {}
+    all_accounts = queries.account_facts(session, cut, only)
+    for account in all_accounts:
+        accounts.setdefault(account.unit, []).append(account)
+    sites = site_findings(session, settings, as_of)
+    results = []
+    for unit in queries.units(session, list(units) if units is not None else None):
+        facts = evaluator.unit_facts(unit, as_of, windows, columns.get(unit.name, []), accounts.get(unit.name, []))
+        owned = evaluator.owned_sites(unit.name)
+        found = evaluator.findings(facts, as_of) + [f for f in sites if owned and f.target.startswith(owned)]
+        # the unit's sites are judged too, so a site that recovered is announced as cleared
+        evaluated = ({m.month for m in facts.months if m.complete} | {c.url for c in facts.columns}
+                     | {a.url for a in facts.accounts} | set(owned)
+                     | {f.target for f in found if f.rule == "site.unavailable"})
+        results.append(UnitResult(unit.name, unit.kind, as_of, facts, found,
+                                  evaluator.account_rows(facts.accounts, as_of), frozenset(evaluated)))
+    return Evaluation(as_of, [w[0] for w in windows], results, sites, evaluator.account_rows(all_accounts, as_of))
+
+
+def evaluate_unit(session: Session, settings: Settings, unit: str, as_of: date) -> UnitResult:
+    """One unit as of the date (`evaluate_all` narrowed to it); LookupError when the database lacks it."""
+    result = evaluate_all(session, settings, as_of, units=[unit]).unit(unit)
+    if result is None:
         raise LookupError(unit)
-    facts = evaluator.unit_facts(found[0], as_of)
-    findings = evaluator.findings(facts, as_of) + evaluator.owned_site_findings(unit, as_of)
-    return UnitResult(unit, found[0].kind, as_of, facts, findings, evaluator.account_rows(facts.accounts, as_of))
-
-
-def unit_status(months: list[MonthCount], quota: int) -> tuple[dict[str, int], str]:
-    shortfalls = {m.month: quota - m.posts for m in months if m.posts < quota}
-    status = ";".join(f"{month_label(m)}-{n}" for m, n in shortfalls.items()) or "完成"
-    return shortfalls, status
+    return result
 
 
 def column_issue(unit: str, column: ColumnFact, as_of: date, tz: ZoneInfo, settings: Settings,
@@ -162,45 +204,38 @@ def column_issue(unit: str, column: ColumnFact, as_of: date, tz: ZoneInfo, setti
                        (as_of - last).days if last else None, settings.rules.stale_days(column.category), note)
 
 
+def quarter_windows(quarter: str) -> list[tuple[str, date, date]]:
+    year, q = parse_quarter(quarter)
+    return month_windows(month_start(year, q * 3 - 2), 3)
+
+
 def build_quarter_report(session: Session, settings: Settings, quarter: str, as_of: date | None = None) -> QuarterReport:
     year, q = parse_quarter(quarter)
     as_of = as_of or default_report_date(quarter)
-    evaluator = Evaluator(session, settings)
-    windows = month_windows(month_start(year, q * 3 - 2), 3)
-    quota = settings.rules.monthly_quota
-    all_columns = queries.column_facts(session, evaluator.at(as_of + timedelta(days=1)))
-    by_unit: dict[str, list[ColumnFact]] = {}
-    for column in all_columns:
-        by_unit.setdefault(column.unit, []).append(column)
-    all_accounts = queries.account_facts(session, evaluator.at(as_of + timedelta(days=1)))
-    accounts_by_unit: dict[str, list] = {}
-    for account in all_accounts:
-        accounts_by_unit.setdefault(account.unit, []).append(account)
-
+    windows = quarter_windows(quarter)
+    evaluation = evaluate_all(session, settings, as_of, windows)
+    tz = ZoneInfo(settings.monitor.timezone)
     rows: list[UnitRow] = []
     stale: list[ColumnIssue] = []
     blank: list[ColumnIssue] = []
     partial: list[ColumnIssue] = []
-    for unit in queries.units(session):
-        facts = evaluator.unit_facts(unit, as_of, windows, by_unit.get(unit.name, []),
-                                     accounts_by_unit.get(unit.name, []))
-        findings = evaluator.findings(facts, as_of)
-        if unit.kind in ("township", "department"):
-            shortfalls, status = unit_status(facts.months, quota)
-            rows.append(UnitRow(unit.name, unit.kind, {m.month: m.posts for m in facts.months}, shortfalls, status,
-                                tuple(sorted(months_on_partial_reads(facts)))))
+    for result in evaluation.units:
+        facts = result.facts
+        if result.kind in ("township", "department"):
+            rows.append(UnitRow(result.unit, result.kind, {m.month: m.posts for m in facts.months},
+                                result.shortfalls, result.status, tuple(sorted(months_on_partial_reads(facts)))))
         columns = {c.url: c for c in facts.columns}
         for column in facts.columns:
             if column.partial is not None:
-                partial.append(column_issue(unit.name, column, as_of, evaluator.tz, settings, note=column.partial))
-        for finding in findings:
+                partial.append(column_issue(result.unit, column, as_of, tz, settings, note=column.partial))
+        for finding in result.findings:
             column = columns.get(finding.target)
             if column is None or finding.rule not in ("column.stale", "column.blank"):
                 continue
-            issue = column_issue(unit.name, column, as_of, evaluator.tz, settings)
+            issue = column_issue(result.unit, column, as_of, tz, settings)
             (stale if finding.rule == "column.stale" else blank).append(issue)
 
-    start, end = evaluator.at(windows[0][1]), evaluator.at(windows[-1][2])
+    start, end = datetime.combine(windows[0][1], time(), tz), datetime.combine(windows[-1][2], time(), tz)
     # The notice counts the posts of the portal it names (the first [[sites]]), not of sub-sites beside it.
     portal = settings.sites[0].url if settings.sites else None
     disclosure_stale: dict[str, list[ColumnIssue]] = {}
@@ -214,7 +249,7 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
     return QuarterReport(
         quarter=f"{year}Q{q}", months=[w[0] for w in windows], as_of=as_of, issuer=settings.report.issuer,
         district=settings.report.district, site_name=settings.sites[0].name if settings.sites else settings.report.district,
-        quota=quota, total_posts=queries.posts_between(session, start, end, site_url=portal),
+        quota=settings.rules.monthly_quota, total_posts=queries.posts_between(session, start, end, site_url=portal),
         units=rows,
         good_units={k: v[: limits[k]] for k, v in good.items()},
         short_units={k: [r.unit for r in rows if r.kind == k and r.shortfalls] for k in kinds},
@@ -223,7 +258,6 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
         stale_columns=stale, blank_columns=blank, partial_columns=partial,
         disclosure_posts=queries.posts_between(session, start, end, category="disclosure", site_url=portal),
         disclosure_stale=disclosure_stale,
-        site_findings=[{"rule": f.rule, "severity": f.severity, "target": f.target, "detail": f.detail}
-                       for f in site_findings(session, settings, as_of)],
-        accounts=evaluator.account_rows(all_accounts, as_of),
+        site_findings=findings_json(evaluation.site_findings),
+        accounts=evaluation.accounts,
     )

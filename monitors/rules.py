@@ -8,22 +8,44 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from enum import StrEnum
 
 from config.model import PLATFORM_LABELS, RuleSettings
 from config.registry import registrar
 from storage.queries import AccountFact, ColumnFact, ProbeStats
 
-SEVERITIES = ("veto", "fail", "warn")
-SEVERITY_LABELS = {"veto": "单项否决", "fail": "不合格", "warn": "提醒"}
+class Severity(StrEnum):
+    """How bad a finding is; the values are what JSON and settings show."""
+
+    VETO = "veto"  # 单项否决: the site or account fails whatever else it does
+    FAIL = "fail"
+    WARN = "warn"
+
+
+SEVERITIES = tuple(Severity)
+# The one table of Chinese severity labels (check's text, the alert emails).
+SEVERITY_LABELS: dict[str, str] = {Severity.VETO: "单项否决", Severity.FAIL: "不合格", Severity.WARN: "提醒"}
 
 
 @dataclass(frozen=True)
 class Finding:
+    """One finding. `detail` is the sentence a person reads; the numbers beside it are what code compares."""
+
     rule: str
-    severity: str  # veto | fail | warn
+    severity: Severity
     target: str  # what the finding is about: a month "2020-07", a column URL, an account URL
     detail: str  # one sentence in Chinese
     unit: str = ""
+    measure: int | None = None  # posts in the month (quota.monthly) or days without update (stale, silent, quiet)
+    limit: int | None = None  # the quota or the days allowed
+    since: date | None = None  # the newest post's date, for findings that age with the calendar
+
+    @property
+    def shortfall(self) -> int | None:
+        """Posts short of the quota (quota.monthly), from the numbers."""
+        if self.rule != "quota.monthly" or self.measure is None or self.limit is None:
+            return None
+        return self.limit - self.measure
 
 
 @dataclass(frozen=True)
@@ -96,11 +118,21 @@ def quota_monthly(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[F
         return []  # a unit without quota columns (e.g. the district's own office) has no monthly quota
     unsure = months_on_partial_reads(facts)
     return [
-        Finding("quota.monthly", "fail", m.month,
+        Finding("quota.monthly", Severity.FAIL, m.month,
                 f"{month_label(m.month)}发布{m.posts}条，差{quota - m.posts}条"
-                + (PARTIAL_MONTH_NOTE if m.month in unsure else ""), facts.unit)
+                + (PARTIAL_MONTH_NOTE if m.month in unsure else ""), facts.unit, measure=m.posts, limit=quota)
         for m in facts.months if m.complete and m.posts < quota
     ]
+
+
+def shortfalls(findings: list[Finding]) -> dict[str, int]:
+    """Month -> posts short of the quota, from the `quota.monthly` findings (the one place that decides it)."""
+    return {f.target: n for f in sorted(findings, key=lambda f: f.target) if (n := f.shortfall) is not None}
+
+
+def quota_status(short: dict[str, int]) -> str:
+    """The report's status: `完成`, or the short months joined by `;` as `8月-4;9月-1` (DESIGN.md)."""
+    return ";".join(f"{month_label(m)}-{n}" for m, n in short.items()) or "完成"
 
 
 @rule("column.stale")
@@ -111,11 +143,12 @@ def column_stale(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Fi
         if column.last_post is None:
             continue
         limit = params.stale_days(column.category)
-        days = (as_of - local_date(column.last_post, facts.tz)).days
+        last = local_date(column.last_post, facts.tz)
+        days = (as_of - last).days
         if days > limit:
-            out.append(Finding("column.stale", "fail", column.url,
-                               f"栏目“{column.name}”已 {days} 天未更新（最近一条 {local_date(column.last_post, facts.tz)}，"
-                               f"要求 {limit} 天内）", facts.unit))
+            out.append(Finding("column.stale", Severity.FAIL, column.url,
+                               f"栏目“{column.name}”已 {days} 天未更新（最近一条 {last}，要求 {limit} 天内）",
+                               facts.unit, measure=days, limit=limit, since=last))
     return out
 
 
@@ -123,7 +156,7 @@ def column_stale(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Fi
 def column_blank(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
     """空白栏目：栏目中没有任何信息（读取成功但没有一条内容）。"""
     return [
-        Finding("column.blank", "fail", c.url, f"栏目“{c.name}”为空白栏目，没有任何信息", facts.unit)
+        Finding("column.blank", Severity.FAIL, c.url, f"栏目“{c.name}”为空白栏目，没有任何信息", facts.unit)
         for c in facts.columns if c.ever_fetched and c.posts == 0 and c.last_post is None
     ]
 
@@ -132,7 +165,7 @@ def column_blank(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Fi
 def column_unreachable(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
     """栏目页面最近一次无法打开（超时、HTTP 错误等），其更新情况无法核实。"""
     return [
-        Finding("column.unreachable", "warn", c.url, f"栏目“{c.name}”无法访问：{c.last_error}", facts.unit)
+        Finding("column.unreachable", Severity.WARN, c.url, f"栏目“{c.name}”无法访问：{c.last_error}", facts.unit)
         for c in facts.columns if c.last_error
     ]
 
@@ -142,6 +175,7 @@ class AccountStatus:
     status: str  # 正常 | 预警 | 不合格 | 无法读取
     days: int | None  # days since the newest post, when known
     reason: str | None  # why it could not be read
+    last: date | None = None  # the newest post's local date
 
 
 def account_status(account: AccountFact, as_of: date, params: RuleSettings, tz: object = None) -> AccountStatus:
@@ -150,12 +184,13 @@ def account_status(account: AccountFact, as_of: date, params: RuleSettings, tz: 
         return AccountStatus("无法读取", None, account.reason or "尚未读取")
     if account.last_post is None:
         return AccountStatus("不合格", None, None)
-    days = (as_of - local_date(account.last_post, tz)).days
+    last = local_date(account.last_post, tz)
+    days = (as_of - last).days
     if days > params.account_silent_days:
-        return AccountStatus("不合格", days, None)
+        return AccountStatus("不合格", days, None, last)
     if days > params.account_quiet_days:
-        return AccountStatus("预警", days, None)
-    return AccountStatus("正常", days, None)
+        return AccountStatus("预警", days, None, last)
+    return AccountStatus("正常", days, None, last)
 
 
 def _account_label(account: AccountFact) -> str:
@@ -171,9 +206,9 @@ def account_silent(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[
         state = account_status(account, as_of, params, facts.tz)
         if state.status == "不合格":
             since = f"已 {state.days} 天未更新" if state.days is not None else "没有任何发布记录"
-            out.append(Finding("account.silent", "veto", account.url,
+            out.append(Finding("account.silent", Severity.VETO, account.url,
                                f"{_account_label(account)}{since}（要求 {params.account_silent_days} 天内有更新）",
-                               facts.unit))
+                               facts.unit, measure=state.days, limit=params.account_silent_days, since=state.last))
     return out
 
 
@@ -181,9 +216,9 @@ def account_silent(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[
 def account_quiet(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
     """政务新媒体 7 天以上无更新：预警（本地要求），再过一周将被单项否决。"""
     return [
-        Finding("account.quiet", "warn", account.url,
+        Finding("account.quiet", Severity.WARN, account.url,
                 f"{_account_label(account)}已 {state.days} 天未更新，{params.account_silent_days} 天无更新将被单项否决",
-                facts.unit)
+                facts.unit, measure=state.days, limit=params.account_quiet_days, since=state.last)
         for account in facts.accounts
         if (state := account_status(account, as_of, params, facts.tz)).status == "预警"
     ]
@@ -211,7 +246,7 @@ def site_unavailable(probe_stats: list[ProbeStats], as_of: date, params: RuleSet
         if stats.total and stats.ratio >= params.unavailable_ratio:
             page = "首页" if stats.url == stats.site_url else f"页面 {stats.url} "
             out.append(Finding(
-                "site.unavailable", "veto", stats.url,
+                "site.unavailable", Severity.VETO, stats.url,
                 f"网站{page}近 {params.unavailable_days} 天监测 {stats.total} 次，{stats.failed} 次无法在 "
                 f"{params.probe_timeout:g} 秒内打开（{stats.ratio:.1%}，达到 {params.unavailable_ratio:.0%}）"))
     return out

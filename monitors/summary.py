@@ -10,11 +10,10 @@ import json
 from datetime import date, timedelta
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from config import Settings
-from monitors.evaluate import evaluate_unit
-from monitors.probes import site_findings
-from storage import queries
-from storage.db import get_sessionmaker, migrate
+from monitors.evaluate import evaluate_all, findings_json
 
 
 def previous_month(today: date) -> str:
@@ -22,24 +21,27 @@ def previous_month(today: date) -> str:
     return f"{first:%Y-%m}"
 
 
-def write_monthly_summary(settings: Settings, month: str, out: Path) -> Path:
+def month_end(month: str) -> date:
     year, mon = int(month[:4]), int(month[5:7])
-    as_of = (date(year + mon // 12, mon % 12 + 1, 1)) - timedelta(days=1)
-    url = settings.monitor.database_url
-    migrate(url)
+    return date(year + mon // 12, mon % 12 + 1, 1) - timedelta(days=1)
+
+
+def monthly_summary(session: Session, settings: Settings, month: str) -> dict:
+    """The summary's data: every unit evaluated once (`evaluate_all`) as of the month's last day."""
+    as_of = month_end(month)
+    evaluation = evaluate_all(session, settings, as_of)
     units = []
-    with get_sessionmaker(url)() as session:
-        for unit in queries.units(session):
-            result = evaluate_unit(session, settings, unit.name, as_of)
-            posts = next((m.posts for m in result.facts.months if m.month == month), 0)
-            units.append({"unit": unit.name, "kind": unit.kind, "posts": posts,
-                          "quota_met": posts >= settings.rules.monthly_quota,
-                          "findings": result.to_json()["findings"]})
-        sites = [{"rule": f.rule, "severity": f.severity, "target": f.target, "detail": f.detail}
-                 for f in site_findings(session, settings, as_of)]
+    for result in evaluation.units:
+        posts = next((m.posts for m in result.facts.months if m.month == month), 0)
+        units.append({"unit": result.unit, "kind": result.kind, "posts": posts,
+                      "quota_met": month not in result.shortfalls, "findings": findings_json(result.findings)})
+    return {"month": month, "as_of": as_of.isoformat(), "sites": findings_json(evaluation.site_findings),
+            "units": units}
+
+
+def write_summary(data: dict, out: Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"summary-{month}.json"
-    data = {"month": month, "as_of": as_of.isoformat(), "sites": sites, "units": units}
+    path = out / f"summary-{data['month']}.json"
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2), encoding="utf-8")
     tmp.replace(path)  # written whole or not at all

@@ -28,7 +28,7 @@ from monitors.alerts.outbox import (
 from monitors.alerts.smtp import SmtpChannel, header_safe  # registers "smtp"
 
 
-def make_channel(settings: Settings, name: str = "smtp"):  # noqa: ANN201
+def make_channel(settings: Settings, name: str = "smtp"):
     """The channel settings name (only `smtp` today), built from its settings table."""
     if name not in CHANNELS:
         raise ValueError(f"未知的提醒渠道 {name!r}；可用的有 {'、'.join(sorted(CHANNELS))}")
@@ -36,7 +36,7 @@ def make_channel(settings: Settings, name: str = "smtp"):  # noqa: ANN201
 
 
 def send_alerts(sessions: sessionmaker[Session], settings: Settings, as_of: date,
-                channel=None) -> tuple[AlertPlan, EnqueueReport, DeliveryReport]:  # noqa: ANN001
+                channel=None) -> tuple[AlertPlan, EnqueueReport, DeliveryReport]:
     """Plan and enqueue as of the date in one transaction, then deliver everything pending (older rows too)."""
     with sessions.begin() as session:
         plan = plan_alerts(session, settings, as_of)

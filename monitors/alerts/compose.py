@@ -5,11 +5,11 @@ only reads, so `monitor alerts --dry-run` prints exactly what `--send` would wri
 
 A finding is known by (unit, rule, target). Against what the unit was last told (an `AlertState` row):
 - new: never told, or told and since cleared (it came back);
-- worse: its level rose. The level is the severity rank, then the finding's size read from its detail: the
-  shortfall (`差N条`) or the days without update (`已 N 天`). Days grow by themselves as the calendar moves, so
-  a day count is worse only when it grew faster than the days since the unit was told (a post deleted, a
-  newer post dropped); plain ageing is what `resend_after_days` reminds of. Other numbers in a detail (a
-  column name, an HTTP status) are not sizes and are never compared;
+- worse: its level rose. The level is the severity rank, then the finding's numbers (`Finding.measure`,
+  `limit`, `since`, stored with what the unit was told): a larger shortfall, or for a finding that ages with
+  the calendar (days without update) an older newest post (`since` moved back: a post deleted, a newer post
+  dropped); plain ageing is what `resend_after_days` reminds of. Rows told before the numbers were stored
+  (revision 0004) fall back to the size the old detail states (`legacy_size`);
 - due: told at least `resend_after_days` days ago and still there (a reminder);
 - cleared: told, not cleared yet, evaluated again and no longer found: said once.
 A finding whose target is not evaluated any more (a month that left the check window, a column or account
@@ -22,18 +22,18 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from config import Settings
-from monitors.evaluate import Evaluator, check_months
-from monitors.rules import SEVERITY_LABELS, Finding, month_label
+from monitors.evaluate import evaluate_all
+from monitors.rules import SEVERITY_LABELS, Finding, Severity, month_label
 from storage import queries
 from storage.queries import AlertStateRow
 
-SEVERITY_RANK = {"warn": 1, "fail": 2, "veto": 3}
+SEVERITY_RANK: dict[str, int] = {Severity.WARN: 1, Severity.FAIL: 2, Severity.VETO: 3}
 CHANGES = ("new", "worse", "due", "cleared")
 CHANGE_TITLES = {"new": "新问题", "worse": "问题加重", "due": "仍未整改（再次提醒）", "cleared": "已整改"}
 CHANGE_COUNTS = {"new": "项新问题", "worse": "项问题加重", "due": "项仍未整改", "cleared": "项已整改"}
@@ -50,7 +50,8 @@ _DAYS = re.compile(r"已\s*(\d+)\s*天")
 # --- levels --------------------------------------------------------------------------------------------
 
 def finding_size(detail: str) -> tuple[int, bool]:
-    """The size a detail states and whether it grows with the calendar: (shortfall, False), (days, True), (0, False)."""
+    """Legacy, for alert states told before revision 0004 (no numbers stored): the size an old detail states
+    and whether it grows with the calendar: (shortfall, False), (days, True), (0, False)."""
     text = _QUOTED.sub("", detail)
     if m := _SHORTFALL.search(text):
         return int(m.group(1)), False
@@ -60,12 +61,32 @@ def finding_size(detail: str) -> tuple[int, bool]:
 
 
 def is_worse(severity: str, detail: str, told_severity: str, told_detail: str, days_since_told: int) -> bool:
+    """Legacy comparison of two details (see `finding_size`); `got_worse` uses the numbers when both have them."""
     now_rank, then_rank = SEVERITY_RANK.get(severity, 0), SEVERITY_RANK.get(told_severity, 0)
     if now_rank != then_rank:
         return now_rank > then_rank
     size, ages = finding_size(detail)
     told, _ = finding_size(told_detail)
     return size > told + (max(days_since_told, 0) if ages else 0)
+
+
+def got_worse(finding: Finding, told: AlertStateRow, days_since_told: int) -> bool:
+    """Whether the finding is worse than what the unit was told: severity first, then its numbers."""
+    now_rank, then_rank = SEVERITY_RANK.get(finding.severity, 0), SEVERITY_RANK.get(told.severity, 0)
+    if now_rank != then_rank:
+        return now_rank > then_rank
+    if _numberless(told.measure, told.limit, told.since) or _numberless(finding.measure, finding.limit, finding.since):
+        return is_worse(finding.severity, finding.detail, told.severity, told.detail, days_since_told)
+    if finding.since is not None and told.since is not None:
+        return finding.since < told.since  # ageing alone is never worse; an older newest post is
+    now = finding.shortfall
+    if now is not None and told.measure is not None and told.limit is not None:
+        return now > told.limit - told.measure
+    return False
+
+
+def _numberless(measure: int | None, limit: int | None, since: date | None) -> bool:
+    return measure is None and limit is None and since is None
 
 
 # --- the plan ------------------------------------------------------------------------------------------
@@ -81,6 +102,9 @@ class AlertItem:
     links: tuple[tuple[str, str], ...] = ()  # (label, url) of the pages concerned
     told: str | None = None  # what the unit was told before (worse, due, cleared)
     told_on: date | None = None
+    measure: int | None = None  # the finding's numbers (monitors.rules.Finding), recorded with the state
+    limit: int | None = None
+    since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -130,27 +154,9 @@ class UnitFindings:
 
 
 def load_findings(session: Session, settings: Settings, as_of: date) -> list[UnitFindings]:
-    """Every active unit's findings as of the date, through the evaluator (the rules are not repeated here)."""
-    evaluator = Evaluator(session, settings)
-    cut = evaluator.at(as_of + timedelta(days=1))
-    columns: dict[str, list] = {}
-    for column in queries.column_facts(session, cut):
-        columns.setdefault(column.unit, []).append(column)
-    accounts: dict[str, list] = {}
-    for account in queries.account_facts(session, cut):
-        accounts.setdefault(account.unit, []).append(account)
-    windows = check_months(as_of)
-    out = []
-    for unit in queries.units(session):
-        facts = evaluator.unit_facts(unit, as_of, windows, columns.get(unit.name, []), accounts.get(unit.name, []))
-        evaluated = ({m.month for m in facts.months if m.complete} | {c.url for c in facts.columns}
-                     | {a.url for a in facts.accounts})
-        findings = evaluator.findings(facts, as_of) + evaluator.owned_site_findings(unit.name, as_of)
-        # the unit's sites are judged too, so a site that recovered is announced as cleared
-        evaluated |= set(evaluator.owned_sites(unit.name)) | {f.target for f in findings if f.rule == "site.unavailable"}
-        out.append(UnitFindings(unit.name, findings, frozenset(evaluated),
-                                tuple((c.name, c.url, c.quota) for c in facts.columns)))
-    return out
+    """Every unit's findings as of the date, from `evaluate_all` (the rules are not repeated here)."""
+    return [UnitFindings(r.unit, r.findings, r.evaluated, tuple((c.name, c.url, c.quota) for c in r.facts.columns))
+            for r in evaluate_all(session, settings, as_of).units]
 
 
 def links_for(finding_target: str, columns: Sequence[tuple[str, str, bool]]) -> tuple[tuple[str, str], ...]:
@@ -175,11 +181,12 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
             state = known.get(key)
             links = links_for(f.target, unit.columns)
             if state is None or state.cleared_at is not None:
-                told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, "new", links))
+                told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, "new", links,
+                                            measure=f.measure, limit=f.limit, since=f.since))
                 continue
             told_on = state.told_on
             since = (as_of - told_on).days
-            if is_worse(f.severity, f.detail, state.severity, state.detail, since):
+            if got_worse(f, state, since):
                 change = "worse"
             elif since >= resend_after_days:
                 change = "due"
@@ -187,7 +194,7 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
                 ongoing[unit.unit] = ongoing.get(unit.unit, 0) + 1
                 continue
             told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, change, links,
-                                        state.detail, told_on))
+                                        state.detail, told_on, f.measure, f.limit, f.since))
         targets_found = {(f.rule, f.target) for f in unit.findings}
         for key, state in known.items():
             if key[0] != unit.unit or state.cleared_at is not None or key in found:

@@ -68,7 +68,7 @@ def enqueue(session: Session, plan: AlertPlan, as_of: date, tz: ZoneInfo | str =
                 queries.record_alert_cleared(session, item.unit, item.rule, item.target, told_at)
             else:
                 queries.record_alert_told(session, item.unit, item.rule, item.target, item.severity, item.detail,
-                                          told_at)
+                                          told_at, measure=item.measure, limit=item.limit, since=item.since)
     if plan.summary is not None and plan.summary_key and report.written:
         s = plan.summary
         if queries.add_outbox_email(session, plan.summary_key, None, s.to, s.cc, s.subject, s.text, s.html):
@@ -107,7 +107,7 @@ def deliver(session_factory: sessionmaker[Session], chan: Channel) -> DeliveryRe
                 continue  # another sender took it
         try:
             note = chan.send(row_email(row), row.key)
-        except Exception as exc:  # noqa: BLE001 (any failure of the transport is a reason to record)
+        except Exception as exc:
             reason = str(exc) or type(exc).__name__
             with session_factory.begin() as session:
                 queries.mark_outbox_failed(session, row.id, reason)

@@ -1,0 +1,310 @@
+"""The application: one object a process builds from its settings, with one method a use case.
+
+The shells (`monitor` in monitors/cli.py, the daemon in scheduler.py, `monitor demo`) parse their input,
+call one use case here and present its result; nothing here prints, knows click or exits. Progress goes
+through a callback the shell owns (`Progress`). Expected failures are `AppError`s whose message is the one
+Chinese line a user reads. (STYLE.md §6; urlwatch's `Urlwatch` beside its `UrlwatchCommand`.)
+
+The database is prepared (schema upgraded, settings' sites, units, columns and accounts synchronised) once,
+lazily, on the first use case that needs it. Read-only use cases (`plan_alerts`) never write.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from sqlalchemy import inspect
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from config import Settings, SettingsError
+from monitors.evaluate import Evaluation, UnitResult, build_quarter_report, evaluate_all, parse_quarter
+from storage.db import get_engine, get_sessionmaker, prepare, schema_ready
+
+if TYPE_CHECKING:
+    from crawler.accounts import AccountsSummary
+    from crawler.run import CrawlSummary
+    from monitors.alerts import AlertPlan, DeliveryReport, EnqueueReport
+    from monitors.discover import DiscoveryResult
+    from monitors.probes import ProbesSummary
+    from monitors.register import RegisterRow
+    from monitors.sheets import Problem
+
+Progress = Callable[[str], None]  # one line of progress, for a person watching
+
+
+class AppError(Exception):
+    """An expected failure; its message is one line in Chinese."""
+
+
+class UnknownUnit(AppError):
+    """A unit that is not in the settings (or not in the database)."""
+
+
+class NotReady(AppError):
+    """The database is not there or too old for a use case that must not write."""
+
+
+class BadInput(AppError):
+    """A file or value the use case cannot take (a register that cannot be read, a malformed quarter)."""
+
+
+class AlertsUnavailable(AppError):
+    """monitors.alerts is not installed (yet)."""
+
+
+@dataclass(frozen=True)
+class CrawlOutcome:
+    columns: CrawlSummary
+    accounts: AccountsSummary
+
+
+@dataclass(frozen=True)
+class AlertsSent:
+    settled: int | None  # emails left interrupted that a person settled (None: not asked)
+    plan: AlertPlan
+    written: EnqueueReport
+    delivery: DeliveryReport
+
+
+@dataclass(frozen=True)
+class AccountsImport:
+    rows: int  # monitorable accounts in the file
+    fresh: list[RegisterRow]
+    known: int
+    problems: list[Problem]
+    toml: str
+    new_units: int
+
+
+@dataclass(frozen=True)
+class ColumnsImport:
+    rows: int
+    problems: list[Problem]
+    toml: str
+
+
+@dataclass(frozen=True)
+class AccountsExport:
+    path: Path
+    accounts: int
+    with_status: bool  # False: the database was not created yet, the register has no status
+
+
+class Monitor:
+    """The application for one settings file: engine and sessionmaker once, the database prepared once."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.url = settings.monitor.database_url
+        self._prepare_lock = threading.Lock()
+        self._prepared: sessionmaker[Session] | None = None
+
+    # --- the database --------------------------------------------------------------------------------
+
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """Sessions on a database at the newest schema, holding the settings' units (prepared on first use)."""
+        with self._prepare_lock:
+            if self._prepared is None:
+                self._prepared = prepare(self.settings)
+            return self._prepared
+
+    def prepare(self) -> sessionmaker[Session]:
+        """Create or upgrade the database and load the settings into it (`monitor init`)."""
+        return self.sessions
+
+    def _prepared_by_crawler(self) -> None:
+        """The crawler prepares the database itself (it also runs in a child process): no need to again."""
+        with self._prepare_lock:
+            if self._prepared is None:
+                self._prepared = get_sessionmaker(self.url)
+
+    def read_sessions(self, table: str | None = None) -> sessionmaker[Session]:
+        """Sessions on the database as it is, for a use case that must not write: NotReady if it is missing
+        or lacks `table`."""
+        if not schema_ready(self.url):
+            raise NotReady("数据库尚未初始化，请先运行 monitor init 或 monitor crawl")
+        if table is not None and not inspect(get_engine(self.url)).has_table(table):
+            raise NotReady("数据库需要升级（缺少提醒记录表），请先运行 monitor init")
+        return get_sessionmaker(self.url)
+
+    def require_units(self, units: Sequence[str]) -> None:
+        for unit in units:
+            if self.settings.unit(unit) is None:
+                known = "、".join(u.name for u in self.settings.units)
+                raise UnknownUnit(f"设置中没有单位“{unit}”。已设置的单位：{known}")
+
+    # --- crawl, read, probe --------------------------------------------------------------------------
+
+    def crawl(self, units: Sequence[str] = (), full: bool = False, progress: Progress | None = None,
+              after_columns: Callable[[CrawlSummary], None] | None = None,
+              now: datetime | None = None) -> CrawlOutcome:
+        """Crawl the portal columns (of `units`, or all) in this process, then read the accounts (relative
+        times on their pages counted from `now`, default the clock)."""
+        from crawler.run import crawl_in_process
+
+        self.require_units(units)
+        summary = crawl_in_process(self.settings, list(units) or None, full=full,
+                                   progress=progress if progress is not None else False)
+        self._prepared_by_crawler()
+        if after_columns is not None:
+            after_columns(summary)
+        return CrawlOutcome(summary, self.read_accounts(units, now=now, progress=progress))
+
+    def crawl_in_child(self) -> CrawlSummary:
+        """Crawl every column in a child process (a fresh Twisted reactor each time: the daemon)."""
+        from crawler.run import run_crawl
+
+        summary = run_crawl(self.settings, progress=False)
+        self._prepared_by_crawler()
+        return summary
+
+    def read_accounts(self, units: Sequence[str] = (), now: datetime | None = None,
+                      progress: Progress | None = None) -> AccountsSummary:
+        from crawler.accounts import read_and_store_accounts
+
+        summary = read_and_store_accounts(self.settings, list(units) or None, now=now,
+                                          progress=progress if progress is not None else False)
+        self._prepared_by_crawler()
+        return summary
+
+    def probe(self, stop: threading.Event | None = None) -> ProbesSummary:
+        from monitors.probes import run_probes
+
+        return run_probes(self.settings, stop=stop)  # it migrates itself (monitors/probes.py)
+
+    # --- evaluate and report -------------------------------------------------------------------------
+
+    def evaluate_all(self, as_of: date) -> Evaluation:
+        with self.sessions() as session:
+            return evaluate_all(session, self.settings, as_of)
+
+    def check(self, unit: str, as_of: date) -> UnitResult:
+        """One unit evaluated as of the date (DESIGN.md's `check`)."""
+        self.require_units([unit])
+        with self.sessions() as session:
+            result = evaluate_all(session, self.settings, as_of, units=[unit]).unit(unit)
+        if result is None:
+            raise UnknownUnit(f"数据库中没有单位“{unit}”，请先运行 monitor init 或 monitor crawl")
+        return result
+
+    def quarter_report(self, quarter: str, out: Path, as_of: date | None = None) -> list[Path]:
+        """Write the quarter's notice, attachments and JSON into `out`; returns the paths written."""
+        from monitors.report.writers import write_report
+
+        try:
+            parse_quarter(quarter)
+        except ValueError as exc:
+            raise BadInput(str(exc)) from None
+        with self.sessions() as session:
+            model = build_quarter_report(session, self.settings, quarter, as_of)
+        out.mkdir(parents=True, exist_ok=True)
+        return write_report(model, out)
+
+    def monthly_summary(self, month: str, out: Path) -> Path:
+        """Write `summary-YYYY-MM.json` for the month into `out`."""
+        from monitors.summary import monthly_summary, write_summary
+
+        with self.sessions() as session:
+            data = monthly_summary(session, self.settings, month)
+        return write_summary(data, out)
+
+    # --- alerts --------------------------------------------------------------------------------------
+
+    def plan_alerts(self, as_of: date) -> AlertPlan:
+        """What `--send` would write and send, composed and never written (a dry run)."""
+        from monitors.alerts import plan_alerts
+
+        with self.read_sessions(table="alert_state")() as session:
+            plan = plan_alerts(session, self.settings, as_of)
+            session.rollback()  # a dry run writes nothing
+        return plan
+
+    def send_alerts(self, as_of: date, interrupted: str | None = None) -> AlertsSent:
+        """Settle interrupted emails if asked (`resend` or `sent`), then plan, enqueue and deliver."""
+        from monitors.alerts import send_alerts, settle_interrupted
+
+        sessions = self.sessions
+        settled = settle_interrupted(sessions, resend=interrupted == "resend") if interrupted else None
+        plan, written, delivery = send_alerts(sessions, self.settings, as_of)
+        return AlertsSent(settled, plan, written, delivery)
+
+    def run_alerts(self, as_of: date) -> object:
+        """The daemon's alerts: `monitors.alerts.run_alerts`, looked up at each run (it may be missing)."""
+        try:
+            from monitors.alerts import run_alerts
+        except ImportError as exc:
+            # Only "the alerts package is not there (yet)": an ImportError raised inside it is a real failure.
+            if exc.name in ("monitors.alerts", None) or "run_alerts" in str(exc):
+                raise AlertsUnavailable("alerts not available（monitors.alerts.run_alerts 尚未安装）") from None
+            raise
+        return run_alerts(self.settings, as_of, send=True)
+
+    # --- registers and settings ----------------------------------------------------------------------
+
+    def import_accounts(self, file: Path) -> AccountsImport:
+        from monitors.register import RegisterError, new_rows, read_register, rows_to_toml
+
+        try:
+            rows, problems = read_register(file)
+        except RegisterError as exc:
+            raise BadInput(str(exc)) from None
+        fresh, known, twins = new_rows(rows, self.settings)
+        problems = sorted(problems + twins, key=lambda p: (p.level != "error", p.line))
+        text = rows_to_toml(fresh, [u.name for u in self.settings.units], source=file.name)
+        return AccountsImport(len(rows), fresh, len(known), problems, text, text.splitlines().count("[[units]]"))
+
+    def export_accounts(self, file: Path, as_of: date) -> AccountsExport:
+        from monitors.register import account_statuses, write_register
+
+        try:
+            statuses = account_statuses(self.settings, as_of)
+        except SQLAlchemyError as exc:
+            raise NotReady(f"无法读取数据库：{str(exc).splitlines()[0]}") from None
+        try:
+            write_register(file, self.settings.accounts, statuses, date=as_of)
+        except OSError as exc:
+            raise BadInput(f"无法写入 {file}：{exc.strerror or exc}") from None
+        return AccountsExport(file, len(self.settings.accounts), statuses is not None)
+
+    def import_columns(self, file: Path) -> ColumnsImport:
+        from monitors.columns_register import read_columns, rows_to_toml
+        from monitors.sheets import SheetError
+
+        try:
+            rows, problems = read_columns(file, self.settings)
+        except SheetError as exc:
+            raise BadInput(str(exc)) from None
+        return ColumnsImport(len(rows), problems, rows_to_toml(rows, source=file.name) if rows else "")
+
+    def discover(self, url: str, *, unit: str | None, max_pages: int, concurrency: int | None,
+                 delay: float | None, progress: Progress | None = None) -> DiscoveryResult:
+        """Walk a site and propose its list columns; BadInput when its home page cannot be read."""
+        from monitors.discover import PageUnreadable, discover
+
+        if not url.startswith(("http://", "https://")):
+            raise BadInput(f"网址应以 http:// 或 https:// 开头：{url}")
+        try:
+            return discover(url, self.settings, unit=unit, max_pages=max_pages,
+                            concurrency=concurrency or min(4, self.settings.crawl.concurrent_per_domain),
+                            delay=delay, progress=progress)
+        except PageUnreadable as exc:
+            raise PageNotRead(f"无法读取首页 {url}：{exc}") from None
+
+    def append_settings(self, addition: str) -> Path:
+        """Append blocks to the settings file (after a `.bak` backup)."""
+        from monitors.settings_file import append_settings
+
+        try:
+            return append_settings(self.settings.path, addition)
+        except SettingsError as exc:
+            raise BadInput(str(exc)) from None
+
+
+class PageNotRead(AppError):
+    """A page a use case must read first could not be read (exit 1, not a usage error)."""
