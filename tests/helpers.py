@@ -1,7 +1,9 @@
-"""Test helpers: settings files for a subset of fixture columns, and the truth they should yield."""
+"""Test helpers: settings files for a subset of fixture columns, the truth they should yield, waits."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from config.toml_text import toml_str
@@ -15,6 +17,14 @@ concurrent_per_domain = 8
 timeout = {timeout}
 retries = {retries}
 """
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What `monitor demo` left (tests/conftest.py `demo_run`)."""
+
+    out: Path  # settings.toml, monitor.db and the Q3 2020 report files
+    stderr: str  # its progress lines
 
 
 def write_test_settings(path: Path, base_url: str, columns: Iterable, database_url: str, *,
@@ -38,3 +48,15 @@ def write_test_settings(path: Path, base_url: str, columns: Iterable, database_u
 def truth(posts: Iterable, base_url: str, column_paths: set[str]) -> dict[str, tuple[str, str]]:
     """url -> (title, published minute 'YYYY-MM-DD HH:MM' or day) for posts listed in the given columns."""
     return {base_url + p.path: (p.title, p.published) for p in posts if p.column_path in column_paths}
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str = "a condition", *,
+               give_up: Callable[[], bool] | None = None, interval: float = 0.05) -> None:
+    """Poll `predicate` until it is true; AssertionError after `timeout` s, or at once when `give_up()` is true."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        if give_up is not None and give_up():
+            raise AssertionError(f"gave up waiting for {what}")
+        time.sleep(interval)

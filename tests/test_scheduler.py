@@ -28,8 +28,8 @@ from fixtures.portal import portal_columns, portal_posts
 from fixtures.server import FixtureServer
 from storage import queries
 from storage.db import get_engine, get_sessionmaker, migrate
-from storage.models import JobRun, Post, Probe
-from tests.helpers import truth, write_test_settings
+from storage.models import ColumnFetch, JobRun, Post, Probe
+from tests.helpers import truth, wait_until, write_test_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,15 +124,13 @@ def monitor(config: Path, *args: str, timeout: float = 60) -> subprocess.Complet
 
 
 def wait_for(check: Callable[[], bool], timeout: float, what: str, daemon: Daemon | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if daemon is not None and daemon.proc.poll() is not None:
-            break
-        time.sleep(0.2)
-    log = f"\n--- daemon log ---\n{daemon.text()[-4000:]}" if daemon else ""
-    raise AssertionError(f"timed out waiting for {what}{log}")
+    """wait_until, giving up when the daemon died, with its log in the failure."""
+    gone = (lambda: daemon.proc.poll() is not None) if daemon is not None else None
+    try:
+        wait_until(check, timeout, what, give_up=gone, interval=0.2)
+    except AssertionError as exc:
+        log = f"\n--- daemon log ---\n{daemon.text()[-4000:]}" if daemon else ""
+        raise AssertionError(f"{exc}{log}") from None
 
 
 def runs(url: str, job: str, status: str | None = None) -> list[JobRun]:
@@ -152,6 +150,12 @@ def expected_urls(server: FixtureServer, columns: list) -> set[str]:
     return set(truth(portal_posts(), server.base_url, {c.path for c in columns}))
 
 
+def crawling(url: str) -> bool:
+    """A crawl child has marked its columns `running` and not yet finished them all."""
+    with get_sessionmaker(url)() as s:
+        return s.scalar(select(ColumnFetch.id).where(ColumnFetch.status == "running").limit(1)) is not None
+
+
 def probe_count(url: str) -> int:
     with get_sessionmaker(url)() as s:
         return len(s.scalars(select(Probe.id)).all())
@@ -159,6 +163,7 @@ def probe_count(url: str) -> int:
 
 # --- the daemon end to end -----------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_daemon_runs_jobs_survives_a_failing_job_refuses_a_second_and_stops_on_sigterm(
         tmp_path: Path, server: FixtureServer, columns: list, db_url: str) -> None:
     """On SQLite and on PostgreSQL (the server set-up of the README)."""
@@ -207,12 +212,12 @@ def test_daemon_runs_jobs_survives_a_failing_job_refuses_a_second_and_stops_on_s
     assert monitor(config, "status").stdout.startswith("守护进程：未运行")
 
 
+@pytest.mark.slow
 def test_sigkill_then_restart_loses_nothing(tmp_path: Path, server: FixtureServer, columns: list) -> None:
     config = make_settings(tmp_path, server, columns, crawl="every 1s")
     url = load_settings(config).monitor.database_url
     with Daemon(config, tmp_path / "first.log") as daemon:
-        wait_for(lambda: bool(runs(url, "crawl", "running")), 20, "a crawl to start", daemon)
-        time.sleep(0.5)  # mid-crawl
+        wait_for(lambda: bool(runs(url, "crawl", "running")) and crawling(url), 20, "a crawl to be mid-way", daemon)
         daemon.stop(signal.SIGKILL)
     killed = runs(url, "crawl", "running")
     assert killed, "the killed run is left running"
@@ -224,6 +229,7 @@ def test_sigkill_then_restart_loses_nothing(tmp_path: Path, server: FixtureServe
     assert stored_urls(url) >= expected_urls(server, columns)
 
 
+@pytest.mark.slow
 def test_once_runs_one_job_now(tmp_path: Path, server: FixtureServer, columns: list) -> None:
     config = make_settings(tmp_path, server, columns)
     url = load_settings(config).monitor.database_url

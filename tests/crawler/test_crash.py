@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 from sqlalchemy import func, select
 
 from config import load_settings
@@ -16,6 +17,7 @@ from storage.models import ColumnPost, Post
 from tests.crawler.test_crawl import assert_matches_truth, by_style
 from tests.helpers import write_test_settings
 
+pytestmark = pytest.mark.slow  # a crawl killed mid-way, then crawled again
 
 
 def count_posts(db_url: str) -> int:

@@ -15,6 +15,8 @@ from storage.db import get_sessionmaker
 from storage.models import Column, ColumnFetch, ColumnPost, Post
 from tests.helpers import truth, write_test_settings
 
+pytestmark = pytest.mark.slow  # every test crawls the fixture portal end to end
+
 TZ = ZoneInfo("Asia/Shanghai")
 
 

@@ -75,6 +75,7 @@ def full_crawl(platform: FixtureServer, tmp_path_factory: pytest.TempPathFactory
     return db_url, summary.run_id, platform.request_count - start
 
 
+@pytest.mark.slow
 def test_every_column_is_read_whole_and_matches_truth(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
     db_url, _, _ = full_crawl
     want_lists = expected(platform.base_url, fjplatform_listings())
@@ -90,6 +91,7 @@ def test_every_column_is_read_whole_and_matches_truth(platform: FixtureServer, f
     assert len(want_lists[BIG]) == 107 and len(want_lists[PICTURES]) == 41 and len(want_lists[JIEDU]) == 34
 
 
+@pytest.mark.slow
 def test_the_big_column_gives_75_static_items_and_32_from_the_api(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
     db_url, run_id, _ = full_crawl
     big = outcomes(db_url, platform.base_url, run_id)[BIG]
@@ -102,6 +104,7 @@ def test_the_big_column_gives_75_static_items_and_32_from_the_api(platform: Fixt
     assert got == months
 
 
+@pytest.mark.slow
 def test_forbidden_api_makes_the_column_partial_and_the_rest_goes_on(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
     db_url, run_id, _ = full_crawl
     fetches = outcomes(db_url, platform.base_url, run_id)
@@ -126,6 +129,7 @@ def test_settings_blocks_load_beside_the_portal(tmp_path) -> None:  # noqa: ANN0
     assert any(s.unit == UNIT and s.url == "http://127.0.0.1:8701/" for s in settings.sites)
 
 
+@pytest.mark.slow
 def test_picture_jiedu_and_hidden_no_data_columns(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
     db_url, run_id, _ = full_crawl
     fetches = outcomes(db_url, platform.base_url, run_id)
@@ -137,6 +141,7 @@ def test_picture_jiedu_and_hidden_no_data_columns(platform: FixtureServer, full_
     assert fetches[HIDDEN_NO_DATA].status == "ok" and len(lists[HIDDEN_NO_DATA]) == len(truth[HIDDEN_NO_DATA]) == 24
 
 
+@pytest.mark.slow
 def test_page_furniture_is_never_an_item(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
     db_url, _, _ = full_crawl
     articles = {platform.base_url + p.path for p in fjplatform_posts()}
@@ -145,6 +150,7 @@ def test_page_furniture_is_never_an_item(platform: FixtureServer, full_crawl) ->
     assert not any(u.endswith("/") or "javascript" in u or "fujian.gov.cn" in u for u in stored(db_url))
 
 
+@pytest.mark.slow
 def test_an_article_in_two_columns_is_one_post_listed_in_both(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
     db_url, _, _ = full_crawl
     twice = Counter(p.path for p in fjplatform_posts())
@@ -162,6 +168,7 @@ def static_gap() -> int:
     return len(fjplatform_listings()[FORBIDDEN]) - static_count(FORBIDDEN)
 
 
+@pytest.mark.slow
 def test_incremental_recrawl_then_two_new_records(tmp_path) -> None:  # noqa: ANN001
     db_url = f"sqlite:///{tmp_path / 'm.db'}"
     with FixtureServer(site="fjplatform") as server:
@@ -188,6 +195,7 @@ def test_incremental_recrawl_then_two_new_records(tmp_path) -> None:  # noqa: AN
     assert listed(db_url, server.base_url)[BIG] == {server.base_url + p.path for p in server.site.listings[BIG]}
 
 
+@pytest.mark.slow
 def test_api_pages_are_requested_as_the_page_declares(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
     forms = api_forms(platform)
     # pages after maxStaticIndex up to pageCount; nothing for the columns whose records are all static

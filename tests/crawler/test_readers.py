@@ -453,6 +453,7 @@ def cookie_wall_routes(login_wall=False):
 needs_chromium = pytest.mark.skipif(find_chromium() is None, reason="no Chromium binary on this machine")
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_browser_gets_the_visitor_cookie_then_reads_the_json(serve, monkeypatch):
     pools = []
@@ -480,6 +481,7 @@ def test_browser_gets_the_visitor_cookie_then_reads_the_json(serve, monkeypatch)
     assert len(pools) == 1 and pools[0].launches == 1 and not pools[0].launched  # one Chromium, closed after
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_login_wall_stays_a_login_wall_in_the_browser(serve):
     s = serve(cookie_wall_routes(login_wall=True))
@@ -562,6 +564,7 @@ def check_against_truth(spec, result):
         assert abs(real - p.published_at) < timedelta(days=1) and real.date() == p.published_at.date(), label
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_fixture_seed_accounts(accounts_read):
     specs, got, _ = accounts_read
@@ -573,6 +576,7 @@ def test_fixture_seed_accounts(accounts_read):
     assert unreadable == [s.no for s in seed if s.expected == "无法读取"]
 
 
+@pytest.mark.slow
 def test_fixture_unseen_accounts(accounts_read):
     specs, got, _ = accounts_read
     unseen = [s for s in specs if s.no == 0]
@@ -581,6 +585,7 @@ def test_fixture_unseen_accounts(accounts_read):
         check_against_truth(spec, got[spec.path])
 
 
+@pytest.mark.slow
 @needs_chromium
 def test_fixture_requests_stay_cheap(accounts_read):
     """Plain HTTP first: only the visitor-walled account opened a profile page (in the browser); every

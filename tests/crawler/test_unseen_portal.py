@@ -2,12 +2,16 @@
 its column URLs in settings."""
 from __future__ import annotations
 
+import pytest
+
 from config import load_settings
 from crawler.run import run_crawl
 from fixtures.server import FixtureServer
 from fixtures.unseen import unseen_columns, unseen_posts
 from tests.crawler.test_crawl import stored
 from tests.helpers import truth, write_test_settings
+
+pytestmark = pytest.mark.slow  # a crawl of the unseen portal end to end
 
 
 def test_unseen_portal_comes_out_right(tmp_path) -> None:  # noqa: ANN001

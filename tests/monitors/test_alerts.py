@@ -1,13 +1,12 @@
 """Alert emails against a real local SMTP server (aiosmtpd) and the demo's database.
 
-The demo is run once for the module (a subprocess, ~20 s); each test works on its own copy of the database.
+The demo is run once for the session (tests/conftest.py `demo_run`); each test works on its own copy of the
+database.
 """
 from __future__ import annotations
 
 import shutil
 import socket
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -25,6 +24,7 @@ from monitors.rules import Finding
 from storage import queries
 from storage.db import get_sessionmaker
 from storage.models import AlertState, OutboxEmail
+from tests.helpers import DemoRun
 
 CENTRE = "dsjzx@cangshan.example.gov.cn"
 AUDIT = "sjj@cangshan.example.gov.cn"
@@ -70,12 +70,8 @@ def smtp():
 # --- the demo's database, one copy a test --------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("alerts-demo")
-    result = subprocess.run([sys.executable, "-m", "monitors.cli", "demo", "--out", str(out), "--port", "0"],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return out
+def demo(demo_run: DemoRun) -> Path:
+    return demo_run.out
 
 
 class Site:

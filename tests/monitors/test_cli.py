@@ -1,34 +1,42 @@
-"""The `monitor` command as users run it: the demo end to end, check, report, exit codes."""
+"""The `monitor` command as users run it: the demo end to end, check, report, exit codes.
+
+The demo runs once a session (tests/conftest.py `demo_run`, a subprocess); the commands on its database run
+in process through click's CliRunner.
+"""
 from __future__ import annotations
 
 import csv
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+
+from monitors.cli import main
+from tests.helpers import DemoRun
 
 SEED_TABLE = Path(__file__).parents[2] / "fixtures" / "data" / "q3_2020_tables.tsv"
 
 
-def monitor(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "monitors.cli", *args], capture_output=True, text=True, timeout=600)
+def monitor(*args: str) -> Result:
+    """`monitor ARGS` in process; a crash is a test failure, not an exit code."""
+    result = CliRunner().invoke(main, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("demo")
-    result = monitor("demo", "--out", str(out), "--port", "0")
-    assert result.returncode == 0, result.stderr[-2000:]
+def demo(demo_run: DemoRun) -> Path:
     # progress, one line a column: the portal's 134 and the 7 of its sub-site on the provincial platform
-    assert "[141/141]" in result.stderr
-    assert "未读全：区政府办 · 政务公开·乡镇动态：已读取 75/107 条" in result.stderr
-    return out
+    assert "[141/141]" in demo_run.stderr
+    assert "未读全：区政府办 · 政务公开·乡镇动态：已读取 75/107 条" in demo_run.stderr
+    return demo_run.out
 
 
 def seed_rows() -> list[dict]:
-    lines = [l for l in SEED_TABLE.read_text(encoding="utf-8").splitlines() if l and not l.startswith("#")]
+    lines = [line for line in SEED_TABLE.read_text(encoding="utf-8").splitlines()
+             if line and not line.startswith("#")]
     return list(csv.DictReader(lines, delimiter="\t"))
 
 
@@ -74,7 +82,7 @@ def test_a_column_read_short_of_its_stated_total_is_shown_partial(demo: Path) ->
 def test_check_json_for_the_audit_office(demo: Path) -> None:
     result = monitor("--config", str(demo / "settings.toml"), "check", "--unit", "审计局", "--as-of", "2020-10-10",
                      "--no-crawl", "--format", "json")
-    assert result.returncode == 1, result.stderr
+    assert result.exit_code == 1, result.stderr
     data = json.loads(result.stdout)
     assert data["unit"] == "审计局" and data["as_of"] == "2020-10-10"
     assert data["months"] == {"2020-07": 3, "2020-08": 1, "2020-09": 0, "2020-10": 0}
@@ -88,31 +96,31 @@ def test_check_json_for_the_audit_office(demo: Path) -> None:
 def test_check_text_and_a_unit_without_findings(demo: Path) -> None:
     config = str(demo / "settings.toml")
     text = monitor("--config", config, "check", "--unit", "审计局", "--as-of", "2020-10-10", "--no-crawl")
-    assert text.returncode == 1 and "7月发布3条，差7条" in text.stdout and "最近更新" in text.stdout
+    assert text.exit_code == 1 and "7月发布3条，差7条" in text.stdout and "最近更新" in text.stdout
     good = monitor("--config", config, "check", "--unit", "临江街道", "--as-of", "2020-10-10", "--no-crawl")
-    assert good.returncode == 0, good.stdout
+    assert good.exit_code == 0, good.stdout
     assert "未发现问题" in good.stdout
 
 
 def test_usage_and_settings_errors_exit_2(demo: Path, tmp_path: Path) -> None:
     config = str(demo / "settings.toml")
     unknown = monitor("--config", config, "check", "--unit", "不存在局", "--no-crawl")
-    assert unknown.returncode == 2 and "没有单位“不存在局”" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert unknown.exit_code == 2 and "没有单位“不存在局”" in unknown.stderr and "Traceback" not in unknown.stderr
     bad_date = monitor("--config", config, "check", "--unit", "审计局", "--as-of", "2020-13-01", "--no-crawl")
-    assert bad_date.returncode == 2 and "YYYY-MM-DD" in bad_date.stderr
+    assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.stderr
     bad_quarter = monitor("--config", config, "report", "--quarter", "2020Q5", "--out", str(tmp_path))
-    assert bad_quarter.returncode == 2 and "2020Q3" in bad_quarter.stderr
+    assert bad_quarter.exit_code == 2 and "2020Q3" in bad_quarter.stderr
     broken = tmp_path / "broken.toml"
     broken.write_text((demo / "settings.toml").read_text(encoding="utf-8").replace('category = "notice"', 'category = "notise"', 1),
                       encoding="utf-8")
     result = monitor("--config", str(broken), "check", "--unit", "审计局", "--no-crawl")
-    assert result.returncode == 2 and ".category" in result.stderr and "notise" in result.stderr
+    assert result.exit_code == 2 and ".category" in result.stderr and "notise" in result.stderr
     assert f"{broken}:" in result.stderr  # file and line
 
 
 def test_report_command_writes_the_three_files(demo: Path, tmp_path: Path) -> None:
     result = monitor("--config", str(demo / "settings.toml"), "report", "--quarter", "2020Q3", "--out", str(tmp_path))
-    assert result.returncode == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report-2020Q3.json", "通报-2020Q3.docx", "附件-2020Q3.xlsx"]
     again = json.loads((tmp_path / "report-2020Q3.json").read_text(encoding="utf-8"))
     assert again["total_posts"] == 2792 and again["as_of"] == "2020-10-10"
@@ -165,4 +173,4 @@ def test_check_lists_the_units_accounts_and_their_findings(demo: Path) -> None:
     silent = monitor("--config", str(demo / "settings.toml"), "check", "--unit", "仓山区自然资源和规划局",
                      "--as-of", "2020-10-10", "--no-crawl", "--format", "json")
     found = json.loads(silent.stdout)["findings"]
-    assert silent.returncode == 1 and [f["severity"] for f in found if f["rule"] == "account.silent"] == ["veto"]
+    assert silent.exit_code == 1 and [f["severity"] for f in found if f["rule"] == "account.silent"] == ["veto"]

@@ -39,6 +39,7 @@ def found(portal, tmp_path_factory):
     return settings, result, lines, list(portal.requests)
 
 
+@pytest.mark.slow
 def test_proposes_every_list_column_and_nothing_else(portal, found) -> None:
     _settings, result, _lines, _requests = found
     truth = {url_key(portal.base_url + c.path) for c in portal_columns()}
@@ -49,6 +50,7 @@ def test_proposes_every_list_column_and_nothing_else(portal, found) -> None:
     assert not result.skipped and not result.truncated
 
 
+@pytest.mark.slow
 def test_names_categories_and_units_against_the_truth(portal, found) -> None:
     settings, result, _lines, _requests = found
     truth = {url_key(portal.base_url + c.path): c for c in portal_columns()}
@@ -67,6 +69,7 @@ def test_names_categories_and_units_against_the_truth(portal, found) -> None:
     assert audit.newest is not None and audit.newest.date().isoformat() == "2020-08-21"
 
 
+@pytest.mark.slow
 def test_reads_navigation_not_articles_politely(found) -> None:
     _settings, result, lines, requests = found
     # hubs, unit pages and columns, plus one article per column whose list carries no full date
@@ -80,6 +83,7 @@ def test_reads_navigation_not_articles_politely(found) -> None:
     assert not any("dataproxy" in path or "?page" in path or "pageNo" in path for _m, path in requests)
 
 
+@pytest.mark.slow
 def test_cli_write_appends_backs_up_and_skips_what_is_configured(portal, tmp_path: Path) -> None:
     path = _settings_without_columns(tmp_path / "settings.toml", portal.base_url, "\n[crawl]\ndownload_delay = 0.0\n")
     original = path.read_text(encoding="utf-8")
