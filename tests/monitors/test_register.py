@@ -2,15 +2,16 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from openpyxl import load_workbook
 
 from config import parse_settings
 from config.model import AccountSettings
+from monitors.cli import main
 from monitors.register import (HEADERS, NAMELESS, STATUS_HEADERS, platform_of, read_register, rows_to_toml,
                                unit_key, write_register)
 
@@ -32,8 +33,11 @@ kind = "township"
 
 
 def monitor(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "monitors.cli", *args], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT)
+    """`monitor ARGS` in process (click's CliRunner); a crash is a test failure, not an exit code."""
+    result = CliRunner().invoke(main, list(args))
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
 
 
 @pytest.fixture
