@@ -73,6 +73,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo
 
 from config import Settings, load_settings
@@ -81,6 +82,11 @@ from monitors.app import AlertsUnavailable, Monitor
 from monitors.summary import previous_month
 from storage import queries
 from storage.db import get_engine, get_sessionmaker, normalise_url
+
+if TYPE_CHECKING:
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.base import BaseTrigger
+    from sqlalchemy.engine import Connection
 
 log = logging.getLogger("scheduler")
 
@@ -112,10 +118,10 @@ def kv(**fields: object) -> str:
     return " ".join(out)
 
 
-def setup_logging(timezone: str = "Asia/Shanghai", stream=None) -> None:
+def setup_logging(timezone: str = "Asia/Shanghai", stream: TextIO | None = None) -> None:
     tz = ZoneInfo(timezone)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", "%Y-%m-%d %H:%M:%S")
-    formatter.converter = lambda ts: datetime.fromtimestamp(ts, tz).timetuple()  # type: ignore[method-assign]
+    formatter.converter = lambda ts: datetime.fromtimestamp(ts or 0.0, tz).timetuple()
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     handler.set_name("monitor-daemon")
@@ -157,7 +163,7 @@ class Lock:
             raise ValueError(f"守护进程只支持 SQLite 和 PostgreSQL，而不是 {self.backend}")
         self.key = zlib.crc32(name.encode()) & 0x7FFFFFFF
         self._fd: int | None = None
-        self._conn = None
+        self._conn: Connection | None = None
         self.holder: str = ""  # who holds it, when acquire() failed
 
     def acquire(self) -> bool:
@@ -182,12 +188,12 @@ class Lock:
         conn = engine.connect()
         got = conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": self.NAMESPACE, "b": self.key}).scalar()
         if not got:
-            pid = conn.execute(text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = :a "
-                                    "AND objid = :b AND objsubid = 2 AND granted LIMIT 1"),
-                               {"a": self.NAMESPACE, "b": self.key}).scalar()
+            session_pid = conn.execute(text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = :a "
+                                            "AND objid = :b AND objsubid = 2 AND granted LIMIT 1"),
+                                       {"a": self.NAMESPACE, "b": self.key}).scalar()
             conn.close()
             engine.dispose()
-            self.holder = f"PostgreSQL 会话 {pid}" if pid else "另一会话"
+            self.holder = f"PostgreSQL 会话 {session_pid}" if session_pid else "另一会话"
             return False
         conn.commit()
         self._conn = conn
@@ -299,7 +305,7 @@ def run_job(job: str, config_path: str) -> str:
     """
     try:
         settings = load_settings(config_path)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a job never raises: the daemon logs it and goes on
         log.error(kv(job=job, event="failed", error=f"设置文件无法读取：{exc}"))
         return "failed"
     if STOP.is_set():  # submitted in the instant the daemon began to stop
@@ -358,7 +364,7 @@ def run_job(job: str, config_path: str) -> str:
 
 # --- triggers ------------------------------------------------------------------------------------------
 
-def make_trigger(expression: str, timezone: str):
+def make_trigger(expression: str, timezone: str) -> BaseTrigger | None:
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
@@ -371,7 +377,7 @@ def make_trigger(expression: str, timezone: str):
     return CronTrigger.from_crontab(value, timezone=tz)
 
 
-def runs_a_day(trigger, now: datetime) -> int:
+def runs_a_day(trigger: BaseTrigger, now: datetime) -> int:
     """How many times `trigger` fires in the 24 hours after `now` (capped at 10 000)."""
     count, previous, end = 0, None, now + timedelta(days=1)
     fire = trigger.get_next_fire_time(None, now)
@@ -400,7 +406,7 @@ def mark_interrupted(url: str) -> int:
     return total
 
 
-def daemon_scheduler(**options):
+def daemon_scheduler(**options: Any) -> BackgroundScheduler:
     """A BackgroundScheduler that, once stopped, submits nothing more.
 
     APScheduler 3 wakes its thread on shutdown and processes the due jobs once more, after the executors are
@@ -412,7 +418,7 @@ def daemon_scheduler(**options):
     from apscheduler.schedulers.base import STATE_STOPPED
 
     class DaemonScheduler(BackgroundScheduler):
-        def _process_jobs(self):
+        def _process_jobs(self) -> float | None:
             if self.state == STATE_STOPPED:
                 return None
             return super()._process_jobs()
@@ -459,7 +465,7 @@ def run_daemon(config_path: str) -> int:
             timezone=tz,
         )
 
-        def on_event(event) -> None:
+        def on_event(event: Any) -> None:  # JobExecutionEvent or JobSubmissionEvent
             if event.code == EVENT_JOB_MISSED:
                 log.warning(kv(job=event.job_id, event="missed", scheduled=event.scheduled_run_time.isoformat()))
             elif event.code == EVENT_JOB_MAX_INSTANCES:
@@ -484,7 +490,8 @@ def run_daemon(config_path: str) -> int:
         if received and received[0] == signal.SIGTERM:
             # Ctrl-C already reached the crawl child through the terminal's process group; `kill` did not.
             for child in multiprocessing.active_children():
-                os.kill(child.pid, signal.SIGTERM)
+                if child.pid is not None:
+                    os.kill(child.pid, signal.SIGTERM)
         scheduler.pause()
         scheduler.shutdown(wait=True)
         scheduler = None
@@ -498,7 +505,7 @@ def run_daemon(config_path: str) -> int:
         lock.release()
 
 
-def _register_jobs(scheduler, settings: Settings, config_path: str) -> None:
+def _register_jobs(scheduler: BackgroundScheduler, settings: Settings, config_path: str) -> None:
     tz_name = settings.monitor.timezone
     wanted = set()
     for entry in JOB_TABLE:

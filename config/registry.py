@@ -6,13 +6,13 @@ It lives in `config` because every stage may import settings and this module imp
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from typing import TypeVar
 
 T = TypeVar("T")
 
 
-def registrar(table: MutableMapping[str, T], kind: str, *, also: Iterable[MutableMapping[str, object]] = (),
+def registrar(table: MutableMapping[str, T], kind: str, *, also: Iterable[Mapping[str, object]] = (),
               ) -> Callable[[str], Callable[[T], T]]:
     """A decorator factory: `@register("name")` adds the decorated object to `table` under "name".
 

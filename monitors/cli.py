@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 import click
 
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from monitors.alerts import AlertPlan
     from monitors.sheets import Problem
 
-CATEGORY_LABELS = {"dynamic": "动态", "notice": "通知公告", "plan": "人事规划", "disclosure": "信息公开", "other": "其他"}
+CATEGORY_LABELS = {"dynamic": "动态", "notice": "通知公告", "plan": "人事规划", "disclosure": "信息公开",
+                   "other": "其他"}
 
 
 class UserError(click.ClickException):
@@ -56,7 +57,7 @@ class _AppErrors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> bool:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> Literal[False]:
         if isinstance(exc, PageNotRead):
             click.echo(f"错误：{exc}", err=True)
             sys.exit(1)
@@ -210,7 +211,8 @@ def accounts_import(ctx: click.Context, file: Path, write: bool) -> None:
     with _AppErrors():
         found = app.import_accounts(file)
     _report_problems(found.problems, "登记表", lambda errors, warnings: (
-        f"登记表 {file.name}：可监测账号 {found.rows} 个，其中新账号 {len(found.fresh)} 个、已在设置中 {found.known} 个，"
+        f"登记表 {file.name}：可监测账号 {found.rows} 个，其中新账号 {len(found.fresh)} 个、"
+        f"已在设置中 {found.known} 个，"
         f"新单位 {found.new_units} 个；错误 {errors} 个，提醒 {warnings} 个。"))
     if not found.fresh:
         click.echo("没有需要新增的账号。", err=True)
@@ -271,7 +273,8 @@ def _emit_blocks(app: Monitor, text: str, count: str, write: bool, out: Path | N
 @click.option("--max-pages", type=click.IntRange(1), default=500, show_default=True, help="最多读取的页面数")
 @click.option("--concurrency", type=click.IntRange(1, 8), default=None,
               help="同时请求数（默认取 [crawl] concurrent_per_domain，最多 4）")
-@click.option("--delay", type=click.FloatRange(0), default=None, help="每个请求后等待的秒数（默认 [crawl] download_delay）")
+@click.option("--delay", type=click.FloatRange(0), default=None,
+              help="每个请求后等待的秒数（默认 [crawl] download_delay）")
 @click.pass_context
 def discover(ctx: click.Context, url: str, unit: str | None, out: Path | None, write: bool, max_pages: int,
              concurrency: int | None, delay: float | None) -> None:
@@ -338,14 +341,16 @@ def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, int
     with _AppErrors():
         done = app.send_alerts(day, interrupted)
     if done.settled is not None:
-        click.echo(f"已处理发送中断的邮件 {done.settled} 封：{'重新发送' if interrupted == 'resend' else '视为已发送'}。")
+        settled_as = "重新发送" if interrupted == "resend" else "视为已发送"
+        click.echo(f"已处理发送中断的邮件 {done.settled} 封：{settled_as}。")
     plan, written, report = done.plan, done.written, done.delivery
     click.echo(f"截至 {day.isoformat()}：新写入发件箱 {len(written.written)} 封"
                + (f"（{len(written.already)} 封此前已写入）" if written.already else "") + "。")
     for unit in plan.no_recipient:
         click.echo(f"  未发送：{unit} 未登记邮箱，[alerts] centre 也为空", err=True)
     reasons = "；".join(dict.fromkeys(reason for _, reason in report.failed))
-    click.echo(f"已发送 {len(report.sent)} 封，失败 {len(report.failed)} 封" + (f"（{reasons}）" if reasons else "") + "。")
+    click.echo(f"已发送 {len(report.sent)} 封，失败 {len(report.failed)} 封"
+               + (f"（{reasons}）" if reasons else "") + "。")
     for row in report.sent:
         click.echo(f"  已发送：{row.subject}")
     for row, reason in report.failed:
@@ -358,7 +363,7 @@ def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, int
 
 def format_alert_plan(plan: AlertPlan) -> str:
     lines = []
-    for key, _unit, email in plan.emails():
+    for _key, _unit, email in plan.emails():
         lines += [f"收件人：{', '.join(email.to)}"]
         if email.cc:
             lines.append(f"抄送：{', '.join(email.cc)}")
@@ -368,7 +373,8 @@ def format_alert_plan(plan: AlertPlan) -> str:
     units = len(plan.units)
     if units:
         lines.append(f"截至 {plan.as_of.isoformat()}：将发送 {units} 个单位的提醒"
-                     f"{'和 1 封中心汇总' if plan.summary else ''}，共 {len(plan.emails())} 封（演练，未写入、未发送）。")
+                     f"{'和 1 封中心汇总' if plan.summary else ''}，共 {len(plan.emails())} 封"
+                     "（演练，未写入、未发送）。")
     else:
         lines.append(f"截至 {plan.as_of.isoformat()}：没有需要发送的提醒（演练，未写入、未发送）。")
     return "\n".join(lines)

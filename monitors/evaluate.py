@@ -72,7 +72,8 @@ class Evaluator:
 
     def unit_months(self, unit: str, windows: list[tuple[str, date, date]], as_of: date) -> list[MonthCount]:
         cut = as_of + timedelta(days=1)
-        return [MonthCount(label, queries.unit_posts_between(self.session, unit, self.at(start), self.at(min(end, cut))),
+        return [MonthCount(label,
+                           queries.unit_posts_between(self.session, unit, self.at(start), self.at(min(end, cut))),
                            end <= cut)
                 for label, start, end in windows]
 
@@ -209,7 +210,8 @@ def quarter_windows(quarter: str) -> list[tuple[str, date, date]]:
     return month_windows(month_start(year, q * 3 - 2), 3)
 
 
-def build_quarter_report(session: Session, settings: Settings, quarter: str, as_of: date | None = None) -> QuarterReport:
+def build_quarter_report(session: Session, settings: Settings, quarter: str,
+                         as_of: date | None = None) -> QuarterReport:
     year, q = parse_quarter(quarter)
     as_of = as_of or default_report_date(quarter)
     windows = quarter_windows(quarter)
@@ -229,10 +231,10 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
             if column.partial is not None:
                 partial.append(column_issue(result.unit, column, as_of, tz, settings, note=column.partial))
         for finding in result.findings:
-            column = columns.get(finding.target)
-            if column is None or finding.rule not in ("column.stale", "column.blank"):
+            flagged = columns.get(finding.target)
+            if flagged is None or finding.rule not in ("column.stale", "column.blank"):
                 continue
-            issue = column_issue(result.unit, column, as_of, tz, settings)
+            issue = column_issue(result.unit, flagged, as_of, tz, settings)
             (stale if finding.rule == "column.stale" else blank).append(issue)
 
     start, end = datetime.combine(windows[0][1], time(), tz), datetime.combine(windows[-1][2], time(), tz)
@@ -248,7 +250,8 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str, as_
     limits = {"township": settings.report.good_townships, "department": settings.report.good_departments}
     return QuarterReport(
         quarter=f"{year}Q{q}", months=[w[0] for w in windows], as_of=as_of, issuer=settings.report.issuer,
-        district=settings.report.district, site_name=settings.sites[0].name if settings.sites else settings.report.district,
+        district=settings.report.district,
+        site_name=settings.sites[0].name if settings.sites else settings.report.district,
         quota=settings.rules.monthly_quota, total_posts=queries.posts_between(session, start, end, site_url=portal),
         units=rows,
         good_units={k: v[: limits[k]] for k, v in good.items()},

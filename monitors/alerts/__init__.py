@@ -18,6 +18,7 @@ from config import Settings
 from monitors.alerts.compose import AlertItem, AlertPlan, Email, compose_summary, compose_unit_email, plan_alerts
 from monitors.alerts.outbox import (
     CHANNELS,
+    Channel,
     OUTBOX_INTERRUPTED,
     DeliveryReport,
     EnqueueReport,
@@ -28,7 +29,7 @@ from monitors.alerts.outbox import (
 from monitors.alerts.smtp import SmtpChannel, header_safe  # registers "smtp"
 
 
-def make_channel(settings: Settings, name: str = "smtp"):
+def make_channel(settings: Settings, name: str = "smtp") -> Channel:
     """The channel settings name (only `smtp` today), built from its settings table."""
     if name not in CHANNELS:
         raise ValueError(f"未知的提醒渠道 {name!r}；可用的有 {'、'.join(sorted(CHANNELS))}")
@@ -36,7 +37,7 @@ def make_channel(settings: Settings, name: str = "smtp"):
 
 
 def send_alerts(sessions: sessionmaker[Session], settings: Settings, as_of: date,
-                channel=None) -> tuple[AlertPlan, EnqueueReport, DeliveryReport]:
+                channel: Channel | None = None) -> tuple[AlertPlan, EnqueueReport, DeliveryReport]:
     """Plan and enqueue as of the date in one transaction, then deliver everything pending (older rows too)."""
     with sessions.begin() as session:
         plan = plan_alerts(session, settings, as_of)
@@ -92,6 +93,7 @@ def run_alerts(settings: Settings, as_of: date, send: bool = True, raise_on_fail
     return run
 
 
-__all__ = ["CHANNELS", "OUTBOX_INTERRUPTED", "AlertItem", "AlertPlan", "AlertRun", "AlertsFailed", "DeliveryReport", "Email", "EnqueueReport",
+__all__ = ["CHANNELS", "OUTBOX_INTERRUPTED", "AlertItem", "AlertPlan", "AlertRun", "AlertsFailed", "DeliveryReport",
+           "Email", "EnqueueReport",
            "SmtpChannel", "compose_summary", "compose_unit_email", "deliver", "enqueue", "header_safe",
            "make_channel", "plan_alerts", "run_alerts", "send_alerts", "settle_interrupted"]

@@ -184,7 +184,7 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
                 told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, "new", links,
                                             measure=f.measure, limit=f.limit, since=f.since))
                 continue
-            told_on = state.told_on
+            told_on = state.told_on or as_of  # an open state always has a send date; none reads as "just told"
             since = (as_of - told_on).days
             if got_worse(f, state, since):
                 change = "worse"
@@ -369,7 +369,8 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
         rows.append(f"<tr><td style=\"padding:4px 8px;border:1px solid #ccc;vertical-align:top;white-space:nowrap\">"
                     f"{e(unit)}</td><td style=\"padding:4px 8px;border:1px solid #ccc\">{e(counts)}<ol>"
                     + "".join(_item_html(i) for i in items) + "</ol></td></tr>")
-    notes = [f"以下单位未登记接收邮箱，提醒仅发送至中心：{'、'.join(one_line(u) for u in no_email)}。"] if no_email else []
+    missing = "、".join(one_line(u) for u in no_email)
+    notes = [f"以下单位未登记接收邮箱，提醒仅发送至中心：{missing}。"] if no_email else []
     text += [""] + notes + ["", FOOTER]
     body = [f"<p>{e(intro)}</p>", '<table style="border-collapse:collapse">',
             '<tr><th style="padding:4px 8px;border:1px solid #ccc">单位</th>'

@@ -75,6 +75,7 @@ class SmtpChannel:
             raise SmtpError("没有收件人")
         where = f"{s.host}:{s.port}"
         try:
+            client: smtplib.SMTP
             if s.security == "ssl":
                 client = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=ssl.create_default_context())
             else:

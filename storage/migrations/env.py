@@ -11,7 +11,7 @@ if connection is None:  # `alembic` command line: build an engine from the URL i
 
 
 
-def include_name(name, type_, parent_names) -> bool:  # noqa: ANN001
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
     """APScheduler's job store creates and owns `apscheduler_jobs` (scheduler.py): autogenerate leaves it alone."""
     return not (type_ == "table" and name == "apscheduler_jobs")
 
