@@ -69,7 +69,7 @@ class ColumnSpider(scrapy.Spider):
         self.selectors = selectors or {}
         self.max_pages = max_pages
         # OffsiteMiddleware reads allowed_domains: a crawl never leaves the configured sites.
-        self.allowed_domains = sorted(allowed_hosts or {urlsplit(t.url).hostname for t in targets})
+        self.allowed_domains = sorted(allowed_hosts or {h for t in targets if (h := urlsplit(t.url).hostname)})
         self.states: dict[int, ColumnState] = {t.column_id: ColumnState(t) for t in targets}
         self.requested_articles: set[str] = set()
 
@@ -170,7 +170,7 @@ class ColumnSpider(scrapy.Spider):
         return PostRow(entry.url, entry.title, None, None)
 
     def list_failed(self, failure: Failure) -> Iterator[Any]:
-        request = failure.request
+        request: Request = failure.request  # type: ignore[attr-defined]  # Scrapy attaches it to the failure
         state = self.states[request.meta["column_id"]]
         state.pending -= 1
         reason, status = describe_failure(failure)
@@ -196,7 +196,8 @@ class ColumnSpider(scrapy.Spider):
         yield from self._maybe_done(state)
 
     def article_failed(self, failure: Failure) -> Iterator[Any]:
-        state = self.states[failure.request.meta["column_id"]]
+        request: Request = failure.request  # type: ignore[attr-defined]  # Scrapy attaches it to the failure
+        state = self.states[request.meta["column_id"]]
         state.pending -= 1
         state.article_failures += 1
         yield from self._maybe_done(state)
@@ -226,7 +227,7 @@ class ColumnSpider(scrapy.Spider):
 
 def describe_failure(failure: Failure) -> tuple[str, int | None]:
     """A fetch failure as a reason a user understands (Chinese) and the HTTP status if any."""
-    if failure.check(HttpError):
+    if isinstance(failure.value, HttpError):
         status = failure.value.response.status
         return f"HTTP {status} 错误", status
     if failure.check(TimeoutError, TCPTimedOutError, *_scrapy_errors("DownloadTimeoutError")):
@@ -245,7 +246,7 @@ def describe_failure(failure: Failure) -> tuple[str, int | None]:
         return "重定向次数过多（可能是重定向循环）", None
     if "offsite" in message.lower() or "allowed_domains" in message:
         return "网址不在设定的站点域名内，未抓取", None
-    return f"抓取失败：{failure.type.__name__} {message}".strip(), None
+    return f"抓取失败：{type(failure.value).__name__} {message}".strip(), None
 
 
 # Scrapy's messages when DOWNLOAD_MAXSIZE stops a download (while streaming, or while inflating gzip).

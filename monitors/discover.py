@@ -468,8 +468,8 @@ class _Crawler:
 
     async def fetch_text(self, url: str, *, skip_queued: bool = False) -> tuple[str, str]:
         """(final URL, decoded text) following same-host redirects only; raises ReadError (network, a page
-        over `[crawl] max_page_mb`) or PageUnreadable. With `skip_queued`, a redirect to a page already queued (`/x` → `/x/`) raises
-        AlreadyQueued instead of reading that page a second time."""
+        over `[crawl] max_page_mb`) or PageUnreadable. With `skip_queued`, a redirect to a page already
+        queued (`/x` → `/x/`) raises AlreadyQueued instead of reading that page a second time."""
         seen: list[str] = []
         while True:
             resp = await self.client.get(url, headers=self.headers, max_redirects=0)

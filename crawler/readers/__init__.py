@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Hashable, Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from crawler.readers.base import READERS, AccountPost, ReadContext, Reader, register  # noqa: F401
 from crawler.readers.browser import BrowserPool, find_chromium  # noqa: F401
@@ -26,7 +27,7 @@ from crawler.readers.http import DEFAULT_MAX_BYTES, HttpClient
 from crawler.readers.timeparse import local_now, parse_weibo_time  # noqa: F401
 
 # Explicit imports, one line a platform: a broken reader fails loudly at import (STYLE.md §2).
-from crawler.readers import feed, wechat, weibo  # noqa: E402,F401  isort: skip
+from crawler.readers import feed, wechat, weibo  # noqa: F401  isort: skip
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ async def read_account(reader: Reader, url: str, ctx: ReadContext) -> list[Accou
         raise
     except asyncio.TimeoutError as e:
         raise Unreachable("超时") from e
-    except Exception as e:  # noqa: BLE001 - one account's bug must not sink the batch
+    except Exception as e:  # one account's bug must not sink the batch (logged, then re-raised as a ReadError)
         log.exception("reader %s crashed on %s", reader.platform, url)
         raise ReaderCrashed(f"{type(e).__name__}: {str(e)[:80]}") from e
     if not posts:  # an empty list would pose as silence: readers raise instead, enforce it here too
@@ -94,17 +95,19 @@ async def read_accounts(accounts: Sequence[tuple[Hashable, str, str]], *, now: d
     ctx = ReadContext(timeout=timeout, now=local_now(now), http=http, browser=pool)
     sem = asyncio.Semaphore(max(1, concurrency))
 
-    async def one(key, reader: Reader, url: str):  # noqa: ANN001, ANN202
+    async def one(key: Hashable, reader: Reader, url: str) -> tuple[Hashable, list[AccountPost] | ReadError]:
         async with sem:
-            for attempt in range(retries + 1):
+            attempt = 0
+            while True:
                 try:
                     return key, await read_account(reader, url, ctx)
                 except Unreachable as e:
-                    if attempt == retries:
+                    if attempt >= retries:
                         return key, e
                 except ReadError as e:
                     return key, e
                 await asyncio.sleep(retry_pause * 2 ** attempt)
+                attempt += 1
 
     try:
         results = await asyncio.gather(*(one(k, r, u) for k, r, u in resolved))
@@ -113,6 +116,7 @@ async def read_accounts(accounts: Sequence[tuple[Hashable, str, str]], *, now: d
     return dict(results)
 
 
-def read_accounts_sync(accounts: Sequence[tuple[Hashable, str, str]], **kwargs) -> dict:
+def read_accounts_sync(accounts: Sequence[tuple[Hashable, str, str]],
+                       **kwargs: Any) -> dict[Hashable, list[AccountPost] | ReadError]:
     """`read_accounts` for callers without an event loop (CLI, tests)."""
     return asyncio.run(read_accounts(accounts, **kwargs))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import html
 import re
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
@@ -33,24 +34,20 @@ class AccountPost:
     url: str | None
     pinned: bool = False  # 置顶: shown first whatever its age
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.published_at.tzinfo is None:
             raise ValueError("AccountPost.published_at must be timezone-aware")
 
 
-@dataclass
 class ReadContext:
     """What a read needs besides its URL: HTTP, the clock, and (lazily) the run's one browser."""
 
-    timeout: float = 15.0
-    now: datetime = field(default_factory=local_now)
-    http: HttpClient | None = None
-    browser: BrowserPool | None = None
-
-    def __post_init__(self):
-        self.now = local_now(self.now)
-        if self.http is None:
-            self.http = HttpClient(timeout=self.timeout)
+    def __init__(self, timeout: float = 15.0, now: datetime | None = None, http: HttpClient | None = None,
+                 browser: BrowserPool | None = None) -> None:
+        self.timeout = timeout
+        self.now = local_now(now)
+        self.http = http if http is not None else HttpClient(timeout=timeout)
+        self.browser = browser
 
     def get_browser(self) -> BrowserPool:
         if self.browser is None:  # a reader that may need one was used without read_accounts' pool
@@ -60,8 +57,7 @@ class ReadContext:
     async def close(self) -> None:
         if self.browser is not None:
             await self.browser.close()
-        if self.http is not None:
-            self.http.close()
+        self.http.close()
 
 
 class Reader(ABC):
@@ -81,7 +77,7 @@ READERS: dict[str, type[Reader]] = {}
 _register_reader = registrar(READERS, "reader platform")
 
 
-def register(platform: str):  # noqa: ANN201
+def register(platform: str) -> Callable[[type[Reader]], type[Reader]]:
     """Class decorator: add a reader under the word users write in settings.toml (platform = "weibo")."""
     add = _register_reader(platform)
 

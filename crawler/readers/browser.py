@@ -13,9 +13,13 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from crawler.readers.exceptions import BrowserUnavailable
 from crawler.readers.http import MOBILE_UA
+
+if TYPE_CHECKING:  # Playwright is imported only when a browser is launched
+    from playwright.async_api import Browser, BrowserContext, Playwright, Route
 
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -30,7 +34,7 @@ def find_chromium() -> str | None:
     return None
 
 
-async def _block_heavy(route) -> None:  # noqa: ANN001 - playwright Route
+async def _block_heavy(route: Route) -> None:
     if route.request.resource_type in _BLOCKED:
         await route.abort()
     else:
@@ -41,14 +45,14 @@ class BrowserPool:
     """A lazily launched shared Chromium; `async with pool.context() as ctx` gives a fresh context."""
 
     def __init__(self, executable_path: str | None = None, max_pages: int = 3, timeout: float = 15.0,
-                 user_agent: str = MOBILE_UA):
+                 user_agent: str = MOBILE_UA) -> None:
         self.executable_path = executable_path
         self.timeout = timeout
         self.user_agent = user_agent
         self._sem = asyncio.Semaphore(max(1, max_pages))
         self._lock = asyncio.Lock()
-        self._pw = None
-        self._browser = None
+        self._pw: Playwright | None = None
+        self._browser: Browser | None = None
         self._failed: str | None = None
         self.launches = 0  # how many times Chromium was started (tests: once a run, or never)
 
@@ -56,7 +60,7 @@ class BrowserPool:
     def launched(self) -> bool:
         return self._browser is not None
 
-    async def _ensure(self):  # noqa: ANN202 - playwright Browser
+    async def _ensure(self) -> Browser:
         async with self._lock:
             if self._browser is not None:
                 return self._browser
@@ -68,18 +72,18 @@ class BrowserPool:
                 raise BrowserUnavailable(self._failed)
             try:
                 from playwright.async_api import async_playwright
-                self._pw = await async_playwright().start()
-                self._browser = await self._pw.chromium.launch(executable_path=path, headless=True,
-                                                               args=CHROMIUM_ARGS)
-            except Exception as e:  # noqa: BLE001 - any launch failure means "no browser this run"
+                self._pw = playwright = await async_playwright().start()
+                self._browser = browser = await playwright.chromium.launch(executable_path=path, headless=True,
+                                                                           args=CHROMIUM_ARGS)
+            except Exception as e:  # any launch failure means "no browser this run"
                 self._failed = f"{type(e).__name__}: {str(e).splitlines()[0][:120] if str(e) else ''}"
                 await self._stop_driver()
                 raise BrowserUnavailable(self._failed) from e
             self.launches += 1
-            return self._browser
+            return browser
 
     @asynccontextmanager
-    async def context(self) -> AsyncIterator:
+    async def context(self) -> AsyncIterator[BrowserContext]:
         """A fresh browser context (own cookies), heavy resources blocked, within the page bound."""
         async with self._sem:
             browser = await self._ensure()

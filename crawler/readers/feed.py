@@ -19,7 +19,7 @@ from crawler.readers.timeparse import SHANGHAI
 FEED_ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.5"
 
 
-def _entry_time(entry) -> datetime | None:  # noqa: ANN001 - feedparser.FeedParserDict
+def _entry_time(entry: feedparser.FeedParserDict) -> datetime | None:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         t = entry.get(key)
         if t:

@@ -37,7 +37,7 @@ def from_timestamp(value: str | int | float) -> datetime:
     return datetime.fromtimestamp(int(float(value)), tz=timezone.utc).astimezone(SHANGHAI)
 
 
-def _hms(h, mi, s) -> tuple[int, int, int]:
+def _hms(h: str | int | None, mi: str | int | None, s: str | int | None) -> tuple[int, int, int]:
     return int(h or 0), int(mi or 0), int(s or 0)
 
 

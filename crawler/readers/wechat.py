@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from datetime import datetime
 from urllib.parse import parse_qs, urljoin, urlsplit
 
 from lxml import html as lxml_html
@@ -24,8 +25,8 @@ from crawler.readers.base import (
 from crawler.readers.feed import FeedReader, parse_feed
 from crawler.readers.timeparse import from_timestamp, parse_weibo_time
 
-DELETED_MARKERS = ("该内容已被发布者删除", "此内容因违规无法查看", "此内容被投诉且经审核涉嫌侵权", "此内容发送失败无法查看",
-                   "该内容已被删除")
+DELETED_MARKERS = ("该内容已被发布者删除", "此内容因违规无法查看", "此内容被投诉且经审核涉嫌侵权",
+                   "此内容发送失败无法查看", "该内容已被删除")
 CAPTCHA_MARKERS = ("环境异常", "完成验证后即可继续访问")
 ANTISPIDER_MARKERS = ("异常访问", "seccodeImage")
 EXPIRED_MARKERS = ("登录失效", "重新登录", "登录过期", "账号失效", "授权失效", "授权过期")
@@ -34,7 +35,8 @@ _TS_RES = [re.compile(p) for p in (
     r"""\bct\s*=\s*["'](\d{9,11})["']""",
     r"""\bcreate_time\s*[:=]\s*(?:JsDecode\()?["']?(\d{9,11})""",
 )]
-_TEXT_TIME_RE = re.compile(r"""\bcreate_time\s*[:=]\s*["'](\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)["']""")
+_TEXT_TIME_RE = re.compile(
+    r"""\bcreate_time\s*[:=]\s*["'](\d{4}-\d{1,2}-\d{1,2}(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?)["']""")
 _TITLE_RES = [re.compile(p) for p in (r"""\bvar\s+msg_title\s*=\s*'((?:[^'\\]|\\.)*)'""",
                                       r"""\bvar\s+msg_title\s*=\s*"((?:[^"\\]|\\.)*)\"""")]
 _TIMECONVERT_RE = re.compile(r"timeConvert\(\s*['\"]?(\d{9,11})")
@@ -42,7 +44,7 @@ _META_TIME = ("article:published_time", "og:article:published_time", "og:publish
               "PubDate")
 
 
-def _meta(doc, *names: str) -> str | None:  # noqa: ANN001 - lxml element
+def _meta(doc: lxml_html.HtmlElement, *names: str) -> str | None:
     for name in names:
         for attr in ("property", "name"):
             found = doc.xpath(f"//meta[@{attr}=$n]/@content", n=name)
@@ -76,7 +78,7 @@ def article_id(url: str) -> str:
     return clip_id(url)
 
 
-def parse_article(page: str, url: str, now) -> AccountPost:
+def parse_article(page: str, url: str, now: datetime) -> AccountPost:
     """The one post an article page gives; Deleted for a removal notice, PageChanged without a time."""
     if any(m in page for m in DELETED_MARKERS):
         raise Deleted()
@@ -123,7 +125,7 @@ def parse_sogou(page: str, url: str) -> AccountPost:
             raise PageChanged("搜狗结果中没有最近文章")
         raise PageChanged("搜狗未找到该公众号")
 
-    def names(dl) -> set[str]:  # noqa: ANN001
+    def names(dl: lxml_html.HtmlElement) -> set[str]:
         li = next((a for a in dl.iterancestors("li")), None)
         if li is None:
             return set()

@@ -16,6 +16,9 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from crawler.readers.base import (
@@ -24,6 +27,9 @@ from crawler.readers.base import (
 )
 from crawler.readers.http import MOBILE_UA, Response
 from crawler.readers.timeparse import parse_weibo_time
+
+if TYPE_CHECKING:
+    from playwright.async_api import BrowserContext
 
 _UID_PATHS = [re.compile(p) for p in (r"^/u/(\d{5,})", r"^/profile/(\d{5,})", r"^/(\d{5,})/?$")]
 # The real hosts: the mobile API lives on m.weibo.cn, the ajax API on weibo.com, whichever was configured.
@@ -67,13 +73,16 @@ def endpoints(url: str, uid: str, page: int = 1) -> list[tuple[str, str]]:
     return [("getIndex", index), ("mymblog", f"{web}/ajax/statuses/mymblog?uid={uid}&page={page}&feature=0")]
 
 
-def _pinned(mblog: dict, card: dict | None = None) -> bool:
-    title = mblog.get("title") if isinstance(mblog.get("title"), dict) else {}
+def _pinned(mblog: dict[str, Any], card: dict[str, Any] | None = None) -> bool:
+    title = mblog.get("title")
+    if not isinstance(title, dict):
+        title = {}
     return (str(mblog.get("isTop", "0")) in ("1", "True", "true") or mblog.get("mblogtype") == 2
             or title.get("text") == "置顶" or bool(card and card.get("is_top")))
 
 
-def _post(mblog: dict, now, detail_base: str, text_key: str, card: dict | None = None) -> AccountPost:
+def _post(mblog: dict[str, Any], now: datetime, detail_base: str, text_key: str,
+          card: dict[str, Any] | None = None) -> AccountPost:
     pid = str(mblog.get("idstr") or mblog.get("id") or mblog.get("mid") or "")
     if not pid:
         raise PageChanged("微博缺少ID")
@@ -85,7 +94,7 @@ def _post(mblog: dict, now, detail_base: str, text_key: str, card: dict | None =
     return AccountPost(pid, when, make_title(text), f"{detail_base}/detail/{pid}", _pinned(mblog, card))
 
 
-def parse_weibo_json(data: object, now, detail_base: str) -> list[AccountPost]:
+def parse_weibo_json(data: object, now: datetime, detail_base: str) -> list[AccountPost]:
     """Posts from a getIndex (`data.cards`) or mymblog (`data.list`) answer, newest first."""
     if not isinstance(data, dict):
         raise PageChanged("不是JSON对象")
@@ -181,8 +190,8 @@ class WeiboReader(Reader):
             raise _worst(errors)
         return await self._read_in_browser(url, uid, getattr(visitor, "location", None), ctx)
 
-    async def _with_more(self, fetch, kind: str, url: str, uid: str, data: object,
-                         ctx: ReadContext) -> list[AccountPost]:
+    async def _with_more(self, fetch: Callable[[str], Awaitable[object]], kind: str, url: str, uid: str,
+                         data: object, ctx: ReadContext) -> list[AccountPost]:
         base = _detail_base(url)
         posts = parse_weibo_json(data, ctx.now, base)
         page = 1
@@ -255,7 +264,7 @@ def _detail_base(url: str) -> str:
     return "https://m.weibo.cn" if host in _REAL_HOSTS else origin(url)
 
 
-async def _wait_for_cookie(bctx, within: float, name: str = "SUB") -> bool:  # noqa: ANN001
+async def _wait_for_cookie(bctx: BrowserContext, within: float, name: str = "SUB") -> bool:
     """Poll the context's cookies until the visitor script has set `name` (or time runs out)."""
     deadline = time.monotonic() + within
     while True:
