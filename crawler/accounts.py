@@ -10,11 +10,15 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from config import Settings
 from config.model import PLATFORM_LABELS
 from storage import queries
 from storage.db import prepare
+
+if TYPE_CHECKING:  # the readers import Playwright: only when there are accounts to read
+    from crawler.readers import AccountPost
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class AccountsSummary:
     new_posts: int
 
 
-def posts_to_store(posts: Sequence) -> list[queries.AccountPostRow]:  # noqa: ANN001 (crawler.readers.AccountPost)
+def posts_to_store(posts: Sequence[AccountPost]) -> list[queries.AccountPostRow]:
     """Real posts, plus a pinned (置顶) one only when it really is newer than every other post."""
     regular = [p for p in posts if not p.pinned]
     newest = max((p.published_at for p in regular), default=None)
@@ -53,7 +57,8 @@ def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = No
     say(f"读取政务新媒体账号 {len(targets)} 个……")
     results = asyncio.run(read_accounts(
         [(t.account_id, t.platform, t.url) for t in targets], now=now, timeout=settings.crawl.timeout,
-        executable_path=settings.crawl.chromium_path or None, max_pages=settings.crawl.browser_pages))
+        executable_path=settings.crawl.chromium_path or None, max_pages=settings.crawl.browser_pages,
+        max_bytes=int(settings.crawl.max_page_mb * 1024 * 1024)))
     unreadable, new_posts = [], 0
     for i, target in enumerate(targets, 1):
         result = results.get(target.account_id)

@@ -394,7 +394,8 @@ class Proposal:
             found = f"列表 {self.entries} 条（带日期 {self.dated} 条），{newest}"
         category = f"名称含“{self.category_word}”" if self.category_word else "名称无类别词，按其他"
         unit = f"单位取自{self.unit.source}" if self.unit.name else "单位未能确定，请填写 unit 后取消注释"
-        return f"# {self.unit.name or '？'} · {self.name}：{found}；{unit}；类别：{category}；名称取自{self.name_source}"
+        who = self.unit.name or "？"
+        return f"# {who} · {self.name}：{found}；{unit}；类别：{category}；名称取自{self.name_source}"
 
 
 def render_toml(proposals: list[Proposal], known_units: Iterable[str], source: str = "",
@@ -580,11 +581,13 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
         if start is None or start.facts is None:
             raise PageUnreadable(start.error if start else "未能读取")
         read = {k: p for k, p in pages.items() if p.facts is not None}
-        repeated: Counter = Counter(e.url for p in read.values() for e in {e.url: e for e in p.facts.entries}.values())
-        by_key = {url_key(p.url): p.facts for p in read.values()}
+        facts_of: dict[str, PageFacts] = {k: p.facts for k, p in pages.items() if p.facts is not None}
+        repeated: Counter[str] = Counter(e.url for facts in facts_of.values()
+                                         for e in {e.url: e for e in facts.entries}.values())
+        by_key = {url_key(read[k].url): facts for k, facts in facts_of.items()}
         start_key = url_key(start.url)
-        verdicts = {k: list_verdict(p.facts, start_key=start_key, repeated=repeated, lists_by_key=by_key)
-                    for k, p in read.items()}
+        verdicts = {k: list_verdict(facts, start_key=start_key, repeated=repeated, lists_by_key=by_key)
+                    for k, facts in facts_of.items()}
         dates: dict[str, datetime | None] = {}
         for k, verdict in verdicts.items():
             if verdict.needs_article and origin(verdict.needs_article) == crawler.site:
@@ -595,7 +598,8 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
             client.close()
     hubs = _hub_units(read, settings)
     configured = {url_key(c.url) for c in settings.columns}
-    proposals, skipped = [], []
+    proposals: list[Proposal] = []
+    skipped: list[Proposal] = []
     proposed: set[str] = set()
     for k, page in read.items():
         verdict = verdicts[k]
@@ -610,7 +614,7 @@ async def _discover(start_url: str, settings: Settings, *, unit: str | None, max
             newest_source = "首条文章"
         if not verdict.is_list:
             continue
-        facts = page.facts
+        facts = facts_of[k]
         name, name_source = column_name(facts, page.link_text)
         category, word = classify_category(name)
         hub = hubs.get(url_key(page.via)) if page.via else None
