@@ -186,7 +186,7 @@ def test_visitor_redirect_and_cookie(server):
     assert later == [p[0] for p in account_posts(s)]
     # the profile page with the cookie: the SPA shell that fetches getIndex
     st, _, page = fetch(server.base_url + s.path, cookie="SUB=x")
-    assert st == 200 and f"107603".encode() in page and b'class="card-list"' in page
+    assert st == 200 and "107603".encode() in page and b'class="card-list"' in page
 
 
 def test_login_wall(server):

@@ -294,7 +294,7 @@ def test_alerts_job_calls_run_alerts_or_says_it_is_not_available(tmp_path: Path,
 
     calls = []
 
-    def run_alerts(settings, as_of, send=True):  # noqa: ANN001, ANN202
+    def run_alerts(settings, as_of, send=True):
         calls.append((settings.path, as_of, send))
         return "3 封邮件已发送"
 
@@ -311,7 +311,7 @@ def test_restart_keeps_an_unchanged_job_and_replaces_a_changed_one(tmp_path: Pat
     settings = load_settings(config)
     url = settings.monitor.database_url
 
-    def start():  # noqa: ANN202
+    def start():
         sched = scheduler.daemon_scheduler(jobstores={"default": SQLAlchemyJobStore(engine=get_engine(url))},
                                     timezone=ZoneInfo("Asia/Shanghai"))
         sched.start(paused=True)

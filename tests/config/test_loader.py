@@ -79,6 +79,6 @@ def test_database_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
     assert parse_settings(GOOD).monitor.database_url == "postgresql://postgres@127.0.0.1/test"
 
 
-def test_missing_file_is_a_clear_error(tmp_path) -> None:  # noqa: ANN001
+def test_missing_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(SettingsError, match="找不到设置文件"):
         load_settings(tmp_path / "nope.toml")

@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 from sqlalchemy import func, select
@@ -15,7 +14,7 @@ from crawler.run import run_crawl
 from storage.db import get_sessionmaker
 from storage.models import ColumnPost, Post
 from tests.crawler.test_crawl import assert_matches_truth, by_style
-from tests.helpers import write_test_settings
+from tests.helpers import wait_until, write_test_settings
 
 pytestmark = pytest.mark.slow  # a crawl killed mid-way, then crawled again
 
@@ -29,7 +28,7 @@ def count_posts(db_url: str) -> int:
         return s.scalar(select(func.count()).select_from(Post)) or 0
 
 
-def test_sigkill_mid_crawl_then_restart_loses_and_duplicates_nothing(portal, tmp_path) -> None:  # noqa: ANN001
+def test_sigkill_mid_crawl_then_restart_loses_and_duplicates_nothing(portal, tmp_path) -> None:
     db_url = f"sqlite:///{tmp_path / 'm.db'}"
     columns = by_style(2)
     path = write_test_settings(tmp_path / "s.toml", portal.base_url, columns, db_url)
@@ -38,12 +37,9 @@ def test_sigkill_mid_crawl_then_restart_loses_and_duplicates_nothing(portal, tmp
     path.write_text(text, encoding="utf-8")
     child = subprocess.Popen([sys.executable, "-m", "monitors.cli", "--config", str(path), "crawl"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + 60
-    try:
-        while count_posts(db_url) < 150:
-            assert child.poll() is None, "the crawl finished before it could be killed: make it slower"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+    try:  # gives up when the crawl finished before it could be killed (then make it slower)
+        wait_until(lambda: count_posts(db_url) >= 150, 60, "150 posts stored mid-crawl",
+                   give_up=lambda: child.poll() is not None)
     finally:
         os.killpg(child.pid, signal.SIGKILL)
         child.wait()

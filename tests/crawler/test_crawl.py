@@ -12,7 +12,7 @@ from crawler.run import run_crawl
 from fixtures.portal import portal_columns, portal_posts
 from storage import queries
 from storage.db import get_sessionmaker
-from storage.models import Column, ColumnFetch, ColumnPost, Post
+from storage.models import Column, ColumnFetch, Post
 from tests.helpers import truth, write_test_settings
 
 pytestmark = pytest.mark.slow  # every test crawls the fixture portal end to end
@@ -46,7 +46,7 @@ def assert_matches_truth(db_url: str, base_url: str, columns: list) -> None:
     assert not wrong, wrong
 
 
-def test_full_crawl_reads_every_page_style(portal, tmp_path, db_url: str) -> None:  # noqa: ANN001
+def test_full_crawl_reads_every_page_style(portal, tmp_path, db_url: str) -> None:
     columns = by_style(2)
     assert len({c.style for c in columns}) >= 5
     settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, columns, db_url))
@@ -55,7 +55,7 @@ def test_full_crawl_reads_every_page_style(portal, tmp_path, db_url: str) -> Non
     assert_matches_truth(db_url, portal.base_url, columns)
 
 
-def test_incremental_recrawl_with_nothing_new_makes_one_request_per_column(portal, tmp_path) -> None:  # noqa: ANN001
+def test_incremental_recrawl_with_nothing_new_makes_one_request_per_column(portal, tmp_path) -> None:
     db_url = f"sqlite:///{tmp_path / 'm.db'}"
     columns = by_style(2)
     settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, columns, db_url))
@@ -78,7 +78,7 @@ FAULTS = {
 }
 
 
-def test_faulty_columns_are_reported_and_the_rest_is_stored(portal, tmp_path) -> None:  # noqa: ANN001
+def test_faulty_columns_are_reported_and_the_rest_is_stored(portal, tmp_path) -> None:
     from fixtures.portal.model import ColumnSpec
 
     db_url = f"sqlite:///{tmp_path / 'm.db'}"
@@ -108,7 +108,7 @@ def assert_matches_truth_subset(db_url: str, base_url: str, columns: list) -> No
     assert set(want) <= set(got)
 
 
-def test_pages_over_the_size_limit_fail_and_the_rest_is_stored(portal, tmp_path) -> None:  # noqa: ANN001
+def test_pages_over_the_size_limit_fail_and_the_rest_is_stored(portal, tmp_path) -> None:
     """A 4 MB list page and 8 KB of gzip inflating to 8 MB are stopped at [crawl] max_page_mb (a failure with
     its reason, nothing of them stored), while the other columns are read as usual."""
     from fixtures.portal.model import ColumnSpec

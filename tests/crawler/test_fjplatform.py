@@ -76,7 +76,7 @@ def full_crawl(platform: FixtureServer, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.mark.slow
-def test_every_column_is_read_whole_and_matches_truth(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
+def test_every_column_is_read_whole_and_matches_truth(platform: FixtureServer, full_crawl) -> None:
     db_url, _, _ = full_crawl
     want_lists = expected(platform.base_url, fjplatform_listings())
     truth = {platform.base_url + p.path: (p.title, p.published.date()) for p in fjplatform_posts()}
@@ -92,7 +92,7 @@ def test_every_column_is_read_whole_and_matches_truth(platform: FixtureServer, f
 
 
 @pytest.mark.slow
-def test_the_big_column_gives_75_static_items_and_32_from_the_api(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
+def test_the_big_column_gives_75_static_items_and_32_from_the_api(platform: FixtureServer, full_crawl) -> None:
     db_url, run_id, _ = full_crawl
     big = outcomes(db_url, platform.base_url, run_id)[BIG]
     assert (big.status, big.pages, big.entries) == ("ok", 4, 107)   # column page + API pages 6, 7, 8
@@ -105,7 +105,7 @@ def test_the_big_column_gives_75_static_items_and_32_from_the_api(platform: Fixt
 
 
 @pytest.mark.slow
-def test_forbidden_api_makes_the_column_partial_and_the_rest_goes_on(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
+def test_forbidden_api_makes_the_column_partial_and_the_rest_goes_on(platform: FixtureServer, full_crawl) -> None:
     db_url, run_id, _ = full_crawl
     fetches = outcomes(db_url, platform.base_url, run_id)
     bad = fetches[FORBIDDEN]
@@ -116,7 +116,7 @@ def test_forbidden_api_makes_the_column_partial_and_the_rest_goes_on(platform: F
     assert (fetches[BIG].stated_total, fetches[BIG].listed) == (107, 107)
 
 
-def test_settings_blocks_load_beside_the_portal(tmp_path) -> None:  # noqa: ANN001
+def test_settings_blocks_load_beside_the_portal(tmp_path) -> None:
     from fixtures.fjplatform import UNIT, settings_toml
     from fixtures.portal import write_settings
 
@@ -130,7 +130,7 @@ def test_settings_blocks_load_beside_the_portal(tmp_path) -> None:  # noqa: ANN0
 
 
 @pytest.mark.slow
-def test_picture_jiedu_and_hidden_no_data_columns(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
+def test_picture_jiedu_and_hidden_no_data_columns(platform: FixtureServer, full_crawl) -> None:
     db_url, run_id, _ = full_crawl
     fetches = outcomes(db_url, platform.base_url, run_id)
     lists = listed(db_url, platform.base_url)
@@ -142,7 +142,7 @@ def test_picture_jiedu_and_hidden_no_data_columns(platform: FixtureServer, full_
 
 
 @pytest.mark.slow
-def test_page_furniture_is_never_an_item(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
+def test_page_furniture_is_never_an_item(platform: FixtureServer, full_crawl) -> None:
     db_url, _, _ = full_crawl
     articles = {platform.base_url + p.path for p in fjplatform_posts()}
     furniture = [u for u in stored(db_url) if u not in articles]
@@ -151,7 +151,7 @@ def test_page_furniture_is_never_an_item(platform: FixtureServer, full_crawl) ->
 
 
 @pytest.mark.slow
-def test_an_article_in_two_columns_is_one_post_listed_in_both(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
+def test_an_article_in_two_columns_is_one_post_listed_in_both(platform: FixtureServer, full_crawl) -> None:
     db_url, _, _ = full_crawl
     twice = Counter(p.path for p in fjplatform_posts())
     shared = [platform.base_url + path for path, n in twice.items() if n == 2]
@@ -169,7 +169,7 @@ def static_gap() -> int:
 
 
 @pytest.mark.slow
-def test_incremental_recrawl_then_two_new_records(tmp_path) -> None:  # noqa: ANN001
+def test_incremental_recrawl_then_two_new_records(tmp_path) -> None:
     db_url = f"sqlite:///{tmp_path / 'm.db'}"
     with FixtureServer(site="fjplatform") as server:
         settings = load_settings(write_test_settings(tmp_path / "s.toml", server.base_url, HEALTHY, db_url))
@@ -196,7 +196,7 @@ def test_incremental_recrawl_then_two_new_records(tmp_path) -> None:  # noqa: AN
 
 
 @pytest.mark.slow
-def test_api_pages_are_requested_as_the_page_declares(platform: FixtureServer, full_crawl) -> None:  # noqa: ANN001
+def test_api_pages_are_requested_as_the_page_declares(platform: FixtureServer, full_crawl) -> None:
     forms = api_forms(platform)
     # pages after maxStaticIndex up to pageCount; nothing for the columns whose records are all static
     assert sorted((f["classsql"], int(f["page"]), int(f["prepage"])) for f in forms) == sorted([

@@ -14,7 +14,7 @@ from tests.helpers import truth, write_test_settings
 pytestmark = pytest.mark.slow  # a crawl of the unseen portal end to end
 
 
-def test_unseen_portal_comes_out_right(tmp_path) -> None:  # noqa: ANN001
+def test_unseen_portal_comes_out_right(tmp_path) -> None:
     db_url = f"sqlite:///{tmp_path / 'm.db'}"
     with FixtureServer(site="unseen") as server:
         settings = load_settings(write_test_settings(tmp_path / "s.toml", server.base_url, unseen_columns(), db_url))

@@ -44,7 +44,7 @@ class StoringHandler:
     messages: list[Received] = field(default_factory=list)
     reject: bool = False  # answer DATA with 554
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: ANN001
+    async def handle_DATA(self, server, session, envelope) -> str:
         if self.reject:
             return "554 5.7.1 rejected for the test"
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos),
@@ -102,7 +102,7 @@ class Site:
                 'sender = "monitor@cangshan.example.gov.cn"', ""]
         self.settings_path.write_text("\n".join(out), encoding="utf-8")
 
-    def alerts(self, *args: str):  # noqa: ANN201
+    def alerts(self, *args: str):
         return self.runner.invoke(main, ["--config", str(self.settings_path), "alerts", *args])
 
     def outbox(self) -> list[queries.OutboxRow]:
@@ -125,7 +125,7 @@ def by_subject(messages: list[Received], part: str) -> list[Received]:
     return [m for m in messages if part in m.message["Subject"]]
 
 
-def bodies(message) -> tuple[str, str]:  # noqa: ANN001
+def bodies(message) -> tuple[str, str]:
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     return text, html

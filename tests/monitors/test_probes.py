@@ -33,10 +33,10 @@ class Server:
         hits = self.hits
 
         class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:  # noqa: ANN002
+            def log_message(self, *args) -> None:
                 pass
 
-            def do_GET(self) -> None:  # noqa: N802
+            def do_GET(self) -> None:
                 hits.append(self.path)
                 if self.path.startswith("/slow"):
                     release.wait(delay)

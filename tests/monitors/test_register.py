@@ -47,7 +47,7 @@ def settings_file(tmp_path: Path) -> Path:
     return path
 
 
-def messages(problems) -> list[str]:  # noqa: ANN001
+def messages(problems) -> list[str]:
     return [p.message for p in problems]
 
 
