@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from config import Settings
 from config.model import PLATFORM_LABELS
 from storage import queries
-from storage.db import prepare
+from storage.db import get_sessionmaker, prepare
 
 if TYPE_CHECKING:  # the readers import Playwright: only when there are accounts to read
     from crawler.readers import AccountPost
@@ -38,16 +38,16 @@ def posts_to_store(posts: Sequence[AccountPost]) -> list[queries.AccountPostRow]
 
 
 def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = None, *, now: datetime | None = None,
-                            progress: bool | Callable[[str], None] = True) -> AccountsSummary:
+                            progress: bool | Callable[[str], None] = True, prepared: bool = False) -> AccountsSummary:
     """Read every account (of `units`) and store its posts; progress lines go to `progress` when it is a
-    callback, else (when true) to stderr."""
+    callback, else (when true) to stderr. `prepared`: the caller has already prepared the database."""
     def say(line: str) -> None:
         if callable(progress):
             progress(line)
         elif progress:
             print(line, file=sys.stderr, flush=True)
 
-    sessions = prepare(settings)
+    sessions = get_sessionmaker(settings.monitor.database_url) if prepared else prepare(settings)
     with sessions() as session:
         targets = queries.account_targets(session, units)
     if not targets:

@@ -106,16 +106,17 @@ class ProgressPrinter:
 
 
 def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
-                     progress: Progress = True, run_id: int | None = None) -> CrawlSummary:
+                     progress: Progress = True, run_id: int | None = None, *, prepared: bool = False) -> CrawlSummary:
     """Crawl in this process (once per process: see the module docstring). `progress`: True prints a line
-    a column on stderr, a callable receives each line, False prints nothing."""
+    a column on stderr, a callable receives each line, False prints nothing. `prepared`: the caller has
+    already migrated the database and loaded the settings into it."""
     from scrapy.crawler import CrawlerProcess
 
     from crawler.pipelines import column_settled
     from crawler.spider import ColumnSpider
 
     url = settings.monitor.database_url
-    sessions = prepare(settings)
+    sessions = get_sessionmaker(url) if prepared else prepare(settings)
     with sessions.begin() as session:
         targets = queries.crawl_targets(session, units)
         if run_id is None:
@@ -165,7 +166,7 @@ def problem_lines(summary: CrawlSummary) -> list[str]:
 
 def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: Progress, run_id: int) -> None:
     _stop_with_parent()
-    crawl_in_process(settings, units, full, progress, run_id)
+    crawl_in_process(settings, units, full, progress, run_id, prepared=True)  # the parent prepared it
 
 
 def _stop_with_parent() -> None:
@@ -179,10 +180,11 @@ def _stop_with_parent() -> None:
 
 
 def run_crawl(settings: Settings, units: Sequence[str] | None = None, full: bool = False,
-              progress: Progress = False) -> CrawlSummary:
+              progress: Progress = False, *, prepared: bool = False) -> CrawlSummary:
     """Crawl in a child process (see the module docstring); returns the run's summary from the database.
     A callable `progress` runs in the child, so it must be picklable (a module-level function)."""
-    with prepare(settings).begin() as session:
+    sessions = get_sessionmaker(settings.monitor.database_url) if prepared else prepare(settings)
+    with sessions.begin() as session:
         run_id = queries.start_run(session, full)
     child = multiprocessing.get_context("spawn").Process(target=_child, args=(settings, units, full, progress, run_id))
     child.start()

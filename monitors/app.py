@@ -118,12 +118,6 @@ class Monitor:
         """Create or upgrade the database and load the settings into it (`monitor init`)."""
         return self.sessions
 
-    def _prepared_by_crawler(self) -> None:
-        """The crawler prepares the database itself (it also runs in a child process): no need to again."""
-        with self._prepare_lock:
-            if self._prepared is None:
-                self._prepared = get_sessionmaker(self.url)
-
     def read_sessions(self, table: str | None = None) -> sessionmaker[Session]:
         """Sessions on the database as it is, for a use case that must not write: NotReady if it is missing
         or lacks `table`."""
@@ -149,9 +143,9 @@ class Monitor:
         from crawler.run import crawl_in_process
 
         self.require_units(units)
+        self.prepare()  # once here; the crawl and the accounts reuse it
         summary = crawl_in_process(self.settings, list(units) or None, full=full,
-                                   progress=progress if progress is not None else False)
-        self._prepared_by_crawler()
+                                   progress=progress if progress is not None else False, prepared=True)
         if after_columns is not None:
             after_columns(summary)
         return CrawlOutcome(summary, self.read_accounts(units, now=now, progress=progress))
@@ -160,23 +154,22 @@ class Monitor:
         """Crawl every column in a child process (a fresh Twisted reactor each time: the daemon)."""
         from crawler.run import run_crawl
 
-        summary = run_crawl(self.settings, progress=False)
-        self._prepared_by_crawler()
-        return summary
+        self.prepare()  # once here, not again in the parent nor in the child
+        return run_crawl(self.settings, progress=False, prepared=True)
 
     def read_accounts(self, units: Sequence[str] = (), now: datetime | None = None,
                       progress: Progress | None = None) -> AccountsSummary:
         from crawler.accounts import read_and_store_accounts
 
-        summary = read_and_store_accounts(self.settings, list(units) or None, now=now,
-                                          progress=progress if progress is not None else False)
-        self._prepared_by_crawler()
-        return summary
+        self.prepare()  # once per process
+        return read_and_store_accounts(self.settings, list(units) or None, now=now,
+                                       progress=progress if progress is not None else False, prepared=True)
 
     def probe(self, stop: threading.Event | None = None) -> ProbesSummary:
         from monitors.probes import run_probes
 
-        return run_probes(self.settings, stop=stop)  # it migrates itself (monitors/probes.py)
+        self.prepare()  # once per process
+        return run_probes(self.settings, stop=stop, prepared=True)
 
     # --- evaluate and report -------------------------------------------------------------------------
 

@@ -121,10 +121,12 @@ class ProbesSummary:
     failed: list[tuple[str, str]]  # (url, error)
 
 
-def run_probes(settings: Settings, stop: threading.Event | None = None) -> ProbesSummary:
-    """Probe every target once (concurrently) and store each result as it comes."""
+def run_probes(settings: Settings, stop: threading.Event | None = None, *, prepared: bool = False) -> ProbesSummary:
+    """Probe every target once (concurrently) and store each result as it comes. `prepared`: the caller has
+    already brought the database to the newest schema."""
     url = settings.monitor.database_url
-    migrate(url)
+    if not prepared:
+        migrate(url)
     sessions = get_sessionmaker(url)
     timeout = settings.rules.probe_timeout
     lock = threading.Lock()
