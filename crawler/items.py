@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from storage.models import FetchStatus
+
 
 @dataclass
 class PostRow:
@@ -35,7 +37,7 @@ class ColumnDoneItem:
     """A column's outcome in this run, recorded once all its requests have finished."""
 
     column_id: int
-    status: str  # ok | unchanged | partial | error
+    status: FetchStatus
     reason: str | None = None
     http_status: int | None = None
     pages: int = 0

@@ -15,6 +15,9 @@ from scrapy.crawler import Crawler
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem
 from storage import queries
 from storage.db import get_sessionmaker
+from storage.models import FetchStatus
+
+READ = (FetchStatus.OK, FetchStatus.PARTIAL)  # outcomes in which pages were read and entries stored
 
 
 # Scrapy signals are plain objects (scrapy/signals.py); receivers take keyword arguments item, new_posts.
@@ -50,7 +53,7 @@ class StoragePipeline:
                                      http_status=item.http_status, pages=item.pages, requests=item.requests,
                                      entries=item.entries, new_posts=new, stated_total=item.stated_total,
                                      listed=listed if item.status != "error" else None)
-                if item.status == "ok":  # validators only after a complete read of the column
+                if item.status == FetchStatus.OK:  # validators only after a complete read of the column
                     queries.save_validators(session, item.column_id, item.etag, item.last_modified)
             if self.crawler is not None:
                 self.crawler.signals.send_catch_log(signal=column_settled, item=item, new_posts=new)
@@ -62,8 +65,8 @@ def settle_completeness(item: ColumnDoneItem, listed: int) -> ColumnDoneItem:
     whole: it is partial (``已读取 75/107 条``), never complete, whatever the pages that were reached said.
     Stored posts count, not this run's entries, so an incremental read that stopped at known posts of a
     column read whole before is complete."""
-    if item.stated_total is None or listed >= item.stated_total or item.status not in ("ok", "partial"):
+    if item.stated_total is None or listed >= item.stated_total or item.status not in READ:
         return item
     shortfall = f"已读取 {listed}/{item.stated_total} 条"
     reason = f"{shortfall}；{item.reason}" if item.reason else shortfall
-    return replace(item, status="partial", reason=reason, etag=None, last_modified=None)
+    return replace(item, status=FetchStatus.PARTIAL, reason=reason, etag=None, last_modified=None)

@@ -17,10 +17,13 @@ from urllib.parse import urlsplit
 from config import Settings
 from config.model import CrawlSettings
 from crawler.items import ColumnDoneItem
+from crawler.pipelines import READ
 from storage import queries
 from storage.db import get_sessionmaker, prepare
+from storage.models import FetchStatus
 
-STATUS_LABELS = {"ok": "正常", "unchanged": "无变化", "partial": "部分读取", "error": "失败"}
+STATUS_LABELS = {FetchStatus.OK: "正常", FetchStatus.UNCHANGED: "无变化", FetchStatus.PARTIAL: "部分读取",
+                 FetchStatus.ERROR: "失败"}
 
 
 Progress = bool | Callable[[str], None]  # True: lines on stderr; a callable: each line given to it; False: none
@@ -95,7 +98,7 @@ class ProgressPrinter:
         unit, name = self.names.get(item.column_id, ("?", "?"))
         width = len(str(self.total))
         line = f"[{self.done:>{width}}/{self.total}] {unit} · {name}：{STATUS_LABELS.get(item.status, item.status)}"
-        if item.status in ("ok", "partial"):
+        if item.status in READ:
             line += f"，{item.pages} 页，新增 {new_posts} 条"
         if item.reason:
             line += f"（{item.reason}）"
@@ -149,10 +152,11 @@ def summarize(settings: Settings, run_id: int) -> CrawlSummary:
     with get_sessionmaker(settings.monitor.database_url)() as session:
         fetches = queries.run_fetches(session, run_id)
         names = {t.column_id: (t.unit, t.name) for t in queries.crawl_targets(session)}
-    reasons = {"running": "抓取中断，下次将完整重读该栏目"}
+    reasons: dict[str, str] = {FetchStatus.RUNNING: "抓取中断，下次将完整重读该栏目"}
     failed = [(*names.get(f.column_id, ("?", "?")), f.reason or reasons.get(f.status, f.status))
-              for f in fetches if f.status in ("error", "running")]
-    partial = [(*names.get(f.column_id, ("?", "?")), f.reason or "") for f in fetches if f.status == "partial"]
+              for f in fetches if f.status in (FetchStatus.ERROR, FetchStatus.RUNNING)]
+    partial = [(*names.get(f.column_id, ("?", "?")), f.reason or "") for f in fetches
+               if f.status == FetchStatus.PARTIAL]
     return CrawlSummary(run_id=run_id, columns=len(fetches), ok=len(fetches) - len(failed) - len(partial),
                         failed=failed, new_posts=sum(f.new_posts for f in fetches),
                         requests=sum(f.requests for f in fetches), partial=partial)

@@ -30,6 +30,7 @@ from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
 from crawler.middlewares import VALIDATORS, Validators
 from crawler.overrides import extract_with_selectors, next_page_with_selector
 from crawler.pagination import PageRequest, hanweb_config, next_page, platform_config, stated_total
+from storage.models import FetchStatus
 from storage.queries import CrawlTarget
 
 
@@ -41,7 +42,7 @@ class ColumnState:
     pages: int = 0
     requests: int = 0
     entries: int = 0
-    status: str = "ok"
+    status: FetchStatus = FetchStatus.OK
     reason: str | None = None
     http_status: int | None = None
     etag: str | None = None
@@ -114,7 +115,7 @@ class ColumnSpider(scrapy.Spider):
             state.etag = _header(response, "ETag")
             state.last_modified = _header(response, "Last-Modified")
             if response.status == 304:
-                state.status = "unchanged"
+                state.status = FetchStatus.UNCHANGED
                 yield from self._maybe_done(state)
                 return
         html = response.text  # decoded by CharsetMiddleware's choice of codec
@@ -175,7 +176,7 @@ class ColumnSpider(scrapy.Spider):
         state.pending -= 1
         reason, status = describe_failure(failure)
         if request.meta.get("first"):
-            state.status, state.reason, state.http_status = "error", reason, status
+            state.status, state.reason, state.http_status = FetchStatus.ERROR, reason, status
         else:
             page: PageRequest = request.meta["page"]
             api = state.platform is not None and page.url == state.platform.api_url
@@ -213,14 +214,14 @@ class ColumnSpider(scrapy.Spider):
         if state.article_failures:
             problems.append(f"{state.article_failures} 篇文章页无法打开，下次再读")
         status = state.status
-        if status == "ok" and problems:
-            status = "partial"
+        if status == FetchStatus.OK and problems:
+            status = FetchStatus.PARTIAL
         yield ColumnDoneItem(
             column_id=state.target.column_id, status=status,
             reason=state.reason or ("；".join(problems) if problems else None),
             http_status=state.http_status, pages=state.pages, requests=state.requests, entries=state.entries,
-            etag=state.etag if status == "ok" else None,
-            last_modified=state.last_modified if status == "ok" else None,
+            etag=state.etag if status == FetchStatus.OK else None,
+            last_modified=state.last_modified if status == FetchStatus.OK else None,
             stated_total=state.stated_total,
         )
 

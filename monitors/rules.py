@@ -170,9 +170,18 @@ def column_unreachable(facts: UnitFacts, as_of: date, params: RuleSettings) -> l
     ]
 
 
+class AccountState(StrEnum):
+    """A new-media account's status as users read it (DESIGN.md's JSON `status`: the values are the words)."""
+
+    NORMAL = "正常"
+    QUIET = "预警"         # account.quiet
+    FAILED = "不合格"      # account.silent: a veto
+    UNREADABLE = "无法读取"  # could not be read: never silent
+
+
 @dataclass(frozen=True)
 class AccountStatus:
-    status: str  # 正常 | 预警 | 不合格 | 无法读取
+    status: AccountState
     days: int | None  # days since the newest post, when known
     reason: str | None  # why it could not be read
     last: date | None = None  # the newest post's local date
@@ -181,16 +190,16 @@ class AccountStatus:
 def account_status(account: AccountFact, as_of: date, params: RuleSettings, tz: object = None) -> AccountStatus:
     """An account's status as of a date. One that could not be read is 无法读取, never silent (DESIGN.md)."""
     if account.read_status != "ok":
-        return AccountStatus("无法读取", None, account.reason or "尚未读取")
+        return AccountStatus(AccountState.UNREADABLE, None, account.reason or "尚未读取")
     if account.last_post is None:
-        return AccountStatus("不合格", None, None)
+        return AccountStatus(AccountState.FAILED, None, None)
     last = local_date(account.last_post, tz)
     days = (as_of - last).days
     if days > params.account_silent_days:
-        return AccountStatus("不合格", days, None, last)
+        return AccountStatus(AccountState.FAILED, days, None, last)
     if days > params.account_quiet_days:
-        return AccountStatus("预警", days, None, last)
-    return AccountStatus("正常", days, None, last)
+        return AccountStatus(AccountState.QUIET, days, None, last)
+    return AccountStatus(AccountState.NORMAL, days, None, last)
 
 
 def _account_label(account: AccountFact) -> str:
@@ -204,7 +213,7 @@ def account_silent(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[
     out = []
     for account in facts.accounts:
         state = account_status(account, as_of, params, facts.tz)
-        if state.status == "不合格":
+        if state.status == AccountState.FAILED:
             since = f"已 {state.days} 天未更新" if state.days is not None else "没有任何发布记录"
             out.append(Finding("account.silent", Severity.VETO, account.url,
                                f"{_account_label(account)}{since}（要求 {params.account_silent_days} 天内有更新）",
@@ -220,7 +229,7 @@ def account_quiet(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[F
                 f"{_account_label(account)}已 {state.days} 天未更新，{params.account_silent_days} 天无更新将被单项否决",
                 facts.unit, measure=state.days, limit=params.account_quiet_days, since=state.last)
         for account in facts.accounts
-        if (state := account_status(account, as_of, params, facts.tz)).status == "预警"
+        if (state := account_status(account, as_of, params, facts.tz)).status == AccountState.QUIET
     ]
 
 

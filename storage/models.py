@@ -6,6 +6,7 @@ any crawl can be repeated or resumed without duplicates. All datetimes are timez
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -115,6 +116,20 @@ class CrawlRun(Base):
     status: Mapped[str] = mapped_column(String(20), default="running")  # running | done | failed
 
 
+class FetchStatus(StrEnum):
+    """A column's outcome in one crawl run (stored as these words in column_fetches.status)."""
+
+    RUNNING = "running"      # this run is on it (a kill leaves it so: the next crawl reads the column whole)
+    OK = "ok"                # read to the end, or to posts already stored
+    UNCHANGED = "unchanged"  # the server answered 304 to the stored validators
+    PARTIAL = "partial"      # read, but not whole (a page failed, short of the stated total, …)
+    ERROR = "error"          # the first page could not be read
+
+
+# Outcomes after which the column is known to hold what it showed: read whole, or unchanged since.
+WHOLE = (FetchStatus.OK, FetchStatus.UNCHANGED)
+
+
 class ColumnFetch(Base):
     """One column's outcome in one crawl run."""
 
@@ -122,7 +137,7 @@ class ColumnFetch(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
     column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20))  # running | ok | unchanged | partial | error
+    status: Mapped[str] = mapped_column(String(20))  # a FetchStatus
     reason: Mapped[str | None] = mapped_column(Text)
     http_status: Mapped[int | None] = mapped_column(Integer)
     pages: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from storage.models import Column, ColumnFetch, ColumnPost, CrawlRun, Post, Unit, utcnow
+from storage.models import WHOLE, Column, ColumnFetch, ColumnPost, CrawlRun, FetchStatus, Post, Unit, utcnow
 from storage.queries._sql import dialect_insert
 
 
@@ -34,14 +34,14 @@ def crawl_targets(session: Session, units: Sequence[str] | None = None) -> list[
              .where(Column.active).order_by(Unit.id, Column.id))
     if units:
         query = query.where(Unit.name.in_(units))
-    return [CrawlTarget(c.id, unit, c.name, c.url, c.etag, c.last_modified, status not in ("ok", "unchanged"))
+    return [CrawlTarget(c.id, unit, c.name, c.url, c.etag, c.last_modified, status not in WHOLE)
             for c, unit, status in session.execute(query)]
 
 
 def mark_running(session: Session, run_id: int, column_ids: Sequence[int]) -> None:
     """Record that this run is about to crawl the columns; the final outcome replaces the mark."""
     for column_id in column_ids:
-        record_fetch(session, run_id, column_id, status="running")
+        record_fetch(session, run_id, column_id, status=FetchStatus.RUNNING)
 
 
 def complete_urls(session: Session, urls: Iterable[str]) -> set[str]:

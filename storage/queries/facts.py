@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, distinct, func, select
 from sqlalchemy.orm import Session
 
-from storage.models import Column, ColumnFetch, ColumnPost, Post, Unit
+from storage.models import WHOLE, Column, ColumnFetch, ColumnPost, FetchStatus, Post, Unit
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
         .where(Post.published_at < before)
         .group_by(ColumnPost.column_id)
     )
-    ok_query = select(ColumnFetch.column_id).where(ColumnFetch.status.in_(("ok", "unchanged"))).distinct()
+    ok_query = select(ColumnFetch.column_id).where(ColumnFetch.status.in_(WHOLE)).distinct()
     if unit is not None:  # aggregate only the unit's columns, not the whole province
         unit_columns = select(Column.id).join(Unit).where(Unit.name == unit)
         stats_query = stats_query.where(ColumnPost.column_id.in_(unit_columns))
@@ -71,7 +71,8 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
     return [
         ColumnFact(unit=u, name=c.name, url=c.url, category=c.category, quota=c.quota, posts=posts or 0,
                    last_post=last, ever_fetched=fetched is not None,
-                   last_error=_reason_if(newest.get(c.id), "error"), partial=_reason_if(newest.get(c.id), "partial"),
+                   last_error=_reason_if(newest.get(c.id), FetchStatus.ERROR),
+                   partial=_reason_if(newest.get(c.id), FetchStatus.PARTIAL),
                    first_post=first)
         for c, u, posts, last, first, fetched in rows
     ]
@@ -88,7 +89,7 @@ def _newest_fetches(session: Session, column_ids: list[int]) -> dict[int, tuple[
     if not column_ids:
         return {}
     newest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
-              .where(ColumnFetch.column_id.in_(column_ids), ColumnFetch.status != "running")
+              .where(ColumnFetch.column_id.in_(column_ids), ColumnFetch.status != FetchStatus.RUNNING)
               .group_by(ColumnFetch.column_id).subquery())
     query = select(ColumnFetch.column_id, ColumnFetch.status, ColumnFetch.reason).join(
         newest, newest.c.id == ColumnFetch.id)
