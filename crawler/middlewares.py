@@ -8,17 +8,21 @@
 - `ConditionalRequestMiddleware` sends the validators the spider put in `request.meta["validators"]`
   (the column's stored ETag and Last-Modified; the spider leaves them out in a full crawl) and lets the
   spider see the 304 that answers them.
+- `OffsiteGuardMiddleware` refuses (IgnoreRequest) every request whose host:port is not one of the configured
+  sites' and columns' (`spider.allowed_netlocs`), whatever `dont_filter` says: pagination, article pages,
+  list APIs, and the new requests RedirectMiddleware and MetaRefreshMiddleware make for a redirect.
 
-Both are on by default and can be switched off by a setting (`MONITOR_CHARSET_REPAIR`,
+The first two are on by default and can be switched off by a setting (`MONITOR_CHARSET_REPAIR`,
 `MONITOR_CONDITIONAL_REQUESTS`), which makes them raise NotConfigured as Scrapy's own components do.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from scrapy import Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, Request, Response, TextResponse
 
 from crawler.encoding import header_charset, html_encoding
@@ -78,3 +82,49 @@ class ConditionalRequestMiddleware:
         allowed = list(request.meta.get("handle_httpstatus_list", ()))
         if 304 not in allowed:
             request.meta["handle_httpstatus_list"] = [*allowed, 304]
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def netloc(url: str) -> str | None:
+    """`host:port` of a URL, the port made explicit (http 80, https 443); None without a host."""
+    parts = urlsplit(url.strip())
+    try:
+        port = parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:  # a port that is not a number
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return f"{parts.hostname}:{port}"
+
+
+class OffsiteRequest(IgnoreRequest):
+    """A request refused by OffsiteGuardMiddleware; `redirected`: it is a redirect (HTTP or meta refresh)."""
+
+    def __init__(self, url: str, redirected: bool) -> None:
+        super().__init__(f"offsite request refused: {url}")
+        self.url = url
+        self.redirected = redirected
+
+
+class OffsiteGuardMiddleware:
+    """Refuses every request off the spider's `allowed_netlocs` (host:port), dont_filter or not.
+
+    It runs first (priority below RobotsTxtMiddleware), so not even robots.txt is fetched off-site; a redirect
+    is a new request scheduled again, so it comes through here before it is downloaded.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> OffsiteGuardMiddleware:
+        return cls(crawler)
+
+    def process_request(self, request: Request, spider: Spider | None = None) -> None:
+        allowed = getattr(spider or self.crawler.spider, "allowed_netlocs", None)
+        if allowed is None:
+            return  # a spider that does not name its sites is not ours to guard
+        if netloc(request.url) not in allowed:
+            raise OffsiteRequest(request.url, redirected=bool(request.meta.get("redirect_urls")))

@@ -12,7 +12,6 @@ import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
-from urllib.parse import urlsplit
 
 from config import Settings
 from config.model import CrawlSettings
@@ -30,8 +29,11 @@ Progress = bool | Callable[[str], None]  # True: lines on stderr; a callable: ea
 
 # Ours sit among Scrapy's defaults: charset repair after HttpCompressionMiddleware (590) has inflated the
 # body on its way back (process_response runs from high numbers to low) and before MetaRefreshMiddleware
-# (580) reads the text; conditional headers are added once the request has its User-Agent (500).
+# (580) reads the text; conditional headers are added once the request has its User-Agent (500). Redirects
+# (RedirectMiddleware, MetaRefreshMiddleware) are new requests: they pass OffsiteGuardMiddleware again.
 DOWNLOADER_MIDDLEWARES = {
+    # First of all (before RobotsTxtMiddleware, 100): nothing off the configured sites, not even robots.txt.
+    "crawler.middlewares.OffsiteGuardMiddleware": 40,
     "crawler.middlewares.CharsetMiddleware": 585,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
 }
@@ -115,6 +117,7 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
     already migrated the database and loaded the settings into it."""
     from scrapy.crawler import CrawlerProcess
 
+    from crawler.middlewares import netloc
     from crawler.pipelines import column_settled
     from crawler.spider import ColumnSpider
 
@@ -130,7 +133,7 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
         with sessions() as session:
             return queries.complete_urls(session, urls)
 
-    hosts = {urlsplit(s.url).hostname for s in settings.sites} | {urlsplit(t.url).hostname for t in targets}
+    netlocs = {netloc(s.url) for s in settings.sites} | {netloc(t.url) for t in targets}
     selectors = {c.url: c.selectors for c in settings.columns if c.selectors}
     if targets:
         process = CrawlerProcess(scrapy_settings(settings.crawl, url, run_id))
@@ -140,7 +143,7 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
             # weak=False: the signal manager holds receivers weakly, and nothing else refers to this one.
             crawler.signals.connect(printer, signal=column_settled, weak=False)
         process.crawl(crawler, targets, complete_urls=complete_urls, full=full, timezone=settings.monitor.timezone,
-                      selectors=selectors, allowed_hosts={h for h in hosts if h},
+                      selectors=selectors, allowed_netlocs={n for n in netlocs if n},
                       max_pages=settings.crawl.max_pages_per_column)
         process.start()
     with sessions.begin() as session:

@@ -27,7 +27,7 @@ from twisted.python.failure import Failure
 from crawler.dates import article_date
 from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
-from crawler.middlewares import VALIDATORS, Validators
+from crawler.middlewares import VALIDATORS, OffsiteRequest, Validators, netloc
 from crawler.overrides import extract_with_selectors, next_page_with_selector
 from crawler.pagination import PageRequest, hanweb_config, next_page, platform_config, stated_total
 from storage.models import FetchStatus
@@ -53,6 +53,7 @@ class ColumnState:
     seen_pages: set[str] = field(default_factory=set)
     undated: int = 0
     article_failures: int = 0
+    offsite: int = 0   # undated entries linking off the configured sites: neither fetched nor stored
     problems: list[str] = field(default_factory=list)
 
 
@@ -61,7 +62,7 @@ class ColumnSpider(scrapy.Spider):
 
     def __init__(self, targets: list[CrawlTarget], *, complete_urls: Callable[[list[str]], set[str]],
                  full: bool = False, timezone: str = "Asia/Shanghai", selectors: dict[str, Any] | None = None,
-                 allowed_hosts: set[str] | None = None, max_pages: int = 200, **kwargs: Any) -> None:
+                 allowed_netlocs: set[str] | None = None, max_pages: int = 200, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.targets = targets
         self.complete_urls = complete_urls
@@ -69,8 +70,11 @@ class ColumnSpider(scrapy.Spider):
         self.tz = ZoneInfo(timezone)
         self.selectors = selectors or {}
         self.max_pages = max_pages
-        # OffsiteMiddleware reads allowed_domains: a crawl never leaves the configured sites.
-        self.allowed_domains = sorted(allowed_hosts or {h for t in targets if (h := urlsplit(t.url).hostname)})
+        # OffsiteGuardMiddleware reads allowed_netlocs (host:port): a crawl never leaves the configured sites,
+        # whatever dont_filter says; Scrapy's OffsiteMiddleware reads allowed_domains (host names).
+        self.allowed_netlocs = (allowed_netlocs or set()) | {n for t in targets if (n := netloc(t.url))}
+        self.allowed_domains = sorted({h for t in targets if (h := urlsplit(t.url).hostname)}
+                                      | {n.rsplit(":", 1)[0] for n in self.allowed_netlocs})
         self.states: dict[int, ColumnState] = {t.column_id: ColumnState(t) for t in targets}
         self.requested_articles: set[str] = set()
 
@@ -132,9 +136,10 @@ class ColumnSpider(scrapy.Spider):
             entries = extract_with_selectors(html, response.url, selectors)
         else:
             entries = extract_entries(html, response.url)
-        state.entries += len(entries)
         if not entries and response.meta["first"] and not BLANK_MARKERS.search(html):
             state.problems.append("未能在页面中识别出信息列表")
+        entries = self._onsite_or_dated(state, entries)
+        state.entries += len(entries)
         complete = self.complete_urls([e.url for e in entries])
         rows = [self._row(e) for e in entries]
         if rows:
@@ -149,6 +154,14 @@ class ColumnSpider(scrapy.Spider):
         if entries and (self._full(state) or entries[-1].url not in complete):
             yield from self._next(state, html, response)
         yield from self._maybe_done(state)
+
+    def _onsite_or_dated(self, state: ColumnState, entries: list[ListEntry]) -> list[ListEntry]:
+        """Drops the undated entries that link off the configured sites: their date is only on a page the crawl
+        may not fetch, and a hostile list could pass any address off as the column's post. Dated entries that
+        link elsewhere (a reprint on the city's portal) stay: the list dates them, no request is made."""
+        kept = [e for e in entries if not e.needs_article or netloc(e.url) in self.allowed_netlocs]
+        state.offsite += len(entries) - len(kept)
+        return kept
 
     def _next(self, state: ColumnState, html: str, response: Response) -> Iterator[Request]:
         current: PageRequest = response.meta["page"]
@@ -209,6 +222,8 @@ class ColumnSpider(scrapy.Spider):
         if state.pending:
             return
         problems = list(state.problems)
+        if state.offsite:
+            problems.append(f"{state.offsite} 条无日期信息链接到站外地址，未打开也未收录")
         if state.undated:
             problems.append(f"{state.undated} 条信息无法识别发布日期")
         if state.article_failures:
@@ -228,6 +243,10 @@ class ColumnSpider(scrapy.Spider):
 
 def describe_failure(failure: Failure) -> tuple[str, int | None]:
     """A fetch failure as a reason a user understands (Chinese) and the HTTP status if any."""
+    if isinstance(failure.value, OffsiteRequest):
+        if failure.value.redirected:
+            return f"重定向到站外地址 {failure.value.url}，未跟随", None
+        return f"网址不在设定的站点内（{failure.value.url}），未抓取", None
     if isinstance(failure.value, HttpError):
         status = failure.value.response.status
         return f"HTTP {status} 错误", status

@@ -129,3 +129,38 @@ def test_pages_over_the_size_limit_fail_and_the_rest_is_stored(portal, tmp_path)
     assert outcome[good[0].path][0] == "ok"
     assert not [url for url in stored(db_url) if "/faults/" in url]
     assert_matches_truth_subset(db_url, portal.base_url, good)
+
+
+def test_the_crawl_never_leaves_the_configured_sites(portal, tmp_path) -> None:
+    """A 302 and a meta refresh to another port fail their column without following; the undated entries of a
+    list that link to another port are neither fetched nor stored. The other port is a real server: it counts
+    every request, and must receive none."""
+    from fixtures.faults import OFFSITE_LINKS_ONSITE, add_offsite_faults
+    from fixtures.portal.model import ColumnSpec
+    from fixtures.server import FixtureServer
+
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    good = by_style(1)[:2]
+    with FixtureServer(site="portal") as elsewhere:
+        add_offsite_faults(portal.site, elsewhere.base_url)
+        faults = [ColumnSpec("故障单位", name, path, "dynamic", True, "fault") for name, path in
+                  [("重定向栏目", "/faults/offsite-redirect/"), ("跳转栏目", "/faults/offsite-refresh/"),
+                   ("站外链接栏目", "/faults/offsite-links/")]]
+        settings = load_settings(write_test_settings(tmp_path / "s.toml", portal.base_url, faults + good, db_url))
+        summary = run_crawl(settings, full=True)
+        assert elsewhere.requests == []
+    with get_sessionmaker(db_url)() as s:
+        outcome = {c.url.removeprefix(portal.base_url): (f.status, f.reason or "")
+                   for f, c in s.execute(select(ColumnFetch, Column).join(Column, Column.id == ColumnFetch.column_id)
+                                         .where(ColumnFetch.run_id == summary.run_id))}
+    assert outcome["/faults/offsite-redirect/"] == (
+        "error", f"重定向到站外地址 {elsewhere.base_url}/xxgk/tzgg/，未跟随")
+    assert outcome["/faults/offsite-refresh/"] == ("error", f"重定向到站外地址 {elsewhere.base_url}/x，未跟随")
+    assert outcome["/faults/offsite-links/"] == ("partial", "3 条无日期信息链接到站外地址，未打开也未收录")
+    got = stored(db_url)
+    assert not [url for url in got if url.startswith(elsewhere.base_url)]
+    links = {url: when for url, (_, when) in got.items() if "/faults/offsite-links/" in url}
+    assert len(links) == OFFSITE_LINKS_ONSITE and all(links.values()), links  # dated by their article pages
+    for c in good:
+        assert outcome[c.path][0] == "ok"
+    assert_matches_truth_subset(db_url, portal.base_url, good)

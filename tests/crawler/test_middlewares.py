@@ -8,7 +8,8 @@ from scrapy.http import HtmlResponse, Request, Response, TextResponse
 from scrapy.utils.test import get_crawler
 
 from crawler.encoding import decode_html
-from crawler.middlewares import VALIDATORS, CharsetMiddleware, ConditionalRequestMiddleware, Validators
+from crawler.middlewares import (VALIDATORS, CharsetMiddleware, ConditionalRequestMiddleware, OffsiteGuardMiddleware,
+                                 OffsiteRequest, Validators, netloc)
 from crawler.spider import ColumnSpider
 from storage.queries import CrawlTarget
 
@@ -102,3 +103,48 @@ def test_validators_a_request_already_carries_are_kept() -> None:
     ConditionalRequestMiddleware().process_request(request)
     assert request.headers[b"If-None-Match"] == b'"mine"'
     assert request.meta["handle_httpstatus_list"] == [404, 304]
+
+
+@pytest.mark.parametrize("url, want", [
+    ("http://www.example.gov.cn/xxgk/", "www.example.gov.cn:80"),
+    ("HTTPS://WWW.Example.gov.cn/", "www.example.gov.cn:443"),
+    ("http://127.0.0.1:8700/a.html", "127.0.0.1:8700"),
+    ("http://[::1]:8080/", "::1:8080"),
+    ("ftp://www.example.gov.cn/", None),        # no port known for the scheme: never allowed
+    ("http://www.example.gov.cn:abc/", None),
+    ("/relative/path.html", None),
+])
+def test_netloc_makes_the_port_explicit(url: str, want: str | None) -> None:
+    assert netloc(url) == want
+
+
+def _guard(*sites: str) -> OffsiteGuardMiddleware:
+    target = CrawlTarget(1, "审计局", "通知公告", URL, None, None, needs_full=False)
+    crawler = get_crawler(ColumnSpider)
+    crawler.spider = ColumnSpider([target], complete_urls=lambda urls: set(),
+                                  allowed_netlocs={n for s in sites if (n := netloc(s))})
+    return OffsiteGuardMiddleware.from_crawler(crawler)
+
+
+@pytest.mark.parametrize("url", [
+    URL + "index_1.html", "http://www.example.gov.cn:80/a/1.html", "http://zwgk.example.gov.cn:8080/api",
+])
+def test_requests_on_the_configured_sites_go_on(url: str) -> None:
+    assert _guard("http://zwgk.example.gov.cn:8080/").process_request(Request(url, dont_filter=True)) is None
+
+
+@pytest.mark.parametrize("url", [
+    "http://www.example.gov.cn:8080/a/1.html",     # same host, another port
+    "https://www.example.gov.cn/a/1.html",         # same host, https (443)
+    "http://127.0.0.1/admin", "http://169.254.169.254/latest/meta-data/", "http://evil.example.com/",
+    "http://sub.www.example.gov.cn/",              # a subdomain is another site
+])
+def test_requests_off_the_configured_sites_are_refused_whatever_dont_filter_says(url: str) -> None:
+    guard = _guard("http://zwgk.example.gov.cn:8080/")
+    with pytest.raises(OffsiteRequest) as refused:
+        guard.process_request(Request(url, dont_filter=True))
+    assert refused.value.url == url and not refused.value.redirected
+    redirect = Request(url, dont_filter=True, meta={"redirect_urls": [URL]})   # as RedirectMiddleware makes it
+    with pytest.raises(OffsiteRequest) as refused:
+        guard.process_request(redirect)
+    assert refused.value.redirected
