@@ -3,12 +3,16 @@
 Validation happens once, here, at the boundary: unknown keys, wrong types, unknown enumerations, bad URLs and
 dangling references are errors that name the file, the line (where it can be found) and the key path, in
 Chinese, e.g. `settings.toml:42 columns[3].category: "dynamc" 不是 dynamic、notice、… 之一`.
-Only this module reads the environment (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSWORD).
+Numbers are checked against `config.model.RANGES`, the database URL by SQLAlchemy's `make_url`, the time zone
+by zoneinfo, e-mail addresses by a simple local@domain pattern.
+Only this module reads the environment (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSWORD, and
+MONITOR_MIN_SCHEDULE_SECONDS, a test hook lowering the 60 s floor of `every N` schedules).
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
 import re
 import tomllib
@@ -17,10 +21,13 @@ import typing
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
     CATEGORIES,
+    MIN_SCHEDULE_INTERVAL,
     PLATFORMS,
+    RANGES,
     SMTP_SECURITY,
     UNIT_KINDS,
     AccountSettings,
@@ -29,6 +36,7 @@ from config.model import (
     CrawlSettings,
     MonitorSettings,
     ProbeSettings,
+    Range,
     ReportSettings,
     RuleSettings,
     ScheduleSettings,
@@ -41,6 +49,10 @@ from config.model import (
 ENV_SETTINGS = "MONITOR_SETTINGS"
 ENV_DATABASE_URL = "MONITOR_DATABASE_URL"
 ENV_SMTP_PASSWORD = "MONITOR_SMTP_PASSWORD"
+ENV_MIN_SCHEDULE = "MONITOR_MIN_SCHEDULE_SECONDS"
+DATABASE_DIALECTS = ("sqlite", "postgresql")
+EMAIL_FIELDS = {("units", "emails"), ("alerts", "centre"), ("smtp", "sender")}
+_EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")  # local@domain, nothing more
 
 TABLES: dict[str, type] = {
     "monitor": MonitorSettings,
@@ -156,6 +168,7 @@ class _Builder:
                 raise self.error((name,), f"应写成 [[{name}]] 数组")
             values[name] = tuple(self.make(cls, item, (name, i)) for i, item in enumerate(items))
         values = self.apply_environment(values)
+        self.check_monitor(values["monitor"], from_env=bool(os.environ.get(ENV_DATABASE_URL)))
         settings = Settings(path=self.path, **values)
         self.check_references(settings, raw)
         return settings
@@ -185,8 +198,14 @@ class _Builder:
             allowed = ENUMS.get((table, key))
             if allowed and kwargs[key] not in allowed:
                 raise self.error((*key_path, key), f"\"{value}\" 不是 {'、'.join(allowed)} 之一")
-            if key == "url" or (key == "database_url" and not str(value).strip()):
+            if key == "url" or (key == "sample_url" and value):
                 self.check_url(str(value), (*key_path, key))
+            if (table, key) in RANGES:
+                self.check_range(kwargs[key], RANGES[table, key], (*key_path, key))
+            if (table, key) in EMAIL_FIELDS:
+                for address in (kwargs[key] if isinstance(kwargs[key], tuple) else (kwargs[key],)):
+                    if not _EMAIL.fullmatch(address):
+                        raise self.error((*key_path, key), f"\"{address}\" 不是有效的电子邮件地址")
         missing = [f.name for f in fields.values()
                    if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
                    and f.name not in kwargs and f.name != "unit"]
@@ -216,12 +235,12 @@ class _Builder:
         if hint is int:
             if isinstance(value, bool) or not isinstance(value, int):
                 raise self.error(key_path, f"应为整数，而不是 {value!r}")
-            if value < 0:
-                raise self.error(key_path, "不能为负数")
             return value
         if hint is float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise self.error(key_path, f"应为数字，而不是 {value!r}")
+            if not math.isfinite(value):
+                raise self.error(key_path, f"应为有限的数字，而不是 {value!r}")
             return float(value)
         if hint is str:
             if not isinstance(value, str):
@@ -229,7 +248,42 @@ class _Builder:
             return value
         raise self.error(key_path, f"无法识别的类型 {hint!r}")
 
+    def check_range(self, value: float, allowed: Range, key_path: tuple[str | int, ...]) -> None:
+        if allowed.gt is not None and not value > allowed.gt:
+            raise self.error(key_path, f"应大于 {_number(allowed.gt)}，而不是 {_number(value)}")
+        if allowed.ge is not None and allowed.le is not None and not allowed.ge <= value <= allowed.le:
+            raise self.error(key_path, f"应在 {_number(allowed.ge)} 到 {_number(allowed.le)} 之间，"
+                                       f"而不是 {_number(value)}")
+        if allowed.ge is not None and value < allowed.ge:
+            raise self.error(key_path, f"应不小于 {_number(allowed.ge)}，而不是 {_number(value)}")
+        if allowed.le is not None and value > allowed.le:
+            raise self.error(key_path, f"应不大于 {_number(allowed.le)}，而不是 {_number(value)}")
+
+    def check_monitor(self, monitor: MonitorSettings, from_env: bool) -> None:
+        """The database URL (SQLAlchemy's own parser, a supported dialect) and the time zone (zoneinfo)."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        url = monitor.database_url
+        where: tuple[str | int, ...] = ("monitor", "database_url")
+        fail = (lambda msg: SettingsError(f"环境变量 {ENV_DATABASE_URL}: {msg}")) if from_env else (
+            lambda msg: self.error(where, msg))
+        try:
+            dialect = make_url(url).get_backend_name()
+        except ArgumentError:
+            raise fail(f"\"{url}\" 不是有效的数据库网址（如 sqlite:///data/monitor.db 或 "
+                       "postgresql://user@host/db）") from None
+        if dialect not in DATABASE_DIALECTS:
+            raise fail(f"不支持的数据库 \"{dialect}\"；可用 {'、'.join(DATABASE_DIALECTS)}")
+        try:
+            ZoneInfo(monitor.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise self.error(("monitor", "timezone"),
+                             f"\"{monitor.timezone}\" 不是已知的时区（如 Asia/Shanghai）") from None
+
     def check_url(self, url: str, key_path: tuple[str | int, ...]) -> None:
+        if any(c.isspace() for c in url):
+            raise self.error(key_path, f"\"{url}\" 含有空白字符")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise self.error(key_path, f"\"{url}\" 不是有效的 http(s) 网址")
@@ -265,17 +319,25 @@ class _Builder:
         for i, site in enumerate(settings.sites):
             if site.unit and site.unit not in names:
                 raise self.error(("sites", i, "unit"), f"单位“{site.unit}”未在 [[units]] 中定义")
+        account_urls: set[str] = set()
         for i, account in enumerate(settings.accounts):
             if account.unit not in names:
                 raise self.error(("accounts", i, "unit"), f"单位“{account.unit}”未在 [[units]] 中定义")
+            if account.url in account_urls:
+                raise self.error(("accounts", i, "url"), f"账号网址重复：{account.url}")
+            account_urls.add(account.url)
         for page in settings.probes.pages:
             self.check_url(page, ("probes", "pages"))
+        floor = float(os.environ.get(ENV_MIN_SCHEDULE) or MIN_SCHEDULE_INTERVAL)
         for f in dataclasses.fields(settings.schedule):
             if f.name != "out":
+                text = getattr(settings.schedule, f.name)
                 try:
-                    parse_schedule(getattr(settings.schedule, f.name))
+                    kind, seconds = parse_schedule(text)
                 except ValueError as exc:
                     raise self.error(("schedule", f.name), str(exc)) from None
+                if kind == "every" and seconds < floor:
+                    raise self.error(("schedule", f.name), f"\"{text}\" 的间隔太短，至少 {_number(floor)} 秒")
 
 
 SCHEDULE_OFF = ("", "off", "never")
@@ -314,6 +376,10 @@ def owner_by_prefix(units: tuple[UnitSettings, ...], url: str) -> str | None:
     """The unit owning `url` by the longest matching URL prefix."""
     best = max(((len(p), u.name) for u in units for p in u.url_prefixes if url.startswith(p)), default=None)
     return best[1] if best else None
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
 
 
 def _format_path(key_path: tuple[str | int, ...]) -> str:

@@ -15,6 +15,53 @@ SMTP_SECURITY = ("none", "starttls", "ssl")
 
 
 @dataclass(frozen=True)
+class Range:
+    """The allowed values of a numeric setting: above `gt` (exclusive), from `ge`, up to `le` (inclusive)."""
+
+    gt: float | None = None
+    ge: float | None = None
+    le: float | None = None
+
+
+POSITIVE = Range(gt=0)  # timeouts, sizes, rates
+AT_LEAST_ONE = Range(ge=1)  # concurrency, page limits, day counts, thresholds
+NON_NEGATIVE = Range(ge=0)  # retries, delays, counts that may be zero
+RATIO = Range(ge=0, le=1)
+
+# Every int and float field of the tables below, by (table, field); the loader refuses a value outside it
+# (and a field missing here: tests/config/test_loader.py checks the table is complete).
+RANGES: dict[tuple[str, str], Range] = {
+    ("rules", "monthly_quota"): NON_NEGATIVE,
+    **{("rules", f"stale_days_{c}"): AT_LEAST_ONE for c in CATEGORIES},
+    ("rules", "veto_stale_core_columns"): AT_LEAST_ONE,
+    ("rules", "veto_stale_columns"): AT_LEAST_ONE,
+    ("rules", "veto_blank_columns"): AT_LEAST_ONE,
+    ("rules", "account_silent_days"): AT_LEAST_ONE,
+    ("rules", "account_quiet_days"): AT_LEAST_ONE,
+    ("rules", "unavailable_ratio"): RATIO,
+    ("rules", "unavailable_days"): AT_LEAST_ONE,
+    ("rules", "probe_timeout"): POSITIVE,
+    ("crawl", "concurrent_requests"): AT_LEAST_ONE,
+    ("crawl", "concurrent_per_domain"): AT_LEAST_ONE,
+    ("crawl", "download_delay"): NON_NEGATIVE,
+    ("crawl", "autothrottle_target_concurrency"): POSITIVE,
+    ("crawl", "timeout"): POSITIVE,
+    ("crawl", "retries"): NON_NEGATIVE,
+    ("crawl", "max_pages_per_column"): AT_LEAST_ONE,
+    ("crawl", "max_page_mb"): POSITIVE,
+    ("crawl", "browser_pages"): AT_LEAST_ONE,
+    ("report", "good_townships"): NON_NEGATIVE,
+    ("report", "good_departments"): NON_NEGATIVE,
+    ("smtp", "port"): Range(ge=1, le=65535),
+    ("alerts", "resend_after_days"): AT_LEAST_ONE,
+    ("probes", "retries"): NON_NEGATIVE,
+    ("probes", "retry_delay"): NON_NEGATIVE,
+    ("probes", "concurrency"): AT_LEAST_ONE,
+}
+MIN_SCHEDULE_INTERVAL = 60.0  # seconds: an `every N` schedule more often than this would hammer the sites
+
+
+@dataclass(frozen=True)
 class MonitorSettings:
     database_url: str = "sqlite:///data/monitor.db"
     timezone: str = "Asia/Shanghai"

@@ -80,6 +80,12 @@ def make_settings(tmp_path: Path, server: FixtureServer, columns: list, *, crawl
     return path
 
 
+@pytest.fixture(autouse=True)
+def short_schedules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The daemon tests run `every 1s` jobs: lower the loader's 60 s floor (here and in the daemon child)."""
+    monkeypatch.setenv("MONITOR_MIN_SCHEDULE_SECONDS", "1")
+
+
 def env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1"}
 
