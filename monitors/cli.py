@@ -7,6 +7,7 @@ errors (`AppError`) print one clear line in Chinese, never a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
@@ -66,13 +67,55 @@ class _AppErrors:
         return False
 
 
+YEARS = range(1990, 2101)  # dates and quarters a user may ask about (the web, and this century)
+
+
+def _year_in_range(year: int, value: str) -> None:
+    if year not in YEARS:
+        raise UserError(f"{value!r} 的年份应在 {YEARS.start}–{YEARS.stop - 1} 之间")
+
+
 def _as_of(value: str | None) -> date:
     if value is None:
         return date.today()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UserError(f"日期格式应为 YYYY-MM-DD，而不是 {value!r}") from None
+    _year_in_range(day.year, value)
+    return day
+
+
+def _quarter(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    """--quarter: 2020Q3, its year in range (click callback)."""
+    from monitors.evaluate import parse_quarter
+
+    try:
+        year, _ = parse_quarter(value)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    _year_in_range(year, value)
+    return value
+
+
+def _writable(path: Path, directory: bool) -> Path:
+    """One line and exit 2 now, rather than a traceback after the work, for an output path we cannot write."""
+    if path.exists() and path.is_dir() != directory:
+        raise UserError(f"无法写入 {path}：{'不是目录' if directory else '这是一个目录'}")
+    existing = path if path.exists() else next(p for p in path.absolute().parents if p.exists())
+    if not existing.is_dir() and existing != path:
+        raise UserError(f"无法写入 {path}：{existing} 不是目录")
+    if not os.access(existing, os.W_OK):
+        raise UserError(f"无法写入 {path}：没有写入权限")
+    return path
+
+
+def _out_dir(ctx: click.Context, param: click.Parameter, value: Path) -> Path:
+    return _writable(value, directory=True)
+
+
+def _out_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    return None if value is None else _writable(value, directory=False)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -181,8 +224,8 @@ def format_check_text(result: UnitResult) -> str:
 
 
 @main.command()
-@click.option("--quarter", required=True, help="季度，如 2020Q3")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+@click.option("--quarter", required=True, callback=_quarter, help="季度，如 2020Q3")
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("."), callback=_out_dir,
               help="输出目录（默认当前目录）")
 @click.option("--as-of", "as_of", default=None, help="通报日期 YYYY-MM-DD（默认季度结束后第 10 天）")
 @click.pass_context
@@ -232,7 +275,7 @@ def _report_problems(problems: Sequence[Problem], what: str, summary: Callable[[
 
 
 @accounts.command("export")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("file", type=click.Path(path_type=Path), callback=_out_file)
 @click.option("--as-of", "as_of", default=None, help="状态日期和填表日期 YYYY-MM-DD（默认今天）")
 @click.pass_context
 def accounts_export(ctx: click.Context, file: Path, as_of: str | None) -> None:
@@ -267,7 +310,7 @@ def _emit_blocks(app: Monitor, text: str, count: str, write: bool, out: Path | N
 @main.command()
 @click.argument("url")
 @click.option("--unit", default=None, help="网站属于该单位（如单位自己的子站）：所有栏目记入该单位")
-@click.option("--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", "out", type=click.Path(path_type=Path), default=None, callback=_out_file,
               help="把建议的 [[columns]] 写入该文件（默认输出到屏幕）")
 @click.option("--write", is_flag=True, help="把建议的栏目追加到设置文件（先备份为 .bak）")
 @click.option("--max-pages", type=click.IntRange(1), default=500, show_default=True, help="最多读取的页面数")
@@ -381,7 +424,7 @@ def format_alert_plan(plan: AlertPlan) -> str:
 
 
 @main.command()
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=Path("demo-out"),
+@click.option("--out", "out", type=click.Path(path_type=Path), default=Path("demo-out"), callback=_out_dir,
               help="输出目录（默认 ./demo-out）")
 @click.option("--port", type=int, default=8700, help="本地示例门户端口（被占用时自动换一个）")
 def demo(out: Path, port: int) -> None:

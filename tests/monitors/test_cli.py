@@ -174,3 +174,40 @@ def test_check_lists_the_units_accounts_and_their_findings(demo: Path) -> None:
                      "--as-of", "2020-10-10", "--no-crawl", "--format", "json")
     found = json.loads(silent.stdout)["findings"]
     assert silent.exit_code == 1 and [f["severity"] for f in found if f["rule"] == "account.silent"] == ["veto"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["report", "--quarter", "0000Q1"], "'0000Q1' 的年份应在 1990–2100 之间"),
+    (["report", "--quarter", "2101Q4"], "'2101Q4' 的年份应在 1990–2100 之间"),
+    (["report", "--quarter", "2020Q5"], "季度格式应为 2020Q3"),
+    (["check", "--unit", "审计局", "--as-of", "0001-01-01", "--no-crawl"], "'0001-01-01' 的年份应在 1990–2100 之间"),
+    (["alerts", "--dry-run", "--as-of", "9999-12-31"], "'9999-12-31' 的年份应在 1990–2100 之间"),
+    (["accounts", "export", "out.xlsx", "--as-of", "1989-12-31"], "'1989-12-31' 的年份应在 1990–2100 之间"),
+])
+def test_dates_and_quarters_out_of_range_are_one_line_and_exit_2(tmp_path: Path, args: list[str],
+                                                                 expected: str) -> None:
+    settings = tmp_path / "settings.toml"
+    settings.write_text(f'[monitor]\ndatabase_url = "sqlite:///{tmp_path / "m.db"}"\n', encoding="utf-8")
+    result = monitor("--config", str(settings), *args, *(["--out", str(tmp_path)] if args[0] == "report" else []))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"错误：{expected}")
+
+
+@pytest.mark.parametrize("args", [
+    ["report", "--quarter", "2020Q3", "--out", "{blocker}/out"],
+    ["demo", "--out", "{blocker}/demo"],
+    ["demo", "--out", "{blocker}"],
+    ["discover", "http://127.0.0.1:9/", "--out", "{blocker}/columns.toml"],
+    ["accounts", "export", "{blocker}/accounts.xlsx"],
+    ["accounts", "export", "{tmp}"],
+])
+def test_an_unwritable_out_is_one_line_and_exit_2(tmp_path: Path, args: list[str]) -> None:
+    blocker = tmp_path / "a-file"  # a path under a regular file cannot be created, even by root
+    blocker.write_text("x", encoding="utf-8")
+    argv = [a.format(blocker=blocker, tmp=tmp_path) for a in args]
+    result = monitor("--config", str(tmp_path / "settings.toml"), *argv)
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("错误：无法写入 ") and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing was written
