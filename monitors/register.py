@@ -13,7 +13,9 @@ naming the row by its 序号 (the number users see on the printed form), or by t
 """
 from __future__ import annotations
 
+import ipaddress
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -78,6 +80,8 @@ _UNIT_SUFFIXES = ("办事处", "人民政府")
 _YES = ("是", "有", "已", "建立", "y", "yes", "true", "√", "✓", "✔")
 _NO = ("否", "无", "未", "没", "不", "n", "no", "false", "×", "✗")
 _NOT_BUILT = ("未建立", "没有建立", "尚未", "暂未", "暂无", "还没")
+_SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.I)   # a URL's scheme as written (http, file, gopher, …)
+_INTERNAL_NAMES = ("localhost", "metadata", "metadata.google.internal", "instance-data")
 _PHONE = re.compile(r"1[3-9]\d{9}|\d{3,4}-?\d{7,8}|\d{7,8}")
 
 RegisterError = SheetError  # a register that cannot be read at all (monitors.sheets); Problem.row is the 序号
@@ -262,7 +266,12 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[RegisterRow | None, l
     sample_url = _http_url(sample_text)
     if sample_text and not sample_url:
         problem("warning", f"“任意一篇文章的 URL”不是有效网址：{sample_text}")
-    url = (_http_url(values.get("url", "")) or _url_from_id(platform, account_id)
+    written = values.get("url", "")
+    scheme = _SCHEME.match(written)
+    if scheme and scheme.group(1).lower() not in ("http", "https") and not _http_url(written):
+        problem("error", f"网址“{written}”不是 http(s) 地址，不予登记")
+        return None, problems
+    url = (_http_url(written) or _url_from_id(platform, account_id)
            or (_weibo_profile(sample_url) if platform == "weibo" else sample_url if platform == "wechat" else ""))
     if not name:
         if url:
@@ -297,14 +306,58 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[RegisterRow | None, l
 # ---------------------------------------------------------------------------------------- to settings
 
 
+def internal_host(host: str) -> bool:
+    """True for an address a monitor must never be sent to: loopback, private, link-local (169.254.169.254,
+    the cloud metadata address, among them), unspecified or reserved, by IP in any spelling or by name."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host in _INTERNAL_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if not re.fullmatch(r"[0-9a-fx.]+", host):
+            return False  # a name: not resolved here
+        try:  # 2130706433, 0x7f.1, 017700000001: what the resolver reads as IPv4
+            ip = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved
+
+
+def _internal_address(row: RegisterRow, site_hosts: set[str]) -> str | None:
+    """The row's first URL (monitored address, article URL) on an internal host not among the sites' hosts."""
+    for url in (row.url, row.sample_url):
+        host = urlsplit(url).hostname if url else None
+        if host and host not in site_hosts and internal_host(host):
+            return url
+    return None
+
+
+def _site_hosts(settings: Settings) -> set[str]:
+    """Host names of the configured sites and columns (the test fixtures run on loopback and count as sites)."""
+    return {h for u in [*(s.url for s in settings.sites), *(c.url for c in settings.columns)]
+            if (h := urlsplit(u).hostname)}
+
+
 def new_rows(rows: list[RegisterRow], settings: Settings) -> tuple[list[RegisterRow], list[RegisterRow], list[Problem]]:
-    """(rows to add, rows whose URL is already in settings, warnings about likely duplicates of configured ones)."""
+    """(rows to add, rows whose URL is already in settings, problems): warnings about likely duplicates of
+    configured accounts, and an error for each new row whose address is internal (`internal_host`) and not on
+    a configured site's host; such a row is not added."""
     configured = {a.url for a in settings.accounts}
+    site_hosts = _site_hosts(settings)
     by_name = {(unit_key(a.unit), a.platform, _norm(a.name)): a for a in settings.accounts}
     fresh, known, problems = [], [], []
     for row in rows:
         if row.url in configured:
             known.append(row)
+            continue
+        if internal := _internal_address(row, site_hosts):
+            where = "" if row.no is None else f"（表格第{row.line}行）"
+            problems.append(Problem(row.no or row.line, "error",
+                                    f"{row.label}{where}：地址 {internal} 指向本机、内网或云元数据地址，不予登记",
+                                    row.line))
             continue
         twin = by_name.get((unit_key(row.unit), row.platform, _norm(row.name))) if row.name else None
         if twin is not None:
@@ -432,5 +485,5 @@ def account_statuses(settings: Settings, as_of: date) -> dict[str, tuple[str, st
 
 
 __all__ = ["HEADERS", "NAMELESS", "PLATFORM_NAMES", "PLATFORM_REGISTER_NAMES", "Problem", "RegisterError",
-           "RegisterRow", "account_statuses", "new_rows", "platform_of", "read_register", "resolve_unit",
-           "rows_to_toml", "unit_key", "write_register"]
+           "RegisterRow", "account_statuses", "internal_host", "new_rows", "platform_of", "read_register",
+           "resolve_unit", "rows_to_toml", "unit_key", "write_register"]

@@ -65,8 +65,8 @@ def http_url(text: str) -> str:
         url = "https://" + text
     else:
         return ""
-    parts = urlsplit(url)
     try:
+        parts = urlsplit(url)  # raises on a bracket left open ("http://[::1" when the cell read "http://[::1]/")
         _ = parts.port  # raises on a port out of range or not a number
     except ValueError:
         return ""

@@ -12,8 +12,8 @@ from openpyxl import load_workbook
 from config import parse_settings
 from config.model import AccountSettings
 from monitors.cli import main
-from monitors.register import (HEADERS, NAMELESS, STATUS_HEADERS, platform_of, read_register, rows_to_toml,
-                               unit_key, write_register)
+from monitors.register import (HEADERS, NAMELESS, STATUS_HEADERS, internal_host, new_rows, platform_of, read_register,
+                               rows_to_toml, unit_key, write_register)
 
 ROOT = Path(__file__).parents[2]
 SAMPLE = ROOT / "fixtures" / "data" / "register_2020.xlsx"
@@ -21,6 +21,12 @@ SAMPLE = ROOT / "fixtures" / "data" / "register_2020.xlsx"
 BASE_SETTINGS = """\
 [monitor]
 database_url = "sqlite:///{db}"
+
+# The fixture portal on loopback: its host makes the sample register's loopback accounts (the accounts fixture,
+# 127.0.0.1:8701) acceptable, as in every test and demo settings file.
+[[sites]]
+name = "测试站点"
+url = "http://127.0.0.1:8700/"
 
 [[units]]
 name = "大数据服务中心"
@@ -296,3 +302,74 @@ def test_cli_export_with_statuses_from_the_database(settings_file: Path, tmp_pat
 
     bad_date = monitor("--config", str(settings_file), "accounts", "export", str(tmp_path / "x.xlsx"), "--as-of", "10/10")
     assert bad_date.returncode == 2 and bad_date.stderr.startswith("错误：日期格式")
+
+
+@pytest.mark.parametrize("host, internal", [
+    ("127.0.0.1", True), ("127.8.9.10", True), ("localhost", True), ("api.localhost", True), ("::1", True),
+    ("10.1.2.3", True), ("172.16.0.9", True), ("192.168.1.1", True), ("169.254.169.254", True),
+    ("metadata.google.internal", True), ("0.0.0.0", True), ("fe80::1", True), ("::ffff:127.0.0.1", True),
+    ("2130706433", True), ("0x7f.1", True),                       # 127.0.0.1 as the resolver also reads it
+    ("weibo.com", False), ("mp.weixin.qq.com", False), ("www.fuzhou.gov.cn", False), ("8.8.8.8", False),
+    ("deadbeef.gov.cn", False),
+])
+def test_internal_hosts(host: str, internal: bool) -> None:
+    assert internal_host(host) is internal
+
+
+INTERNAL = ["http://169.254.169.254/latest/meta-data/", "http://127.0.0.1:8700/admin", "http://localhost/",
+            "http://10.0.0.5:8080/rss", "http://0.0.0.0/feed", "http://2130706433/"]
+
+
+def _internal_register(tmp_path: Path) -> Path:
+    accounts = [AccountSettings("教育局", "weibo", "教育发布", "https://weibo.com/u/3286529480", review=True,
+                                contact="张三 13800000000")]
+    accounts += [AccountSettings("教育局", "feed", f"内网订阅源{i}", url, review=True, contact="张三 13800000000")
+                 for i, url in enumerate(INTERNAL, 1)]
+    accounts.append(AccountSettings("教育局", "wechat", "教育微信", "https://mp.weixin.qq.com/s/abcdefghij", review=True,
+                                    contact="张三 13800000000", sample_url="http://192.168.0.2/s/1"))
+    return write_register(tmp_path / "internal.xlsx", accounts)
+
+
+def test_internal_addresses_are_refused_with_their_row(tmp_path: Path) -> None:
+    rows, problems = read_register(_internal_register(tmp_path))
+    assert len(rows) == 8 and not [p for p in problems if p.level == "error"]
+    fresh, _, refused = new_rows(rows, parse_settings(BASE_SETTINGS.split("# The fixture portal")[0]
+                                                      .format(db=tmp_path / "m.db")))
+    assert [r.no for r in fresh] == [1]
+    bad = [(url, no) for no, url in enumerate(INTERNAL, 2)] + [("http://192.168.0.2/s/1", 8)]
+    assert messages(refused) == [f"第{no}行（表格第{no + 3}行）：地址 {url} 指向本机、内网或云元数据地址，不予登记"
+                                 for url, no in bad]
+    assert {p.level for p in refused} == {"error"} and [p.line for p in refused] == [no + 3 for _, no in bad]
+
+
+def test_a_configured_sites_host_is_not_refused(tmp_path: Path) -> None:
+    """The site is on 127.0.0.1 (as the fixtures are): loopback accounts on that host pass, nothing else does."""
+    rows, _ = read_register(_internal_register(tmp_path))
+    settings = parse_settings(BASE_SETTINGS.format(db=tmp_path / "m.db"))
+    fresh, _, refused = new_rows(rows, settings)
+    assert [r.url for r in fresh] == ["https://weibo.com/u/3286529480", "http://127.0.0.1:8700/admin"]
+    assert len(refused) == 6
+
+
+@pytest.mark.parametrize("written", ["file:///etc/passwd", "gopher://127.0.0.1:70/_x", "ftp://10.0.0.1/a.rss"])
+def test_a_non_http_address_is_refused(tmp_path: Path, written: str) -> None:
+    path = write_register(tmp_path / "scheme.xlsx", [AccountSettings("教育局", "feed", "订阅源", written, review=True,
+                                                                     contact="张三 13800000000")])
+    rows, problems = read_register(path)
+    assert rows == [] and messages(problems) == [f"第1行：网址“{written}”不是 http(s) 地址，不予登记"]
+
+
+def test_cli_import_of_internal_addresses_writes_nothing(settings_file: Path, tmp_path: Path) -> None:
+    original = settings_file.read_text(encoding="utf-8")
+    result = monitor("--config", str(settings_file), "accounts", "import", str(_internal_register(tmp_path)),
+                     "--write")
+    assert result.returncode == 1 and "未写入" in result.stderr
+    assert "[错误] 第2行（表格第5行）：地址 http://169.254.169.254/latest/meta-data/ 指向本机" in result.stderr
+    assert settings_file.read_text(encoding="utf-8") == original
+
+
+def test_a_bracketed_address_is_no_address_not_a_crash(tmp_path: Path) -> None:
+    path = write_register(tmp_path / "v6.xlsx", [AccountSettings("教育局", "feed", "订阅源", "http://[::1]/feed",
+                                                                 review=True, contact="张三 13800000000")])
+    rows, problems = read_register(path)
+    assert rows == [] and [p.level for p in problems] == ["error"] and "没有可监测的地址" in problems[0].message
