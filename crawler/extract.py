@@ -61,7 +61,8 @@ _RECORD_RE = re.compile(r"<record\b[^>]*>(.*?)</record>", re.I | re.S)
 _CDATA_RE = re.compile(r"^\s*<!\[CDATA\[(.*)\]\]>\s*$", re.S)
 
 
-def _squash(text: str | None) -> str:
+# Whitespace folded to single spaces (titles, labels, visible text); discovery uses it too.
+def squash(text: str | None) -> str:
     return " ".join((text or "").split())
 
 
@@ -79,18 +80,18 @@ def _is_date_only(text: str) -> bool:
 def _anchor_parts(a: lxml_html.HtmlElement) -> tuple[str, list[str]]:
     """The anchor's visible title and the dates printed in its own child elements
     (<a><span>标题</span><span>2020-09-15</span></a>); a date typed in the title itself stays there."""
-    text = _squash(a.text_content())
+    text = squash(a.text_content())
     dates = []
     for el in a.iterdescendants():
-        piece = _squash(el.text_content()) if isinstance(el.tag, str) else ""
+        piece = squash(el.text_content()) if isinstance(el.tag, str) else ""
         if piece and _is_date_only(piece):
             dates.append(piece)
-            text = _squash(text.replace(piece, " "))
+            text = squash(text.replace(piece, " "))
     return text, dates
 
 
 def _anchor_title(a: lxml_html.HtmlElement) -> str:
-    title = _squash(a.get("title"))
+    title = squash(a.get("title"))
     return title if len(title) >= 2 else _anchor_parts(a)[0]
 
 
@@ -106,7 +107,7 @@ def _item_text(item: lxml_html.HtmlElement) -> str:
     text = item.text_content()
     if item.tag == "a" and item.tail:
         text += " " + item.tail   # <a>…</a> (2020-09-15)<br> lists keep the date in the tail
-    return _squash(text)
+    return squash(text)
 
 
 def _main_anchor(anchors: list[lxml_html.HtmlElement]) -> lxml_html.HtmlElement:
@@ -118,7 +119,7 @@ def _date_text(item: lxml_html.HtmlElement, a: lxml_html.HtmlElement) -> str:
     date printed inside the anchor."""
     title_text, inner_dates = _anchor_parts(a)
     rest = _item_text(item)
-    for piece in (_squash(a.text_content()), title_text, _squash(a.get("title"))):
+    for piece in (squash(a.text_content()), title_text, squash(a.get("title"))):
         if piece:
             rest = rest.replace(piece, " ")
     return " ".join([rest, *inner_dates])
@@ -153,7 +154,7 @@ def _furniture_penalty(el: lxml_html.HtmlElement) -> float:
         # A heading just before the list (<h3>热点信息</h3><ul>…) names a side box.
         if depth < 2:
             prev = node.getprevious()
-            if prev is not None and len(_squash(prev.text_content())) <= 12 \
+            if prev is not None and len(squash(prev.text_content())) <= 12 \
                     and _FURNITURE_HEADINGS.search(prev.text_content() or ""):
                 return 0.2
         node = node.getparent()
@@ -242,7 +243,7 @@ def _same_shape(a: _Group, b: _Group) -> bool:
 
 def _bare_wrapper(wrapper: lxml_html.HtmlElement, inner: lxml_html.HtmlElement) -> bool:
     """True when `wrapper` adds no text, heading or link of its own around `inner` (a $showStatic block)."""
-    if _squash(wrapper.text_content()) != _squash(inner.text_content()):
+    if squash(wrapper.text_content()) != squash(inner.text_content()):
         return False
     return sum(1 for _ in wrapper.iter("a")) == sum(1 for _ in inner.iter("a"))
 
@@ -393,7 +394,7 @@ def _json_date(value: object) -> datetime | None:
 def _json_entries(records: list[dict], page_url: str) -> list[ListEntry]:
     entries = []
     for record in records:
-        title = _squash(html_lib.unescape(_TAG_RE.sub("", str(_json_field(record, _JSON_TITLE) or ""))))
+        title = squash(html_lib.unescape(_TAG_RE.sub("", str(_json_field(record, _JSON_TITLE) or ""))))
         href = _json_field(record, _JSON_URL)
         if not title or not isinstance(href, str) or _DEAD_HREF.match(href):
             continue

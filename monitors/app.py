@@ -22,7 +22,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings, SettingsError
-from monitors.evaluate import Evaluation, UnitResult, build_quarter_report, evaluate_all, parse_quarter
+from monitors.evaluate import (
+    Evaluation,
+    UnitResult,
+    build_quarter_report,
+    evaluate_all,
+    evaluate_unit,
+    parse_quarter,
+)
 from storage.db import get_engine, get_sessionmaker, prepare, schema_ready
 
 if TYPE_CHECKING:
@@ -181,10 +188,10 @@ class Monitor:
         """One unit evaluated as of the date (DESIGN.md's `check`)."""
         self.require_units([unit])
         with self.sessions() as session:
-            result = evaluate_all(session, self.settings, as_of, units=[unit]).unit(unit)
-        if result is None:
-            raise UnknownUnit(f"数据库中没有单位“{unit}”，请先运行 monitor init 或 monitor crawl")
-        return result
+            try:
+                return evaluate_unit(session, self.settings, unit, as_of)
+            except LookupError:
+                raise UnknownUnit(f"数据库中没有单位“{unit}”，请先运行 monitor init 或 monitor crawl") from None
 
     def quarter_report(self, quarter: str, out: Path, as_of: date | None = None) -> list[Path]:
         """Write the quarter's notice, attachments and JSON into `out`; returns the paths written."""

@@ -47,7 +47,7 @@ from config.loader import owner_by_prefix
 from config.model import Settings, UnitSettings
 from config.toml_text import toml_str, toml_value
 from crawler.dates import article_date
-from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries
+from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries, squash
 from crawler.readers.exceptions import ReadError
 from crawler.readers.http import HttpClient
 from monitors.register import unit_key
@@ -169,10 +169,6 @@ def _in_furniture(el: lxml_html.HtmlElement) -> bool:
     return False
 
 
-def _squash(text: str | None) -> str:
-    return " ".join((text or "").split())
-
-
 def _trail(doc: lxml_html.HtmlElement) -> list[str]:
     """The breadcrumb's items (当前位置：首页 > 部门频道 > 审计局 > 工作动态 -> [部门频道, 审计局, 工作动态])."""
     nodes = [el for el in doc.iter() if isinstance(el.tag, str)
@@ -181,7 +177,7 @@ def _trail(doc: lxml_html.HtmlElement) -> list[str]:
         nodes = [el for el in doc.iter() if isinstance(el.tag, str) and _CRUMB_LABEL.match(el.text or "")
                  and el.tag not in ("html", "body")]
     for node in nodes:
-        text = _CRUMB_LABEL.sub("", _squash(node.text_content()))
+        text = _CRUMB_LABEL.sub("", squash(node.text_content()))
         items = [item for item in _CRUMB_SPLIT.split(text) if item and item not in _GENERIC_NAMES]
         if items:
             return items
@@ -203,7 +199,7 @@ def analyse_page(text: str, url: str) -> PageFacts:
         if name and meta.get("content") and name not in facts.meta:
             facts.meta[name] = meta.get("content", "").strip()
     title = doc.find(".//title")
-    facts.title = _squash(title.text_content()) if title is not None else ""
+    facts.title = squash(title.text_content()) if title is not None else ""
     facts.article = "articletitle" in facts.meta or "pubdate" in facts.meta
     for bad in doc.xpath("//script|//style|//noscript"):
         if bad.getparent() is not None:
@@ -215,7 +211,7 @@ def analyse_page(text: str, url: str) -> PageFacts:
         if not href or href.startswith(("#", "javascript:", "mailto:", "tel:")):
             continue
         target = urldefrag(urljoin(url, href))[0]
-        label = _squash(a.text_content()) or _squash(a.get("title"))
+        label = squash(a.text_content()) or squash(a.get("title"))
         more = bool(_MORE_TEXT.match(label)) and url_key(target) != url_key(url) and not _in_furniture(a)
         key = (target, more)
         if str(key) in seen:
