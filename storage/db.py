@@ -21,6 +21,20 @@ if TYPE_CHECKING:  # storage imports nothing of ours at run time
     from config import Settings
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+EXIT_DATABASE_UNAVAILABLE = 4  # every command's exit code when the database cannot be reached or written
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached, or refuses a write: an outage, not a finding. One Chinese line for
+    the user (`str(exc)`) and exit code `EXIT_DATABASE_UNAVAILABLE`."""
+
+
+def is_outage(exc: BaseException) -> bool:
+    """True for errors of the database's availability (connection refused or lost, read-only or locked
+    file, disk full), as opposed to a bug in a statement."""
+    from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+
+    return isinstance(exc, (OperationalError, InterfaceError, DisconnectionError, DatabaseUnavailable))
 _MIGRATE_LOCK = threading.Lock()  # Alembic's `context` and `op` are module globals: one upgrade at a time
 
 
