@@ -17,7 +17,7 @@ from pathlib import Path
 from config.model import CATEGORIES, ColumnSettings, Settings
 from config.toml_text import toml_value
 from monitors.discover import classify_category, default_quota, url_key
-from monitors.register import resolve_unit
+from monitors.register import UnitNames
 from monitors.sheets import (Problem, cell_text, closest_name, find_header, header_fields, http_url, norm,
                              open_workbook)
 
@@ -99,7 +99,7 @@ def read_columns(path: str | Path, settings: Settings) -> tuple[list[ColumnRow],
     matrix, header, fields = find_header(
         open_workbook(path, TITLE), _header_fields,
         f"找不到表头：{TITLE}应有“栏目名称”“地址”“维护单位”“栏目类别”等列")
-    known = [u.name for u in settings.units]
+    known = _Units([u.name for u in settings.units])
     configured = {url_key(c.url): c for c in settings.columns}
     rows: list[ColumnRow] = []
     problems: list[Problem] = []
@@ -138,7 +138,20 @@ def read_columns(path: str | Path, settings: Settings) -> tuple[list[ColumnRow],
     return rows, problems
 
 
-def _check_row(line: int, values: dict[str, str], known: list[str]) -> tuple[ColumnRow | None, list[Problem]]:
+class _Units(UnitNames):
+    """The settings' units, with the closest-name suggestion remembered for each unknown name."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(names)
+        self._closest: dict[str, str | None] = {}
+
+    def closest(self, name: str) -> str | None:
+        if name not in self._closest:
+            self._closest[name] = closest_name(name, self.names)
+        return self._closest[name]
+
+
+def _check_row(line: int, values: dict[str, str], known: _Units) -> tuple[ColumnRow | None, list[Problem]]:
     problems: list[Problem] = []
 
     def problem(level: str, message: str) -> None:
@@ -151,9 +164,9 @@ def _check_row(line: int, values: dict[str, str], known: list[str]) -> tuple[Col
     if not unit_written:
         problem("error", "维护单位为空")
     else:
-        unit = resolve_unit(unit_written, known)
+        unit = known.resolve(unit_written)
         if unit not in known:
-            near = closest_name(unit_written, known)
+            near = known.closest(unit_written)
             problem("error", f"维护单位“{unit_written}”不在设置的单位中" + (f"，是否为“{near}”？" if near else
                                                                     "，请先在设置中添加该单位"))
         elif unit != unit_written:

@@ -198,7 +198,7 @@ def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
         workbook, _header_fields, "找不到表头：登记表应有“单位”“平台类型”“账号名称”等列（福州市政务新媒体详细汇总表）")
     rows: list[RegisterRow] = []
     problems: list[Problem] = []
-    seen_units: list[tuple[str, str, RegisterRow]] = []  # (unit key, platform, row)
+    seen_units: dict[tuple[str, str], RegisterRow] = {}  # (unit key, platform) -> its first row
     seen_urls: dict[str, RegisterRow] = {}
     for r in range(header + 1, len(matrix)):
         cells = [_text(v) for v in matrix[r]]
@@ -224,13 +224,11 @@ def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
             problems.append(Problem(row.no or row.line, "error",
                                     f"{row.label}：与{same_url.label}的监测地址相同（{row.url}），重复登记", row.line))
             continue
-        key = unit_key(row.unit)
-        other = next((o for k, p, o in seen_units if k == key and p == row.platform), None)
-        if other is not None:
+        other = seen_units.setdefault((unit_key(row.unit), row.platform), row)
+        if other is not row:
             problems.append(Problem(row.no or row.line, "warning",
                                     f"{row.label}：与{other.label}同一单位“{other.unit}”同一平台“{other.platform_label}”，"
                                     "可能重复登记", row.line))
-        seen_units.append((key, row.platform, row))
         seen_urls[row.url] = row
         if not any(p.level == "error" for p in row_problems):
             rows.append(row)
@@ -368,22 +366,41 @@ def new_rows(rows: list[RegisterRow], settings: Settings) -> tuple[list[Register
     return fresh, known, problems
 
 
-def resolve_unit(unit: str, known_units: list[str]) -> str:
-    """The settings unit a register unit belongs to: the same name, else the one unit equal loosely, else itself."""
-    if unit in known_units:
-        return unit
-    matches = [u for u in known_units if unit_key(u) == unit_key(unit)]
-    return matches[0] if len(matches) == 1 else unit
+class UnitNames:
+    """Known unit names, by name and by `unit_key`: `resolve` is a dict look-up, not a scan of every name."""
+
+    def __init__(self, names: Iterable[str] = ()) -> None:
+        self.names: dict[str, None] = {}  # in order
+        self._by_key: dict[str, list[str]] = {}
+        for name in names:
+            self.add(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def add(self, name: str) -> None:
+        if name not in self.names:
+            self.names[name] = None
+            self._by_key.setdefault(unit_key(name), []).append(name)
+
+    def resolve(self, unit: str) -> str:
+        """The settings unit a register unit belongs to: the same name, else the one unit equal loosely, else
+        itself."""
+        if unit in self.names:
+            return unit
+        matches = self._by_key.get(unit_key(unit), [])
+        return matches[0] if len(matches) == 1 else unit
 
 
 def rows_to_toml(rows: list[RegisterRow], known_units: Iterable[str], source: str = "") -> str:
     """`[[units]]` (kind "other") for units not in `known_units`, then one `[[accounts]]` a row, all fields."""
-    units = list(dict.fromkeys(known_units))
+    names = UnitNames(known_units)
     added: list[str] = []
     blocks: list[str] = []
     for row in rows:
-        unit = resolve_unit(row.unit, units + added)
-        if unit not in units and unit not in added:
+        unit = names.resolve(row.unit)
+        if unit not in names:
+            names.add(unit)
             added.append(unit)
         account = row.to_account(unit)
         lines = [f"# {row.label}{'' if unit == row.unit else f'，登记表单位“{row.unit}”按“{unit}”记入'}",
@@ -485,5 +502,5 @@ def account_statuses(settings: Settings, as_of: date) -> dict[str, tuple[str, st
 
 
 __all__ = ["HEADERS", "NAMELESS", "PLATFORM_NAMES", "PLATFORM_REGISTER_NAMES", "Problem", "RegisterError",
-           "RegisterRow", "account_statuses", "internal_host", "new_rows", "platform_of", "read_register",
-           "resolve_unit", "rows_to_toml", "unit_key", "write_register"]
+           "RegisterRow", "UnitNames", "account_statuses", "internal_host", "new_rows", "platform_of", "read_register",
+           "rows_to_toml", "unit_key", "write_register"]
