@@ -37,6 +37,16 @@ Decisions
   `fcntl.flock` on `<db file>.daemon.lock` (the kernel releases it when the process dies; the file holds the
   pid for the message). A second daemon refuses with a Chinese message and exit code 3 (2 stays "usage or
   settings error"). Job locks are the same with the name `job-<id>`.
+- **A database blip drops the PostgreSQL lock** with its session (`DaemonLock`). The daemon checks the lock
+  on its own connection every `LOCK_CHECK_SECONDS` (5 s) and before it submits or starts any run; while it
+  does not hold it, nothing starts (due runs stay due in the store and are made, coalesced and within their
+  grace, once it does; a run that was queued is skipped, `reason=database_unavailable`). Each check tries to
+  take the lock again: `event=lock_lost`, then `event=database_unavailable` once while the database cannot be
+  reached, then `event=lock_regained`; or, when another daemon took the lock meanwhile, `event=lock_taken`,
+  one Chinese line, and the daemon stops at once (crawl children killed, no grace: the other daemon runs the
+  jobs now) with exit code 3, as a second daemon refused at start. A run cut short by an outage is one line,
+  `event=failed reason=database_unavailable`, no traceback; its row stays `running` until the job's next run
+  marks it interrupted. The SQLite flock cannot be lost.
 - **Job store in the product's database**: APScheduler's `SQLAlchemyJobStore` on our engine (SQLite WAL
   pragmas included), table `apscheduler_jobs`, created and owned by APScheduler, not by Alembic. Jobs are
   one module-level function referenced by text (`scheduler:run_job`) with the job's name and the settings
@@ -56,7 +66,8 @@ Decisions
   transaction.
 - **Logging**: stderr, one line an event, `2026-11-25 08:30:00 INFO scheduler job=crawl event=start run=7`,
   in `[monitor] timezone`; `key=value` pairs, values with spaces quoted; a traceback follows its `failed`
-  line. APScheduler's own chatter is silenced below ERROR; its misfires and skips are logged in our format.
+  line (a database outage: one line, no traceback). APScheduler's own chatter is silenced below ERROR; its
+  misfires and skips are logged in our format.
 """
 from __future__ import annotations
 
@@ -81,7 +92,7 @@ from config.loader import parse_schedule
 from monitors.app import AlertsUnavailable, Monitor
 from monitors.summary import previous_month
 from storage import queries
-from storage.db import get_engine, get_sessionmaker, normalise_url
+from storage.db import DatabaseUnavailable, get_engine, get_sessionmaker, is_outage, normalise_url
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -93,6 +104,12 @@ log = logging.getLogger("scheduler")
 DEFAULT_WORKERS, LIGHT_WORKERS = 2, 1
 MIN_PROBES_A_DAY = 20  # 国办秘函〔2019〕19号
 EXIT_LOCKED = 3
+LOCK_CHECK_SECONDS = 5.0  # the daemon checks its lock this often (and before each run)
+ENV_LOCK_CHECK = "MONITOR_LOCK_CHECK_SECONDS"  # a test hook lowering it
+# The PostgreSQL lock connections: a dead server or network is an error within seconds, not a hang.
+PG_LOCK_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5,
+                        "keepalives_count": 3, "tcp_user_timeout": 15_000}
+UNAVAILABLE = "unavailable"  # run_job's status when the database went away (the run skipped or cut short)
 
 STOP = threading.Event()  # set by SIGTERM/SIGINT: jobs that can stop early check it
 
@@ -184,8 +201,14 @@ class Lock:
         from sqlalchemy import create_engine, text
         from sqlalchemy.pool import NullPool
 
-        engine = create_engine(normalise_url(self.url), poolclass=NullPool)  # closing the connection ends the session
-        conn = engine.connect()
+        # NullPool: closing the connection ends the session. Short connect and TCP timeouts: a check of the lock
+        # (`held`) on a dead network fails in seconds instead of hanging for the kernel's retransmissions.
+        engine = create_engine(normalise_url(self.url), poolclass=NullPool, connect_args=PG_LOCK_CONNECT_ARGS)
+        try:
+            conn = engine.connect()
+        except Exception:
+            engine.dispose()
+            raise
         got = conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), {"a": self.NAMESPACE, "b": self.key}).scalar()
         if not got:
             session_pid = conn.execute(text("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND classid = :a "
@@ -205,18 +228,112 @@ class Lock:
             os.close(self._fd)
             self._fd = None
         if self._conn is not None:
-            engine = self._conn.engine
-            try:
-                self._conn.close()  # NullPool: the session ends and PostgreSQL drops its advisory locks
-            finally:
-                engine.dispose()
-                self._conn = None
+            self._drop()
+
+    def held(self) -> bool:
+        """Whether this process still holds the lock. A SQLite flock cannot be lost; a PostgreSQL advisory lock
+        is lost with its session (a database restart, a network blip): asked on the lock's own connection,
+        which is closed when it fails."""
+        if self.path is not None:
+            return self._fd is not None
+        if self._conn is None:
+            return False
+        from sqlalchemy import text
+
+        try:
+            held = self._conn.execute(text("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                                           "AND pid = pg_backend_pid() AND classid = :a AND objid = :b "
+                                           "AND objsubid = 2"), {"a": self.NAMESPACE, "b": self.key}).first()
+            self._conn.rollback()  # not idle in a transaction; the session lock outlives it
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            held = None
+        if held is None:
+            self._drop()
+            return False
+        return True
+
+    def _drop(self) -> None:
+        """Close the lock's connection (NullPool: the session ends and PostgreSQL drops its advisory locks)."""
+        assert self._conn is not None
+        conn, self._conn = self._conn, None
+        try:
+            conn.close()
+        except Exception as exc:  # a connection that already died
+            if not is_outage(exc):
+                raise
+        finally:
+            conn.engine.dispose()
 
     def __enter__(self) -> bool:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def _error_line(exc: BaseException) -> str:
+    """The driver's first line, for a one-line log of an outage (no traceback)."""
+    orig = getattr(exc, "orig", None) or exc
+    lines = str(orig).strip().splitlines()
+    return f"{type(orig).__name__}: {lines[0]}" if lines else type(orig).__name__
+
+
+class DaemonLock:
+    """The daemon's lock, watched: checked before each run and every LOCK_CHECK_SECONDS by the main loop.
+
+    `check()` says whether this daemon holds its lock now. A PostgreSQL blip ends the lock's session and
+    PostgreSQL drops the lock: the loss is logged once (`event=lock_lost`), and each check tries to take the
+    lock again. While the database cannot be reached that fails (`event=database_unavailable`, logged once
+    an outage) and no job runs; once it answers, either the lock is ours again (`event=lock_regained`, jobs
+    go on) or another daemon took it meanwhile (`event=lock_taken`): then `taken` is set, and the daemon stops.
+    """
+
+    def __init__(self, lock: Lock) -> None:
+        self.lock = lock
+        self.taken = threading.Event()
+        self._mutex = threading.Lock()  # the scheduler thread, the job threads and the main loop all check
+        self._lost_at: float | None = None  # monotonic time of the loss, while lost
+        self._down = False  # an outage is being reported (logged once)
+
+    def check(self) -> bool:
+        with self._mutex:
+            if self.taken.is_set():
+                return False
+            if self.lock.held():
+                return True
+            if self._lost_at is None:
+                self._lost_at = time.monotonic()
+                log.warning(kv(event="lock_lost", message="守护进程与数据库的连接中断，数据库已释放守护进程锁；"
+                                                          "暂停运行任务，正在重新取得锁"))
+            try:
+                got = self.lock.acquire()
+            except Exception as exc:
+                if not is_outage(exc):
+                    raise
+                if not self._down:
+                    self._down = True
+                    log.error(kv(event="database_unavailable", message="数据库无法连接，任务暂停，恢复后继续",
+                                 error=_error_line(exc)))
+                return False
+            seconds = f"{time.monotonic() - self._lost_at:.1f}"
+            self._lost_at, self._down = None, False
+            if got:
+                log.warning(kv(event="lock_regained", seconds=seconds,
+                               message="数据库已恢复，重新取得守护进程锁，任务继续"))
+                return True
+            self.taken.set()
+            log.error(kv(event="lock_taken", seconds=seconds, holder=self.lock.holder,
+                         message="连接中断期间另一守护进程取得了守护进程锁，本进程停止"))
+            return False
+
+    def unavailable(self) -> str:
+        """Why a run cannot start now (after a failed check): the `reason=` of its skipped line."""
+        return "lock_taken" if self.taken.is_set() else "database_unavailable"
+
+
+GUARD: DaemonLock | None = None  # set by run_daemon: the runs of this process need the daemon's lock
 
 
 # --- jobs ----------------------------------------------------------------------------------------------
@@ -299,9 +416,14 @@ MISFIRE_GRACE = {job.name: job.grace for job in JOB_TABLE}
 
 
 def run_job(job: str, config_path: str) -> str:
-    """One run of `job` under its lock, recorded in `job_runs` and logged; returns the final status.
+    """One run of `job` under its lock, recorded in `job_runs` and logged; returns the final status:
+    ok, failed, skipped, interrupted, locked (another process runs the job), or UNAVAILABLE (the database
+    could not be reached, or went away during the run).
 
-    Never raises: a failure is logged with its traceback and recorded, and the daemon goes on.
+    Never raises in the daemon: a failure is logged with its traceback and recorded, and the daemon goes on;
+    a database outage is one line (`reason=database_unavailable`), no traceback. In the daemon a run starts
+    only while the daemon holds its lock (`GUARD`). Outside the daemon (`run_once`) an outage is logged and
+    raised, for the command's exit code 4.
     """
     try:
         settings = load_settings(config_path)
@@ -311,11 +433,20 @@ def run_job(job: str, config_path: str) -> str:
     if STOP.is_set():  # submitted in the instant the daemon began to stop
         log.info(kv(job=job, event="skipped", reason="stopping"))
         return "skipped"
+    guard = GUARD
+    if guard is not None and not guard.check():
+        log.warning(kv(job=job, event="skipped", reason=guard.unavailable()))
+        return UNAVAILABLE
     url = settings.monitor.database_url
     lock = Lock(url, f"job-{job}")
-    if not lock.acquire():
-        log.warning(kv(job=job, event="skipped", reason="locked", holder=lock.holder))
-        return "locked"
+    try:
+        if not lock.acquire():
+            log.warning(kv(job=job, event="skipped", reason="locked", holder=lock.holder))
+            return "locked"
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return _outage(job, "skipped", exc)
     app = Monitor(settings)
     try:
         try:
@@ -324,6 +455,8 @@ def run_job(job: str, config_path: str) -> str:
                 stale = queries.interrupt_job_runs(session, job, "进程在运行中退出（被强行终止或崩溃）")
                 run_id = queries.start_job_run(session, job)
         except Exception as exc:
+            if is_outage(exc):
+                return _outage(job, "skipped", exc)
             log.error(kv(job=job, event="failed", error=f"数据库不可用：{type(exc).__name__}: {exc}"), exc_info=True)
             return "failed"
         if stale:
@@ -341,18 +474,22 @@ def run_job(job: str, config_path: str) -> str:
         except BaseException as exc:
             status = "interrupted" if STOP.is_set() or isinstance(exc, KeyboardInterrupt) else "failed"
             message = f"{type(exc).__name__}: {exc}"
-            fields = kv(job=job, event=status, run=run_id, seconds=f"{time.monotonic() - started:.1f}", error=message)
+            seconds = f"{time.monotonic() - started:.1f}"
+            if status == "failed" and isinstance(exc, Exception) and is_outage(exc):
+                _finish(sessions, run_id, status, message)  # when the database is back already
+                return _outage(job, "failed", exc, run=run_id, seconds=seconds)
+            fields = kv(job=job, event=status, run=run_id, seconds=seconds, error=message)
             if status == "failed":
                 log.error(fields, exc_info=True)
             else:  # stopped by a signal: expected, no traceback
                 log.warning(fields)
-            with sessions.begin() as session:
-                queries.finish_job_run(session, run_id, status, message)
+            _finish(sessions, run_id, status, message)
             if not isinstance(exc, Exception):
                 raise
             return status
-        with sessions.begin() as session:
-            queries.finish_job_run(session, run_id, status, message)
+        if not _finish(sessions, run_id, status, message):
+            return _outage(job, "failed", DatabaseUnavailable("运行结果无法写入数据库"), run=run_id,
+                           seconds=f"{time.monotonic() - started:.1f}", message=message)
         if status != "skipped":
             level = logging.INFO if status == "ok" else logging.WARNING
             log.log(level, kv(job=job, event=status, run=run_id, seconds=f"{time.monotonic() - started:.1f}",
@@ -360,6 +497,27 @@ def run_job(job: str, config_path: str) -> str:
         return status
     finally:
         lock.release()
+
+
+def _finish(sessions: Any, run_id: int, status: str, message: str) -> bool:
+    """Record the end of a run; False when the database is unavailable (the row stays `running`, and the
+    next run of the job, under its lock, marks it interrupted)."""
+    try:
+        with sessions.begin() as session:
+            queries.finish_job_run(session, run_id, status, message)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        return False
+    return True
+
+
+def _outage(job: str, event: str, exc: Exception, **fields: object) -> str:
+    """A run skipped or cut short by a database outage: one line, no traceback. Re-raised outside the daemon."""
+    log.error(kv(job=job, event=event, reason="database_unavailable", **fields, error=_error_line(exc)))
+    if GUARD is None:
+        raise exc
+    return UNAVAILABLE
 
 
 # --- triggers ------------------------------------------------------------------------------------------
@@ -413,6 +571,11 @@ def daemon_scheduler(**options: Any) -> BackgroundScheduler:
     already shut: the due run fails to submit ("cannot schedule new futures after shutdown") and its next
     run time is advanced all the same, so it would be lost. Stopping first pauses, and this guard skips that
     last round; the run stays due in the store and happens (within its grace) after the restart.
+
+    Nor does it submit while the daemon does not hold its lock (`GUARD`, a database blip): the runs stay due
+    in the store and are made (coalesced, within their grace) once the lock is held again. A job store that
+    fails mid-round (the database went away between its reads and writes) would end APScheduler's thread;
+    here it is one line and a retry.
     """
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.base import STATE_STOPPED
@@ -421,9 +584,24 @@ def daemon_scheduler(**options: Any) -> BackgroundScheduler:
         def _process_jobs(self) -> float | None:
             if self.state == STATE_STOPPED:
                 return None
-            return super()._process_jobs()
+            guard = GUARD
+            if guard is not None and not guard.check():
+                return lock_check_seconds()
+            try:
+                return super()._process_jobs()
+            except Exception as exc:
+                if is_outage(exc):
+                    log.error(kv(event="failed", where="job store", reason="database_unavailable",
+                                 error=_error_line(exc)))
+                else:
+                    log.error(kv(event="failed", where="job store", error=repr(exc)), exc_info=True)
+                return float(self.jobstore_retry_interval)
 
     return DaemonScheduler(**options)
+
+
+def lock_check_seconds() -> float:
+    return float(os.environ.get(ENV_LOCK_CHECK) or LOCK_CHECK_SECONDS)
 
 
 def run_daemon(config_path: str) -> int:
@@ -441,6 +619,8 @@ def run_daemon(config_path: str) -> int:
               file=sys.stderr, flush=True)
         log.error(kv(event="refused", reason="another daemon holds the lock", holder=lock.holder))
         return EXIT_LOCKED
+    global GUARD
+    guard = GUARD = DaemonLock(lock)
     received: list[int] = []
 
     def on_signal(signum: int, _frame: object) -> None:
@@ -483,8 +663,10 @@ def run_daemon(config_path: str) -> int:
         for job in scheduler.get_jobs():
             log.info(kv(job=job.id, event="scheduled", schedule=job.name,
                         next=job.next_run_time.isoformat() if job.next_run_time else "paused"))
-        while not STOP.wait(1.0):
-            pass
+        every = lock_check_seconds()
+        while not STOP.wait(every):
+            if not guard.check() and guard.taken.is_set():
+                _stop_now(url, lock.holder, scheduler)
         name = signal.Signals(received[0]).name if received else "stop"
         log.info(kv(event="stopping", signal=name))
         if received and received[0] == signal.SIGTERM:
@@ -502,7 +684,27 @@ def run_daemon(config_path: str) -> int:
             scheduler.shutdown(wait=False)
         for s, handler in previous.items():
             signal.signal(s, handler)
+        GUARD = None
         lock.release()
+
+
+def _stop_now(url: str, holder: str, scheduler: BackgroundScheduler) -> None:
+    """Another daemon took the lock during a blip and runs the jobs now: stop at once, exit code 3.
+
+    No grace: every second more would be two daemons at work. Crawl children are killed (each page is its
+    own transaction; the next crawl reads half-read columns in full); runs left `running` are marked
+    interrupted by the other daemon when it next runs the job.
+    """
+    STOP.set()
+    print(f"错误：守护进程与数据库的连接中断期间，另一守护进程（{holder}）取得了同一数据库（{_safe_url(url)}）"
+          "的守护进程锁；本进程停止，任务由该守护进程运行。", file=sys.stderr, flush=True)
+    scheduler.pause()
+    for child in multiprocessing.active_children():
+        child.kill()
+    log.error(kv(event="stopped", reason="another daemon holds the lock", holder=holder))
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(EXIT_LOCKED)
 
 
 def _register_jobs(scheduler: BackgroundScheduler, settings: Settings, config_path: str) -> None:
