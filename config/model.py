@@ -49,6 +49,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("crawl", "retries"): NON_NEGATIVE,
     ("crawl", "max_pages_per_column"): AT_LEAST_ONE,
     ("crawl", "max_page_mb"): POSITIVE,
+    ("crawl", "max_entries_per_page"): AT_LEAST_ONE,
     ("crawl", "browser_pages"): AT_LEAST_ONE,
     ("report", "good_townships"): NON_NEGATIVE,
     ("report", "good_departments"): NON_NEGATIVE,
@@ -108,6 +109,7 @@ class CrawlSettings:
     retries: int = 2
     max_pages_per_column: int = 200  # a guard against endless pagination
     max_page_mb: float = 5.0  # a page larger than this, raw or decompressed, is a failure (memory guard)
+    max_entries_per_page: int = 500  # a list page listing more is read to this many, and the column is partial
     user_agent: str = "Mozilla/5.0 (compatible; GovSiteMonitor/0.1; +gov-monitor)"
     # New-media readers: the system Chromium driven by Playwright (it cannot download its own browser here).
     chromium_path: str = ""  # empty: the first of /usr/bin/chromium, chromium-browser, `which chromium`

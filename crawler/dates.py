@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from lxml import html as lxml_html
 
@@ -86,6 +86,19 @@ def parse_date(text: str, *, require_year: bool = True) -> datetime | None:
             found = _build(str(YEARLESS_YEAR), mo, d, None, None, None)
             if found is not None:
                 return found
+    return None
+
+
+EARLIEST_PLAUSIBLE = date(1990, 1, 1)   # no Chinese government portal published before this
+
+
+def suspicious(day: date, today: date) -> str | None:
+    """Why a publication date cannot be right ("早于 1990 年", "晚于明天"), or None. A date after tomorrow (in
+    the site's time zone) is not taken as a publication date; an old one is kept and flagged."""
+    if day < EARLIEST_PLAUSIBLE:
+        return f"早于 {EARLIEST_PLAUSIBLE.year} 年"
+    if day > today + timedelta(days=1):
+        return "晚于明天"
     return None
 
 

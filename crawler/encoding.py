@@ -71,6 +71,8 @@ def _is_utf8_multibyte(body: bytes) -> bool:
 def _fits(body: bytes, encoding: str) -> bool:
     """Whether `encoding` reads the body: strictly, or with a handful of broken bytes (a title cut
     mid-character by the CMS) but not with a wrong codec."""
+    if encoding.startswith(("utf-16", "utf-32")) and b"\x00" not in body[:1024]:
+        return False   # markup in UTF-16/32 has a zero byte in every ASCII character: the declaration is false
     try:
         body.decode(encoding)
         return True

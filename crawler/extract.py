@@ -173,32 +173,43 @@ class _Group:
     article: float = 0.0   # share of items linking to an article-like URL
 
 
+SCORE_SAMPLE = 200   # a group's shares (dated, article links, title length) are measured on its first items
+
+
 def _score(group: _Group, anchors_of: dict, page_url: str) -> float:
-    n = len(group.items)
-    titles = [anchors_of[id(i)] for i in group.items]
+    sample = group.items[:SCORE_SAMPLE]
+    n = len(sample)
+    titles = [anchors_of[id(i)] for i in sample]
     per_item = sum(len(t) for t in titles) / n
     mains = [_main_anchor(t) for t in titles]
     lengths = [len(_anchor_title(a)) for a in mains]
     avg_len = sum(lengths) / n
-    dated = sum(1 for i, a in zip(group.items, mains) if _has_date(_date_text(i, a))) / n
+    dated = sum(1 for i, a in zip(sample, mains) if _has_date(_date_text(i, a))) / n
     urls = [_clean_url(page_url, a.get("href", "")) for a in mains]
     article = sum(1 for u in urls if _ARTICLE_URL.search(u) and not _INDEX_URL.search(u)) / n
     long_titles = sum(1 for x in lengths if x >= 8) / n
     group.penalty = _furniture_penalty(group.parent)
     group.dated, group.article = dated, article
-    score = math.log2(n + 1) * (0.4 + dated) * (0.3 + 0.7 * article) * (0.5 + 0.5 * long_titles)
+    score = math.log2(len(group.items) + 1) * (0.4 + dated) * (0.3 + 0.7 * article) * (0.5 + 0.5 * long_titles)
     score *= min(1.0, avg_len / 10) * group.penalty
     if per_item > 1.5:   # several titles an item: the parent is a block of lists, not the list
         score /= per_item ** 1.5
     return score
 
 
-def _groups(root: lxml_html.HtmlElement) -> tuple[list[_Group], dict]:
+def _groups(root: lxml_html.HtmlElement, max_anchors: int | None = None) -> tuple[list[_Group], dict, int]:
+    """The candidate groups, the title anchors of each item and how many title anchors the page has. Only the
+    first `max_anchors` title anchors are grouped (a page of 20,000 links costs no more than one of a few
+    hundred); the rest are counted."""
     anchors_of: dict[int, list] = defaultdict(list)
     members: dict[tuple[int, str], dict[int, lxml_html.HtmlElement]] = defaultdict(dict)
     parents: dict[int, lxml_html.HtmlElement] = {}
+    titled = 0
     for a in root.iter("a"):
         if not _is_title_anchor(a):
+            continue
+        titled += 1
+        if max_anchors is not None and titled > max_anchors:
             continue
         node = a
         for _ in range(MAX_CLIMB + 1):
@@ -212,7 +223,7 @@ def _groups(root: lxml_html.HtmlElement) -> tuple[list[_Group], dict]:
             parents[id(parent)] = parent
             node = parent
     groups = [_Group(parents[pid], tag, list(items.values())) for (pid, tag), items in members.items()]
-    return groups, anchors_of
+    return groups, anchors_of, titled
 
 
 MERGE_LEVELS = 3   # a list split into wrappers: the pieces meet at most this many levels above their parents
@@ -248,17 +259,21 @@ def _bare_wrapper(wrapper: lxml_html.HtmlElement, inner: lxml_html.HtmlElement) 
     return sum(1 for _ in wrapper.iter("a")) == sum(1 for _ in inner.iter("a"))
 
 
-def _main_list(root: lxml_html.HtmlElement, page_url: str) -> tuple[list[ListEntry], _Group | None]:
-    groups, anchors_of = _groups(root)
+def _main_list(root: lxml_html.HtmlElement, page_url: str,
+               limit: int | None = None) -> tuple[list[ListEntry], _Group | None, int]:
+    """The main list's entries (the first `limit` of them), its best group, and how many items it has (when the
+    page has more title anchors than were grouped: how many title anchors it has)."""
+    groups, anchors_of, titled = _groups(root, None if limit is None else 2 * limit + 200)
     for g in groups:
         g.score = _score(g, anchors_of, page_url)
     best = max(groups, key=lambda g: g.score, default=None)
     if best is None or best.score <= 0.05:
-        return [], None
+        return [], None, 0
     chosen = [best] + [g for g in groups if g is not best and g.score > 0.05 and _same_shape(best, g)]
     order = {id(el): i for i, el in enumerate(root.iter())}
     items = sorted((i for g in chosen for i in g.items), key=lambda el: order.get(id(el), 0))
-    return [_entry(i, anchors_of[id(i)], page_url) for i in items], best
+    found = len(items) if limit is None or titled <= 2 * limit + 200 else titled
+    return [_entry(i, anchors_of[id(i)], page_url) for i in items[:limit]], best, found
 
 
 def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
@@ -418,20 +433,31 @@ def _parse(text: str) -> lxml_html.HtmlElement | None:
         return None
 
 
+@dataclass(frozen=True)
+class ListRead:
+    entries: list[ListEntry]   # the first `limit` entries, in page order
+    found: int                 # how many the page lists (more than len(entries) when cut at `limit`)
+
+
 def extract_entries(html: str, page_url: str) -> list[ListEntry]:
     """The posts listed on a column page (or a Hanweb dataproxy / platform list API response), in page order;
     [] if blank."""
+    return read_list(html, page_url).entries
+
+
+def read_list(html: str, page_url: str, limit: int | None = None) -> ListRead:
+    """`extract_entries` reading at most `limit` entries, with the count the page lists."""
     if not html:
-        return []
+        return ListRead([], 0)
     records = hanweb_records(html)
     if records is not None:
-        return _dedupe(_hanweb_entries(records, page_url))
+        return ListRead(_dedupe(_hanweb_entries(records[:limit], page_url)), len(records))
     rows = json_records(html)
     if rows is not None:
-        return _dedupe(_json_entries(rows, page_url))
+        return ListRead(_dedupe(_json_entries(rows[:limit], page_url)), len(rows))
     doc = _parse(html)
     if doc is None:
-        return []
+        return ListRead([], 0)
     base = doc.find(".//base[@href]")
     base_url = urljoin(page_url, base.get("href")) if base is not None else page_url
     for bad in doc.xpath("//script|//style|//noscript|//select|//head|//comment()"):
@@ -439,5 +465,32 @@ def extract_entries(html: str, page_url: str) -> list[ListEntry]:
             bad.drop_tree()   # keeps the tail text, unlike remove()
     body = doc.find("body")
     root = body if body is not None else doc
-    entries, best = _main_list(root, base_url)
-    return [] if _is_blank(root, best) else _dedupe(entries)
+    entries, best, found = _main_list(root, base_url, limit)
+    return ListRead([], 0) if _is_blank(root, best) else ListRead(_dedupe(entries), found)
+
+
+def unreadable_cause(html: str) -> str | None:
+    """Why a column page that is not marked blank yields no list, as users read it; None when the page is a
+    list that is simply empty (a Hanweb datastore or list API answer without records)."""
+    records: list | None = hanweb_records(html)
+    if records is None:
+        records = json_records(html)
+    if records is not None:
+        return "未能识别信息列表（列表数据中没有可识别的标题和链接）" if any(records) else None
+    if not _MARKUP_RE.search(html[:100_000]):
+        return "未能识别信息列表（页面内容不是 HTML，可能是编码或文件类型与声明不符）"
+    parser = lxml_html.HTMLParser()
+    try:
+        lxml_html.document_fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", html), parser=parser)
+    except (etree.ParserError, ValueError):
+        return "未能识别信息列表（页面无法解析）"
+    errors = [e.message for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"]
+    if any("depth" in m.lower() for m in errors):
+        return f"未能识别信息列表（页面嵌套过深，超过 {_MAX_DEPTH} 层，无法解析）"
+    if errors:
+        return f"未能识别信息列表（页面超出解析限制：{errors[0]}）"
+    return "未能在页面中识别出信息列表"
+
+
+_MARKUP_RE = re.compile(r"<(?:html|body|div|ul|li|table|a|p)\b", re.I)
+_MAX_DEPTH = 255   # libxml2's nesting limit without XML_PARSE_HUGE (`huge_tree`, which we never turn on)

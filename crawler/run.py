@@ -22,7 +22,7 @@ from storage.db import get_sessionmaker, prepare
 from storage.models import FetchStatus
 
 STATUS_LABELS = {FetchStatus.OK: "正常", FetchStatus.UNCHANGED: "无变化", FetchStatus.PARTIAL: "部分读取",
-                 FetchStatus.ERROR: "失败"}
+                 FetchStatus.ERROR: "失败", FetchStatus.UNREADABLE: "无法识别列表"}
 
 
 Progress = bool | Callable[[str], None]  # True: lines on stderr; a callable: each line given to it; False: none
@@ -89,6 +89,8 @@ class CrawlSummary:
     new_posts: int
     requests: int
     partial: list[tuple[str, str, str]] = field(default_factory=list)  # read, but not whole: (unit, column, reason)
+    # read whole, with something to say all the same (suspicious dates): (unit, column, reason)
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 class ProgressPrinter:
@@ -152,7 +154,8 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
             crawler.signals.connect(printer, signal=column_settled, weak=False)
         process.crawl(crawler, targets, complete_urls=complete_urls, full=full, timezone=settings.monitor.timezone,
                       selectors=selectors, allowed_netlocs={n for n in netlocs if n},
-                      max_pages=settings.crawl.max_pages_per_column)
+                      max_pages=settings.crawl.max_pages_per_column,
+                      max_entries=settings.crawl.max_entries_per_page)
         process.start()
     with sessions.begin() as session:
         queries.finish_run(session, run_id)
@@ -164,19 +167,31 @@ def summarize(settings: Settings, run_id: int) -> CrawlSummary:
         fetches = queries.run_fetches(session, run_id)
         names = {t.column_id: (t.unit, t.name) for t in queries.crawl_targets(session)}
     reasons: dict[str, str] = {FetchStatus.RUNNING: "抓取中断，下次将完整重读该栏目"}
+    # A page fetched but not readable as a list is a failed column: nothing of it could be read.
     failed = [(*names.get(f.column_id, ("?", "?")), f.reason or reasons.get(f.status, f.status))
-              for f in fetches if f.status in (FetchStatus.ERROR, FetchStatus.RUNNING)]
+              for f in fetches if f.status in (FetchStatus.ERROR, FetchStatus.RUNNING, FetchStatus.UNREADABLE)]
     partial = [(*names.get(f.column_id, ("?", "?")), f.reason or "") for f in fetches
                if f.status == FetchStatus.PARTIAL]
+    notes = [(*names.get(f.column_id, ("?", "?")), f.reason) for f in fetches
+             if f.status == FetchStatus.OK and f.reason]
     return CrawlSummary(run_id=run_id, columns=len(fetches), ok=len(fetches) - len(failed) - len(partial),
                         failed=failed, new_posts=sum(f.new_posts for f in fetches),
-                        requests=sum(f.requests for f in fetches), partial=partial)
+                        requests=sum(f.requests for f in fetches), partial=partial, notes=notes)
 
 
 def problem_lines(summary: CrawlSummary) -> list[str]:
-    """The columns a person must look at after a crawl: those read partly, then those that failed."""
+    """The columns a person must look at after a crawl: those read partly, those that failed, then those read
+    whole with a remark (suspicious dates)."""
     return ([f"  未读全：{unit} · {column}：{reason}" for unit, column, reason in summary.partial]
-            + [f"  失败：{unit} · {column}：{reason}" for unit, column, reason in summary.failed])
+            + [f"  失败：{unit} · {column}：{reason}" for unit, column, reason in summary.failed]
+            + [f"  提示：{unit} · {column}：{reason}" for unit, column, reason in summary.notes])
+
+
+def incomplete_line(summary: CrawlSummary) -> str | None:
+    """`有 2 个栏目未读全、1 个栏目失败` when some column was not read whole (the crawl then exits 1), else None."""
+    parts = ([f"{len(summary.partial)} 个栏目未读全"] if summary.partial else []) + \
+            ([f"{len(summary.failed)} 个栏目失败"] if summary.failed else [])
+    return f"有 {'、'.join(parts)}" if parts else None
 
 
 def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: Progress, run_id: int) -> None:

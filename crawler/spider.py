@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
@@ -24,8 +25,8 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTi
 from twisted.web._newclient import ResponseFailed
 from twisted.python.failure import Failure
 
-from crawler.dates import article_date
-from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries
+from crawler.dates import article_date, suspicious
+from crawler.extract import BLANK_MARKERS, ListEntry, read_list, unreadable_cause
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
 from crawler.middlewares import VALIDATORS, OffsiteRequest, Validators, netloc
 from crawler.overrides import extract_with_selectors, next_page_with_selector
@@ -55,6 +56,8 @@ class ColumnState:
     article_failures: int = 0
     offsite: int = 0   # undated entries linking off the configured sites: neither fetched nor stored
     problems: list[str] = field(default_factory=list)
+    unreadable: str | None = None   # why the first page, fetched, could not be read as a list
+    odd_dates: list[str] = field(default_factory=list)   # suspicious dates seen: flagged, never a read problem
 
 
 class ColumnSpider(scrapy.Spider):
@@ -62,7 +65,8 @@ class ColumnSpider(scrapy.Spider):
 
     def __init__(self, targets: list[CrawlTarget], *, complete_urls: Callable[[list[str]], set[str]],
                  full: bool = False, timezone: str = "Asia/Shanghai", selectors: dict[str, Any] | None = None,
-                 allowed_netlocs: set[str] | None = None, max_pages: int = 200, **kwargs: Any) -> None:
+                 allowed_netlocs: set[str] | None = None, max_pages: int = 200, max_entries: int = 500,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.targets = targets
         self.complete_urls = complete_urls
@@ -70,6 +74,7 @@ class ColumnSpider(scrapy.Spider):
         self.tz = ZoneInfo(timezone)
         self.selectors = selectors or {}
         self.max_pages = max_pages
+        self.max_entries = max_entries
         # OffsiteGuardMiddleware reads allowed_netlocs (host:port): a crawl never leaves the configured sites,
         # whatever dont_filter says; Scrapy's OffsiteMiddleware reads allowed_domains (host names).
         self.allowed_netlocs = (allowed_netlocs or set()) | {n for t in targets if (n := netloc(t.url))}
@@ -134,11 +139,17 @@ class ColumnSpider(scrapy.Spider):
         selectors = self.selectors.get(state.target.url)
         if selectors and selectors.item:
             entries = extract_with_selectors(html, response.url, selectors)
+            found = len(entries)
+            entries = entries[:self.max_entries]
         else:
-            entries = extract_entries(html, response.url)
+            read = read_list(html, response.url, self.max_entries)
+            entries, found = read.entries, read.found
+        capped = found > (cap := self.max_entries)   # a page this long is a dump or a trap: no further pages
+        if capped:
+            state.problems.append(f"列表页有 {found} 条链接，超过上限 {cap} 条，只读取前 {cap} 条")
         if not entries and response.meta["first"] and not BLANK_MARKERS.search(html):
-            state.problems.append("未能在页面中识别出信息列表")
-        entries = self._onsite_or_dated(state, entries)
+            state.unreadable = unreadable_cause(html)
+        entries = self._plausible_dates(state, self._onsite_or_dated(state, entries))
         state.entries += len(entries)
         complete = self.complete_urls([e.url for e in entries])
         rows = [self._row(e) for e in entries]
@@ -151,7 +162,7 @@ class ColumnSpider(scrapy.Spider):
                 state.requests += 1
                 yield Request(entry.url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
                               meta={"column_id": state.target.column_id, "post_url": entry.url}, priority=1)
-        if entries and (self._full(state) or entries[-1].url not in complete):
+        if entries and not capped and (self._full(state) or entries[-1].url not in complete):
             yield from self._next(state, html, response)
         yield from self._maybe_done(state)
 
@@ -162,6 +173,21 @@ class ColumnSpider(scrapy.Spider):
         kept = [e for e in entries if not e.needs_article or netloc(e.url) in self.allowed_netlocs]
         state.offsite += len(entries) - len(kept)
         return kept
+
+    def _plausible_dates(self, state: ColumnState, entries: list[ListEntry]) -> list[ListEntry]:
+        """Flags the dates before 1990 or after tomorrow. An old one is kept (the post exists, its date is what
+        the site says); a future one is not a publication date: the article is opened for its own date (on a
+        configured site), else the post is stored undated, so it never counts as the column's newest post."""
+        today = datetime.now(self.tz).date()
+        out = []
+        for e in entries:
+            why = suspicious(e.date.date(), today) if e.date is not None else None
+            if why and e.date is not None:
+                state.odd_dates.append(f"{e.date:%Y-%m-%d}（{why}）")
+                if e.date.date() > today:
+                    e = ListEntry(e.title, e.url, None, netloc(e.url) in self.allowed_netlocs)
+            out.append(e)
+        return out
 
     def _next(self, state: ColumnState, html: str, response: Response) -> Iterator[Request]:
         current: PageRequest = response.meta["page"]
@@ -181,6 +207,8 @@ class ColumnSpider(scrapy.Spider):
     def _row(self, entry: ListEntry) -> PostRow:
         if entry.date is not None and not entry.needs_article:
             return PostRow(entry.url, entry.title, entry.date.replace(tzinfo=self.tz), "list")
+        if not entry.needs_article:   # a future date off the configured sites: undated, no article to open
+            return PostRow(entry.url, entry.title, None, "none")
         return PostRow(entry.url, entry.title, None, None)
 
     def list_failed(self, failure: Failure) -> Iterator[Any]:
@@ -203,7 +231,12 @@ class ColumnSpider(scrapy.Spider):
         state = self.states[response.meta["column_id"]]
         state.pending -= 1
         published = article_date(response.text, url=response.url)
-        if published is None:
+        why = suspicious(published.date(), datetime.now(self.tz).date()) if published is not None else None
+        if why and published is not None:
+            state.odd_dates.append(f"{published:%Y-%m-%d}（{why}）")
+            if published.date() > datetime.now(self.tz).date():
+                published = None   # stored undated (flagged above, not counted as a date not found)
+        elif published is None:
             state.undated += 1
         yield ArticleDateItem(state.target.column_id, response.meta["post_url"],
                               published.replace(tzinfo=self.tz) if published else None)
@@ -229,16 +262,28 @@ class ColumnSpider(scrapy.Spider):
         if state.article_failures:
             problems.append(f"{state.article_failures} 篇文章页无法打开，下次再读")
         status = state.status
-        if status == FetchStatus.OK and problems:
+        if status == FetchStatus.OK and state.unreadable:
+            status = FetchStatus.UNREADABLE
+            problems.insert(0, state.unreadable)
+        elif status == FetchStatus.OK and problems:
             status = FetchStatus.PARTIAL
+        notes = problems + ([odd_dates_note(state.odd_dates)] if state.odd_dates else [])
         yield ColumnDoneItem(
             column_id=state.target.column_id, status=status,
-            reason=state.reason or ("；".join(problems) if problems else None),
+            reason=state.reason or ("；".join(notes) if notes else None),
             http_status=state.http_status, pages=state.pages, requests=state.requests, entries=state.entries,
             etag=state.etag if status == FetchStatus.OK else None,
             last_modified=state.last_modified if status == FetchStatus.OK else None,
             stated_total=state.stated_total,
         )
+
+
+def odd_dates_note(odd: list[str], shown: int = 3) -> str:
+    """`日期可疑：2099-01-01（晚于明天）、1900-01-01（早于 1990 年）等 5 条`: in the column's reason even when it
+    was read whole (a suspicious date is the site's mistake, not a failed read)."""
+    odd = list(dict.fromkeys(odd))   # a post flagged on its list and again on its article page counts once
+    more = f"等 {len(odd)} 条" if len(odd) > shown else ""
+    return f"日期可疑：{'、'.join(odd[:shown])}{more}"
 
 
 def describe_failure(failure: Failure) -> tuple[str, int | None]:

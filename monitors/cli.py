@@ -149,7 +149,12 @@ def crawl(ctx: click.Context, units: tuple[str, ...], full: bool) -> None:
     with _AppErrors():
         app.require_units(units)
     outcome = _crawl(app, units, full)
-    sys.exit(1 if outcome.columns.failed else 0)
+    from crawler.run import incomplete_line
+
+    if line := incomplete_line(outcome.columns):  # a partial or failed column is not a successful crawl
+        click.echo(line, err=True)
+        sys.exit(1)
+    sys.exit(0)
 
 
 def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> CrawlOutcome:

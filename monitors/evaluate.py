@@ -132,7 +132,7 @@ class UnitResult:
             "columns": [
                 {"name": c.name, "url": c.url, "category": c.category, "posts": c.posts,
                  "last_post": local_date(c.last_post, tz).isoformat() if c.last_post else None,
-                 "partial": c.partial}
+                 "partial": c.partial, "unreadable": c.unreadable}
                 for c in self.facts.columns
             ],
             "accounts": [{k: v for k, v in a.items() if k != "unit"} for a in self.accounts],
@@ -221,6 +221,7 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
     stale: list[ColumnIssue] = []
     blank: list[ColumnIssue] = []
     partial: list[ColumnIssue] = []
+    unreadable: list[ColumnIssue] = []
     for result in evaluation.units:
         facts = result.facts
         if result.kind in ("township", "department"):
@@ -232,10 +233,13 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
                 partial.append(column_issue(result.unit, column, as_of, tz, settings, note=column.partial))
         for finding in result.findings:
             flagged = columns.get(finding.target)
-            if flagged is None or finding.rule not in ("column.stale", "column.blank"):
+            if flagged is None:
                 continue
-            issue = column_issue(result.unit, flagged, as_of, tz, settings)
-            (stale if finding.rule == "column.stale" else blank).append(issue)
+            if finding.rule == "column.unreadable":
+                unreadable.append(column_issue(result.unit, flagged, as_of, tz, settings, note=flagged.unreadable))
+            elif finding.rule in ("column.stale", "column.blank"):
+                issue = column_issue(result.unit, flagged, as_of, tz, settings)
+                (stale if finding.rule == "column.stale" else blank).append(issue)
 
     start, end = datetime.combine(windows[0][1], time(), tz), datetime.combine(windows[-1][2], time(), tz)
     # The notice counts the posts of the portal it names (the first [[sites]]), not of sub-sites beside it.
@@ -258,7 +262,7 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
         short_units={k: [r.unit for r in rows if r.kind == k and r.shortfalls] for k in kinds},
         always_short_units={k: [r.unit for r in rows if r.kind == k and len(r.shortfalls) == len(windows)]
                             for k in kinds},
-        stale_columns=stale, blank_columns=blank, partial_columns=partial,
+        stale_columns=stale, blank_columns=blank, partial_columns=partial, unreadable_columns=unreadable,
         disclosure_posts=queries.posts_between(session, start, end, category="disclosure", site_url=portal),
         disclosure_stale=disclosure_stale,
         site_findings=findings_json(evaluation.site_findings),

@@ -157,7 +157,7 @@ def column_blank(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Fi
     """空白栏目：栏目中没有任何信息（读取成功但没有一条内容）。"""
     return [
         Finding("column.blank", Severity.FAIL, c.url, f"栏目“{c.name}”为空白栏目，没有任何信息", facts.unit)
-        for c in facts.columns if c.ever_fetched and c.posts == 0 and c.last_post is None
+        for c in facts.columns if c.ever_fetched and c.posts == 0 and c.last_post is None and c.unreadable is None
     ]
 
 
@@ -167,6 +167,15 @@ def column_unreachable(facts: UnitFacts, as_of: date, params: RuleSettings) -> l
     return [
         Finding("column.unreachable", Severity.WARN, c.url, f"栏目“{c.name}”无法访问：{c.last_error}", facts.unit)
         for c in facts.columns if c.last_error
+    ]
+
+
+@rule("column.unreadable")
+def column_unreadable(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """栏目页面能打开，但最近一次未能从中识别出信息列表（页面改版、嵌套过深、内容不是 HTML 等），其更新情况无法核实。"""
+    return [
+        Finding("column.unreadable", Severity.WARN, c.url, f"栏目“{c.name}”无法读取：{c.unreadable}", facts.unit)
+        for c in facts.columns if c.unreadable is not None
     ]
 
 

@@ -124,6 +124,7 @@ class FetchStatus(StrEnum):
     UNCHANGED = "unchanged"  # the server answered 304 to the stored validators
     PARTIAL = "partial"      # read, but not whole (a page failed, short of the stated total, …)
     ERROR = "error"          # the first page could not be read
+    UNREADABLE = "unreadable"  # the first page was read but holds no list we recognise, and no "暂无信息"
 
 
 # Outcomes after which the column is known to hold what it showed: read whole, or unchanged since.

@@ -44,7 +44,7 @@ class ColumnIssue:
     last_post: date | None  # None for a blank column
     days_since: int | None  # days from last_post to as_of; None when blank
     limit_days: int
-    note: str | None = None  # why a partial read was partial (已读取 75/107 条 …)
+    note: str | None = None  # why a partial read was partial (已读取 75/107 条 …) or a page unreadable
 
 
 @dataclass(frozen=True)
@@ -68,6 +68,7 @@ class QuarterReport:
     site_findings: list = field(default_factory=list)  # site.unavailable and other site-level findings (dicts)
     accounts: list = field(default_factory=list)  # attachment 3 rows, filled by the new-media monitor (issue 3)
     partial_columns: list[ColumnIssue] = field(default_factory=list)  # not read whole: counts may be short
+    unreadable_columns: list[ColumnIssue] = field(default_factory=list)  # no list recognised (column.unreadable)
 
     def units_of(self, kind: str) -> list[UnitRow]:
         return [u for u in self.units if u.kind == kind]

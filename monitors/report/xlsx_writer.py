@@ -222,7 +222,8 @@ def _columns_sheet(wb: Workbook, report: QuarterReport) -> None:
         set_cell(ws, 2, c, header, bold=True)
     ws.freeze_panes = "A3"
     issues = ([(i, "更新不及时") for i in report.stale_columns] + [(i, "空白栏目") for i in report.blank_columns]
-              + [(i, f"未读全：{clean_text(i.note)}") for i in report.partial_columns])
+              + [(i, f"未读全：{clean_text(i.note)}") for i in report.partial_columns]
+              + [(i, f"无法读取：{clean_text(i.note)}") for i in report.unreadable_columns])
     for r, (issue, problem) in enumerate(issues, start=3):
         values = [r - 2, *column_issue_row(issue, problem)]
         for c, value in enumerate(values, 1):

@@ -32,6 +32,7 @@ class ColumnFact:
     # Why the newest finished read was partial (已读取 75/107 条, a page that failed …); None when it was whole.
     partial: str | None = None
     first_post: datetime | None = None  # oldest dated post before the cut-off: a partial read is sure only after it
+    unreadable: str | None = None  # why the newest finished read found no list on the page (FetchStatus.UNREADABLE)
 
 
 def units(session: Session, names: Sequence[str] | None = None) -> list[UnitFact]:
@@ -73,7 +74,7 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
                    last_post=last, ever_fetched=fetched is not None,
                    last_error=_reason_if(newest.get(c.id), FetchStatus.ERROR),
                    partial=_reason_if(newest.get(c.id), FetchStatus.PARTIAL),
-                   first_post=first)
+                   first_post=first, unreadable=_reason_if(newest.get(c.id), FetchStatus.UNREADABLE))
         for c, u, posts, last, first, fetched in rows
     ]
 

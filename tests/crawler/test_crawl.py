@@ -164,3 +164,66 @@ def test_the_crawl_never_leaves_the_configured_sites(portal, tmp_path) -> None:
     for c in good:
         assert outcome[c.path][0] == "ok"
     assert_matches_truth_subset(db_url, portal.base_url, good)
+
+
+def test_columns_not_read_whole_are_never_silent(portal, tmp_path) -> None:
+    """The list faults through every output: `monitor crawl` exits 1 with a count, `check` shows the page that is
+    no list as column.unreadable, the report's column sheet and the centre's summary name it, a capped list is
+    partial, a future date is never the newest post, and a false UTF-16 declaration is read right."""
+    import json
+    import subprocess
+    import sys
+    from datetime import date
+
+    from click.testing import CliRunner
+    from openpyxl import load_workbook
+
+    from fixtures.faults import UTF16_TITLES
+    from fixtures.portal.model import ColumnSpec
+    from monitors.app import Monitor
+    from monitors.cli import main
+
+    db_url = f"sqlite:///{tmp_path / 'm.db'}"
+    good = by_style(1)[:1]
+    faults = [ColumnSpec("故障单位", name, path, "dynamic", True, "fault") for name, path in
+              [("深层嵌套栏目", "/faults/deepnest/"), ("编码声明错误栏目", "/faults/utf16/"),
+               ("链接过多栏目", "/faults/manylinks/"), ("日期可疑栏目", "/faults/strangedates/")]]
+    path = write_test_settings(tmp_path / "s.toml", portal.base_url, faults + good, db_url,
+                               extra='max_entries_per_page = 100\n\n[alerts]\ncentre = ["centre@example.org"]\n')
+    crawl = subprocess.run([sys.executable, "-m", "monitors.cli", "--config", str(path), "crawl"],
+                           capture_output=True, text=True, timeout=120)
+    assert crawl.returncode == 1, crawl.stderr[-2000:]
+    assert crawl.stderr.rstrip().endswith("有 1 个栏目未读全、1 个栏目失败"), crawl.stderr[-2000:]
+    assert "深层嵌套栏目：无法识别列表（未能识别信息列表（页面嵌套过深，超过 255 层，无法解析））" in crawl.stderr
+    assert "未读全：故障单位 · 链接过多栏目：列表页有 20000 条链接，超过上限 100 条，只读取前 100 条" in crawl.stderr
+    assert "提示：故障单位 · 日期可疑栏目：日期可疑：1900-01-01（早于 1990 年）、2099-01-01（晚于明天）" in crawl.stderr
+
+    got = stored(db_url)
+    assert sorted(t for url, (t, _) in got.items() if "/faults/utf16/" in url) == sorted(UTF16_TITLES)
+    assert len([url for url in got if "/faults/manylinks/" in url]) == 100
+    strange = {t: when for url, (t, when) in got.items() if "/faults/strangedates/" in url}
+    assert sorted(strange.values(), key=str) == [date(1900, 1, 1), date(2020, 9, 18), date(2020, 9, 20), None]
+
+    def monitor(*args: str) -> str:
+        result = CliRunner().invoke(main, ["--config", str(path), *args])
+        assert result.exit_code in (0, 1), result.output
+        return result.output
+
+    checked = json.loads(monitor("check", "--unit", "故障单位", "--as-of", "2020-10-10", "--no-crawl", "--format", "json"))
+    unreadable = [f for f in checked["findings"] if f["rule"] == "column.unreadable"]
+    assert [(f["target"], f["severity"]) for f in unreadable] == [(portal.base_url + "/faults/deepnest/", "warn")]
+    assert unreadable[0]["detail"] == "栏目“深层嵌套栏目”无法读取：未能识别信息列表（页面嵌套过深，超过 255 层，无法解析）"
+    assert not [f for f in checked["findings"] if f["rule"] == "column.blank"]
+    columns = {c["name"]: c for c in checked["columns"]}
+    assert columns["日期可疑栏目"]["last_post"] == "2020-09-20"   # not 2099-12-31
+    assert columns["链接过多栏目"]["partial"].startswith("列表页有 20000 条链接")
+    assert columns["深层嵌套栏目"]["unreadable"].startswith("未能识别信息列表")
+
+    monitor("report", "--quarter", "2020Q3", "--out", str(tmp_path / "out"), "--as-of", "2020-10-10")
+    sheet = load_workbook(tmp_path / "out" / "附件-2020Q3.xlsx")["栏目更新"]
+    problems = {row[2]: row[4] for row in sheet.iter_rows(min_row=3, values_only=True)}
+    assert problems["深层嵌套栏目"] == "无法读取：未能识别信息列表（页面嵌套过深，超过 255 层，无法解析）"
+    assert problems["链接过多栏目"].startswith("未读全：列表页有 20000 条链接")
+
+    summary = Monitor(load_settings(path)).plan_alerts(date(2020, 10, 10)).summary
+    assert summary is not None and "栏目“深层嵌套栏目”无法读取：未能识别信息列表（页面嵌套过深" in summary.text

@@ -16,9 +16,9 @@ AS_OF = date(2020, 10, 10)
 
 def column(category: str = "dynamic", last: datetime | None = datetime(2020, 10, 1, tzinfo=TZ), posts: int = 5,
            fetched: bool = True, error: str | None = None, partial: str | None = None,
-           first: datetime | None = None) -> ColumnFact:
+           first: datetime | None = None, unreadable: str | None = None) -> ColumnFact:
     return ColumnFact("审计局", "工作动态", "http://127.0.0.1/sjj/gzdt/", category, True, posts, last, fetched, error,
-                      partial, first)
+                      partial, first, unreadable)
 
 
 def account(last: datetime | None = datetime(2020, 10, 8, tzinfo=TZ), read: str | None = "ok",
@@ -68,6 +68,12 @@ CASES = [
      [("quota.monthly", "2020-08", "（有栏目未读全"), ("quota.monthly", "2020-09", "差10条")]),
     ("never read is not blank", facts(columns=(column(last=None, posts=0, fetched=False, error="HTTP 500 错误"),)),
      [("column.unreachable", None, "HTTP 500")]),
+    ("a page with no list is unreadable, never blank",
+     facts(columns=(column(last=None, posts=0, unreadable="未能识别信息列表（页面嵌套过深，超过 255 层，无法解析）"),)),
+     [("column.unreadable", "http://127.0.0.1/sjj/gzdt/", "工作动态”无法读取：未能识别信息列表（页面嵌套过深")]),
+    ("an unreadable column's old posts still age",
+     facts(columns=(column(last=datetime(2020, 9, 1, tzinfo=TZ), unreadable="未能在页面中识别出信息列表"),)),
+     [("column.stale", None, "39 天未更新"), ("column.unreadable", None, "无法读取：未能在页面中识别出信息列表")]),
 ]
 
 
