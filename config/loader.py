@@ -169,6 +169,7 @@ class _Builder:
             values[name] = tuple(self.make(cls, item, (name, i)) for i, item in enumerate(items))
         values = self.apply_environment(values)
         self.check_monitor(values["monitor"], from_env=bool(os.environ.get(ENV_DATABASE_URL)))
+        self.check_smtp(values["smtp"])
         settings = Settings(path=self.path, **values)
         self.check_references(settings, raw)
         return settings
@@ -280,6 +281,12 @@ class _Builder:
         except (ZoneInfoNotFoundError, ValueError):
             raise self.error(("monitor", "timezone"),
                              f"\"{monitor.timezone}\" 不是已知的时区（如 Asia/Shanghai）") from None
+
+    def check_smtp(self, smtp: SmtpSettings) -> None:
+        """A login only over TLS: `user` with `security = "none"` would send the password in clear text."""
+        if smtp.user and smtp.security == "none" and not smtp.allow_plain_auth:
+            raise self.error(("smtp", "user"), "需要 security = \"starttls\" 或 \"ssl\"（否则口令以明文发送）；"
+                                               "确需明文时设 allow_plain_auth = true")
 
     def check_url(self, url: str, key_path: tuple[str | int, ...]) -> None:
         if any(c.isspace() for c in url):

@@ -180,8 +180,9 @@ class SmtpSettings:
     host: str = "127.0.0.1"
     port: int = 25
     security: str = "none"
-    user: str = ""
+    user: str = ""  # login only over TLS (security starttls or ssl) unless allow_plain_auth
     sender: str = "monitor@example.gov.cn"
+    allow_plain_auth: bool = False  # true: a user may log in over a plain connection (password in clear text)
     # The password never sits in the file: env MONITOR_SMTP_PASSWORD (kept out of repr).
     password: str = field(default="", repr=False)
 

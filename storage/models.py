@@ -210,6 +210,9 @@ class OutboxEmail(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    # When a sender last claimed it (→ `sending`): a row `sending` long after this was left by a dead sender.
+    # Null on rows claimed before revision 0005 (judged by created_at).
+    claimed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
 

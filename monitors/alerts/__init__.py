@@ -19,7 +19,9 @@ from monitors.alerts.compose import AlertItem, AlertPlan, Email, compose_summary
 from monitors.alerts.outbox import (
     CHANNELS,
     Channel,
+    OUTBOX_IN_DOUBT,
     OUTBOX_INTERRUPTED,
+    DeliveryInDoubt,
     DeliveryReport,
     EnqueueReport,
     deliver,
@@ -66,7 +68,7 @@ class AlertRun:
         text = (f"截至 {self.as_of}：新写入发件箱 {len(self.written.written) if self.written else 0} 封，"
                 f"已发送 {len(d.sent)} 封，失败 {len(d.failed)} 封" + (f"（{reasons}）" if reasons else ""))
         if d.interrupted:
-            text += f"，{len(d.interrupted)} 封发送中断待人工确认"
+            text += f"，{len(d.interrupted)} 封发送中断或结果不明，待人工确认"
         return text
 
 
@@ -93,7 +95,7 @@ def run_alerts(settings: Settings, as_of: date, send: bool = True, raise_on_fail
     return run
 
 
-__all__ = ["CHANNELS", "OUTBOX_INTERRUPTED", "AlertItem", "AlertPlan", "AlertRun", "AlertsFailed", "DeliveryReport",
-           "Email", "EnqueueReport",
+__all__ = ["CHANNELS", "OUTBOX_IN_DOUBT", "OUTBOX_INTERRUPTED", "AlertItem", "AlertPlan", "AlertRun", "AlertsFailed",
+           "DeliveryInDoubt", "DeliveryReport", "Email", "EnqueueReport",
            "SmtpChannel", "compose_summary", "compose_unit_email", "deliver", "enqueue", "header_safe",
            "make_channel", "plan_alerts", "run_alerts", "send_alerts", "settle_interrupted"]

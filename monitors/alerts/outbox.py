@@ -5,12 +5,15 @@ a crash leaves either both or neither: never a finding marked told without its e
 `deliver` sends what is pending, one row at a time: mark `sending` (commit) → send → mark `sent` (commit).
 A failed send is marked `failed` with the channel's reason and retried by the next run.
 
-At most once: a row found still `sending` (its sender died between "sending" and "sent") may or may not have
-reached the server, so it is NOT sent again by itself. It is marked failed with `OUTBOX_INTERRUPTED`, reported
-by every run until a person settles it (`monitor alerts --send --interrupted resend|sent`).
+At most once: a row found still `sending` (its sender died between "sending" and "sent", judged by when it was
+claimed) may or may not have reached the server, so it is NOT sent again by itself. It is marked failed with
+`OUTBOX_INTERRUPTED`, reported by every run until a person settles it (`monitor alerts --send --interrupted
+resend|sent`). So is a send the channel cannot tell the outcome of (`DeliveryInDoubt`: the connection was lost
+after the whole message went out, before the server's reply): failed with `OUTBOX_IN_DOUBT`, never retried.
 
 Channels are registered by the word settings use (STYLE.md §2): a channel has one `send(email)` that returns
-a note (or None) or raises; the exception's text is the reason we record.
+a note (or None) or raises; the exception's text is the reason we record. A channel raises `DeliveryInDoubt`
+only when the email may have been delivered; any other exception means it was not (retried by the next run).
 """
 from __future__ import annotations
 
@@ -26,10 +29,14 @@ from config.registry import registrar
 from monitors.alerts.compose import AlertPlan, Email, local_midnight
 from storage import queries
 from storage.models import utcnow
-from storage.queries import OUTBOX_INTERRUPTED, OutboxRow
+from storage.queries import OUTBOX_IN_DOUBT, OUTBOX_INTERRUPTED, OutboxRow
 
 # A live send takes seconds (the SMTP timeout is 30 s); a row `sending` for longer was left by a crash.
 STALE_SENDING = timedelta(minutes=10)
+
+
+class DeliveryInDoubt(Exception):
+    """The email may or may not have been delivered (e.g. the connection dropped after DATA): never resent."""
 
 
 class Channel(Protocol):
@@ -84,7 +91,7 @@ def enqueue(session: Session, plan: AlertPlan, as_of: date, tz: ZoneInfo | str =
 class DeliveryReport:
     sent: list[OutboxRow] = field(default_factory=list)
     failed: list[tuple[OutboxRow, str]] = field(default_factory=list)  # (row, reason) of this run
-    interrupted: list[OutboxRow] = field(default_factory=list)  # waiting for a person (found now or before)
+    interrupted: list[OutboxRow] = field(default_factory=list)  # interrupted or in doubt: waiting for a person
 
     @property
     def ok(self) -> bool:
@@ -107,6 +114,10 @@ def deliver(session_factory: sessionmaker[Session], chan: Channel) -> DeliveryRe
                 continue  # another sender took it
         try:
             note = chan.send(row_email(row), row.key)
+        except DeliveryInDoubt:
+            with session_factory.begin() as session:
+                queries.mark_outbox_failed(session, row.id, OUTBOX_IN_DOUBT)
+            continue  # reported with the interrupted rows below
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is that email's failure, recorded
             reason = str(exc) or type(exc).__name__
             with session_factory.begin() as session:
@@ -127,5 +138,5 @@ def settle_interrupted(session_factory: sessionmaker[Session], resend: bool) -> 
         return queries.settle_interrupted(session, resend)
 
 
-__all__ = ["CHANNELS", "OUTBOX_INTERRUPTED", "Channel", "DeliveryReport", "EnqueueReport", "channel", "deliver",
-           "enqueue", "settle_interrupted"]
+__all__ = ["CHANNELS", "OUTBOX_IN_DOUBT", "OUTBOX_INTERRUPTED", "Channel", "DeliveryInDoubt", "DeliveryReport",
+           "EnqueueReport", "channel", "deliver", "enqueue", "settle_interrupted"]

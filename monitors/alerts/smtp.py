@@ -1,8 +1,15 @@
 """The SMTP channel: the transport only (urlwatch's `mailer.py`); what the email says is `compose`'s job.
 
-smtplib from the standard library: plain, SSL (SMTP_SSL) or STARTTLS, login only when a user is set. The
-password comes from the settings object, which the loader filled from env MONITOR_SMTP_PASSWORD; it never
-reaches a log or an error message (smtplib's errors carry the server's reply, not what we sent).
+smtplib from the standard library: plain, SSL (SMTP_SSL) or STARTTLS, login only when a user is set, and only
+on an encrypted connection unless `[smtp] allow_plain_auth` (the loader refuses `user` with `security = "none"`
+already; this is the second lock). The password comes from the settings object, which the loader filled from
+env MONITOR_SMTP_PASSWORD; it never reaches a log or an error message (smtplib's errors carry the server's
+reply, not what we sent).
+
+The outcome of a send is known up to the end of the message: a refused connection, a failed login, a 4xx/5xx
+to MAIL, RCPT or DATA is a failure (SmtpError, retried by the next run). Once the whole message went out after
+DATA's 354, only the server's reply tells; a connection lost before it raises DeliveryInDoubt (the server may
+have kept the message), which the outbox never retries by itself.
 """
 from __future__ import annotations
 
@@ -13,10 +20,14 @@ import socket
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
+from typing import TYPE_CHECKING
 
 from config.model import SmtpSettings
 from monitors.alerts.compose import Email
-from monitors.alerts.outbox import channel
+from monitors.alerts.outbox import DeliveryInDoubt, channel
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 TIMEOUT = 30.0  # seconds for connect and each SMTP command
 
@@ -32,6 +43,40 @@ def _addresses(values: tuple[str, ...] | list[str]) -> list[str]:
 
 class SmtpError(Exception):
     """A send that failed; the message (Chinese) is what the outbox records."""
+
+
+class _TrackedSMTP(smtplib.SMTP):
+    """smtplib.SMTP that knows when the whole message has gone out after DATA's 354 (`payload_sent`)."""
+
+    in_data = False
+    go_ahead = False  # DATA answered 354
+    payload_sent = False
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        self.in_data = True
+        try:
+            return super().data(msg)
+        finally:
+            self.in_data = False
+
+    def getreply(self) -> tuple[int, bytes]:
+        reply = super().getreply()
+        if self.in_data and reply[0] == 354:
+            self.go_ahead = True
+        return reply
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)  # raises when not every byte went out
+        if self.go_ahead:
+            self.payload_sent = True
+
+
+class _TrackedSMTP_SSL(_TrackedSMTP, smtplib.SMTP_SSL):
+    pass
+
+
+PLAIN_AUTH_REFUSED = ("[smtp] user 需要 security = \"starttls\" 或 \"ssl\"（否则口令以明文发送）；"
+                      "确需明文时设 allow_plain_auth = true")
 
 
 @channel("smtp")
@@ -75,17 +120,9 @@ class SmtpChannel:
             raise SmtpError("没有收件人")
         where = f"{s.host}:{s.port}"
         try:
-            client: smtplib.SMTP
-            if s.security == "ssl":
-                client = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=ssl.create_default_context())
-            else:
-                client = smtplib.SMTP(s.host, s.port, timeout=self.timeout)
-            with client:
-                if s.security == "starttls":
-                    client.starttls(context=ssl.create_default_context())
-                if s.user:
-                    client.login(s.user, s.password)
-                refused = client.send_message(msg, from_addr=header_safe(s.sender), to_addrs=recipients)
+            refused = self._send(msg, recipients, where)
+        except (SmtpError, DeliveryInDoubt):
+            raise
         except smtplib.SMTPAuthenticationError as exc:
             raise SmtpError(f"邮件服务器 {where} 登录失败（{exc.smtp_code}）：请检查 [smtp] user 和环境变量 "
                             f"MONITOR_SMTP_PASSWORD") from None
@@ -107,6 +144,44 @@ class SmtpChannel:
             return f"部分收件人被拒绝：{_refusals(refused)}"
         return None
 
+    def _send(self, msg: EmailMessage, recipients: list[str], where: str) -> dict[str, tuple[int, bytes]]:
+        """One SMTP session; smtplib's exceptions pass through, except those after the message went out."""
+        s = self.settings
+        client: _TrackedSMTP
+        if s.security == "ssl":
+            client = _TrackedSMTP_SSL(s.host, s.port, timeout=self.timeout, context=ssl.create_default_context())
+        else:
+            client = _TrackedSMTP(s.host, s.port, timeout=self.timeout)
+        accepted = False
+        try:
+            if s.security == "starttls":
+                client.starttls(context=ssl.create_default_context())
+            if s.user:
+                if not isinstance(client.sock, ssl.SSLSocket) and not s.allow_plain_auth:
+                    raise SmtpError(f"未登录邮件服务器 {where}：{PLAIN_AUTH_REFUSED}")
+                client.login(s.user, s.password)
+            refused = client.send_message(msg, from_addr=header_safe(s.sender), to_addrs=recipients)
+            accepted = True
+            return refused
+        except Exception as exc:
+            # After the message went out only the server's reply is an answer: anything else leaves it in doubt.
+            if client.payload_sent and not isinstance(exc, smtplib.SMTPResponseException):
+                raise DeliveryInDoubt(f"邮件服务器 {where} 在接收正文后断开（{type(exc).__name__}: {exc}）") from None
+            raise
+        finally:
+            _hang_up(client, polite=accepted)
+
+
+def _hang_up(client: smtplib.SMTP, polite: bool) -> None:
+    """QUIT after an accepted message (its reply changes nothing: the message is sent), else just close."""
+    try:
+        if polite:
+            client.quit()
+    except (OSError, smtplib.SMTPException):
+        pass
+    finally:
+        client.close()
+
 
 def _text(value: bytes | str) -> str:
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
@@ -116,4 +191,4 @@ def _refusals(refused: dict) -> str:
     return "；".join(f"{addr}（{code} {_text(msg)}）" for addr, (code, msg) in refused.items())
 
 
-__all__ = ["SmtpChannel", "SmtpError", "header_safe"]
+__all__ = ["PLAIN_AUTH_REFUSED", "SmtpChannel", "SmtpError", "header_safe"]

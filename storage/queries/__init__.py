@@ -54,6 +54,7 @@ from storage.queries.jobs import (
     start_job_run,
 )
 from storage.queries.outbox import (
+    OUTBOX_IN_DOUBT,
     OUTBOX_INTERRUPTED,
     OutboxRow,
     add_outbox_email,
@@ -122,6 +123,7 @@ __all__ = [
     "record_alert_told",
     "record_alert_cleared",
     "OUTBOX_INTERRUPTED",
+    "OUTBOX_IN_DOUBT",
     "OutboxRow",
     "add_outbox_email",
     "outbox_rows",

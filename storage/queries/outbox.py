@@ -5,13 +5,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import OutboxEmail, utcnow
 from storage.queries._sql import affected, dialect_insert
 
 OUTBOX_INTERRUPTED = "发送中断，请人工确认"  # last_error of a row a crash left in `sending`: never retried by itself
+# last_error of a row whose connection was lost after the whole message went out and before the server's reply:
+# the server may have kept it, so it is not retried by itself either.
+OUTBOX_IN_DOUBT = "发送结果不明（服务器在接收正文后断开），请人工确认是否已送达"
+OUTBOX_UNSETTLED = (OUTBOX_INTERRUPTED, OUTBOX_IN_DOUBT)  # failed rows that wait for a person
 
 
 @dataclass(frozen=True)
@@ -29,12 +33,13 @@ class OutboxRow:
     last_error: str | None
     created_at: datetime
     sent_at: datetime | None
+    claimed_at: datetime | None = None  # None: never claimed, or claimed before revision 0005
 
 
 def _outbox_row(r: OutboxEmail) -> OutboxRow:
     split = lambda s: tuple(a for a in (s or "").split(",") if a)  # noqa: E731
     return OutboxRow(r.id, r.key, r.unit, split(r.recipients), split(r.cc), r.subject, r.body_text, r.body_html,
-                     r.status, r.attempts, r.last_error, r.created_at, r.sent_at)
+                     r.status, r.attempts, r.last_error, r.created_at, r.sent_at, r.claimed_at)
 
 
 def add_outbox_email(session: Session, key: str, unit: str | None, recipients: Sequence[str], cc: Sequence[str],
@@ -55,11 +60,11 @@ def outbox_rows(session: Session, statuses: Sequence[str] | None = None) -> list
 
 
 def outbox_to_send(session: Session) -> list[OutboxRow]:
-    """Pending rows and failed ones to retry (not those a crash interrupted: they may have gone out)."""
+    """Pending rows and failed ones to retry (not those interrupted or in doubt: they may have gone out)."""
     query = (select(OutboxEmail).where(
         (OutboxEmail.status == "pending")
         | ((OutboxEmail.status == "failed")
-           & ((OutboxEmail.last_error.is_(None)) | (OutboxEmail.last_error != OUTBOX_INTERRUPTED))))
+           & ((OutboxEmail.last_error.is_(None)) | OutboxEmail.last_error.not_in(OUTBOX_UNSETTLED))))
         .order_by(OutboxEmail.id))
     return [_outbox_row(r) for r in session.scalars(query)]
 
@@ -68,7 +73,7 @@ def claim_outbox(session: Session, row_id: int) -> bool:
     """pending/failed → sending, only if nobody else claimed it meanwhile (two senders never send one row)."""
     result = session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id,
                                                        OutboxEmail.status.in_(("pending", "failed")))
-                             .values(status="sending", attempts=OutboxEmail.attempts + 1))
+                             .values(status="sending", attempts=OutboxEmail.attempts + 1, claimed_at=utcnow()))
     return affected(result) == 1
 
 
@@ -81,14 +86,15 @@ def mark_outbox_failed(session: Session, row_id: int, error: str) -> None:
     session.execute(update(OutboxEmail).where(OutboxEmail.id == row_id).values(status="failed", last_error=error))
 
 
-def interrupt_stale_sending(session: Session, created_before: datetime) -> list[OutboxRow]:
+def interrupt_stale_sending(session: Session, claimed_before: datetime) -> list[OutboxRow]:
     """Rows a crash left in `sending` → failed with OUTBOX_INTERRUPTED; they wait for a person.
 
-    The outbox has no "claimed at" column, so age is judged by created_at: a row older than the cut-off is
-    still `sending` only if its sender died (a live send takes seconds, see SMTP timeout).
+    Age is judged by claimed_at (created_at for rows claimed before revision 0005): a row claimed before the
+    cut-off is still `sending` only if its sender died (a live send takes seconds, see SMTP timeout).
     """
+    claimed = func.coalesce(OutboxEmail.claimed_at, OutboxEmail.created_at)
     rows = list(session.scalars(select(OutboxEmail).where(OutboxEmail.status == "sending",
-                                                          OutboxEmail.created_at < created_before)))
+                                                          claimed < claimed_before)))
     for row in rows:
         row.status, row.last_error = "failed", OUTBOX_INTERRUPTED
     session.flush()
@@ -96,14 +102,17 @@ def interrupt_stale_sending(session: Session, created_before: datetime) -> list[
 
 
 def outbox_interrupted(session: Session) -> list[OutboxRow]:
-    query = (select(OutboxEmail).where(OutboxEmail.status == "failed", OutboxEmail.last_error == OUTBOX_INTERRUPTED)
+    """Failed rows that wait for a person: interrupted by a crash or in doubt after a lost connection."""
+    query = (select(OutboxEmail).where(OutboxEmail.status == "failed",
+                                       OutboxEmail.last_error.in_(OUTBOX_UNSETTLED))
              .order_by(OutboxEmail.id))
     return [_outbox_row(r) for r in session.scalars(query)]
 
 
 def settle_interrupted(session: Session, resend: bool) -> int:
-    """A person checked the interrupted rows: send them again (pending) or take them as sent."""
+    """A person checked the interrupted (or in doubt) rows: send them again (pending) or take them as sent."""
     values = dict(status="pending", last_error=None) if resend else dict(status="sent", last_error="人工确认已发送")
     result = session.execute(update(OutboxEmail).where(OutboxEmail.status == "failed",
-                                                       OutboxEmail.last_error == OUTBOX_INTERRUPTED).values(**values))
+                                                       OutboxEmail.last_error.in_(OUTBOX_UNSETTLED))
+                             .values(**values))
     return affected(result)

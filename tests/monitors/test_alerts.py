@@ -249,7 +249,7 @@ def test_a_row_left_sending_by_a_crash_is_not_sent_again(site: Site, smtp: Contr
     crashed = rows[0]
     with get_sessionmaker(site.url).begin() as session:  # a sender died between "sending" and "sent"
         session.execute(update(OutboxEmail).where(OutboxEmail.id == crashed.id).values(
-            status="sending", created_at=datetime.now(timezone.utc) - timedelta(hours=1)))
+            status="sending", claimed_at=datetime.now(timezone.utc) - timedelta(hours=1)))
     site.configure(smtp.port)
     result = site.alerts("--as-of", "2020-10-10", "--send")
     assert result.exit_code == 1
