@@ -6,6 +6,7 @@ delivers every pending row whatever the plan says.
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import ssl
@@ -21,7 +22,7 @@ from click.testing import CliRunner
 from sqlalchemy import text, update
 
 from config.model import SmtpSettings
-from monitors.alerts import SmtpChannel, compose_unit_email
+from monitors.alerts import DeliveryInDoubt, SmtpChannel, compose_unit_email
 from monitors.cli import main
 from storage import queries
 from storage.db import get_engine, get_sessionmaker, migrate
@@ -34,7 +35,7 @@ SUBJECTS = ("提醒甲", "提醒乙")  # two outbox rows, sent in this order
 @dataclass
 class Handler:
     """Stores each message. `drops` says, a connection each, where to close it: "data" after storing the message
-    and before its 250 reply, "rcpt" on RCPT (before any DATA), "" nowhere."""
+    and before its 250 reply, "rcpt" on RCPT (before any DATA), "hang" no close but no reply in time, "" none."""
 
     messages: list[str] = field(default_factory=list)  # subjects
     drops: list[str] = field(default_factory=list)
@@ -58,6 +59,8 @@ class Handler:
         self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default)["Subject"])
         if getattr(session, "drop", "") == "data":
             server.transport.close()  # the reply below is written to a closed transport: never seen
+        if getattr(session, "drop", "") == "hang":
+            await asyncio.sleep(2)  # longer than the client waits
         return "250 OK"
 
 
@@ -132,6 +135,14 @@ def test_an_odd_reply_to_quit_after_the_250_is_still_sent(server: Controller) ->
     server.handler.quit_reply = "554 5.0.0 odd"
     email = compose_unit_email("审计局", [AUDIT], [], evil_items(), date(2020, 10, 10), "仓山区")
     assert SmtpChannel(SmtpSettings(host="127.0.0.1", port=server.port)).send(email) is None
+    assert len(server.handler.messages) == 1
+
+
+def test_no_reply_in_time_after_data_is_in_doubt_too(server: Controller) -> None:
+    server.handler.drops = ["hang"]
+    email = compose_unit_email("审计局", [AUDIT], [], evil_items(), date(2020, 10, 10), "仓山区")
+    with pytest.raises(DeliveryInDoubt, match="在接收正文后断开"):
+        SmtpChannel(SmtpSettings(host="127.0.0.1", port=server.port), timeout=0.5).send(email)
     assert len(server.handler.messages) == 1
 
 
