@@ -11,6 +11,8 @@
 - `OffsiteGuardMiddleware` refuses (IgnoreRequest) every request whose host:port is not one of the configured
   sites' and columns' (`spider.allowed_netlocs`), whatever `dont_filter` says: pagination, article pages,
   list APIs, and the new requests RedirectMiddleware and MetaRefreshMiddleware make for a redirect.
+- `PageSizeMiddleware` names the limit (`PageTooLarge`, 页面超过 N MB) when DOWNLOAD_MAXSIZE cuts off a body
+  sent without Content-Length, which Scrapy reports as a bare DownloadCancelledError.
 
 The first two are on by default and can be switched off by a setting (`MONITOR_CHARSET_REPAIR`,
 `MONITOR_CONDITIONAL_REQUESTS`), which makes them raise NotConfigured as Scrapy's own components do.
@@ -128,3 +130,39 @@ class OffsiteGuardMiddleware:
             return  # a spider that does not name its sites is not ours to guard
         if netloc(request.url) not in allowed:
             raise OffsiteRequest(request.url, redirected=bool(request.meta.get("redirect_urls")))
+
+
+class PageTooLarge(IgnoreRequest):
+    """A body cut off at DOWNLOAD_MAXSIZE while it streamed in; the message reads as Scrapy's own when the
+    Content-Length is over (crawler.spider.describe_failure turns both into 页面超过 N MB，已停止读取)."""
+
+    def __init__(self, url: str, maxsize: int) -> None:
+        super().__init__(f"Cancelled download of {url}: received more than DOWNLOAD_MAXSIZE ({maxsize} B)")
+
+
+class PageSizeMiddleware:
+    """Names the limit when DOWNLOAD_MAXSIZE stops a body sent without Content-Length (chunked, or until the
+    connection closes): Scrapy then cancels the download with an empty DownloadCancelledError. The bytes each
+    request received (the `bytes_received` signal) tell that cancellation from any other."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        from weakref import WeakKeyDictionary
+
+        from scrapy import signals
+
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.received: WeakKeyDictionary[Request, int] = WeakKeyDictionary()
+        crawler.signals.connect(self._bytes_received, signal=signals.bytes_received)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> PageSizeMiddleware:
+        return cls(crawler)
+
+    def _bytes_received(self, data: bytes, request: Request, spider: Spider | None = None) -> None:
+        self.received[request] = self.received.get(request, 0) + len(data)
+
+    def process_exception(self, request: Request, exception: BaseException, spider: Spider | None = None) -> None:
+        maxsize = int(request.meta.get("download_maxsize", self.maxsize) or 0)
+        if maxsize and type(exception).__name__ in ("DownloadCancelledError", "CancelledError") \
+                and self.received.get(request, 0) > maxsize:
+            raise PageTooLarge(request.url, maxsize) from None

@@ -36,6 +36,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.OffsiteGuardMiddleware": 40,
     "crawler.middlewares.CharsetMiddleware": 585,
     "crawler.middlewares.ConditionalRequestMiddleware": 560,
+    # Nearest the download handler (Scrapy's are at most 850), so it sees the handler's exception first.
+    "crawler.middlewares.PageSizeMiddleware": 950,
 }
 
 
