@@ -92,7 +92,7 @@ from config.loader import parse_schedule
 from monitors.app import AlertsUnavailable, Monitor
 from monitors.summary import previous_month
 from storage import queries
-from storage.db import DatabaseUnavailable, get_engine, get_sessionmaker, is_outage, normalise_url
+from storage.db import DatabaseUnavailable, get_engine, get_sessionmaker, is_outage, normalise_url, safe_url
 
 if TYPE_CHECKING:
     from apscheduler.schedulers.background import BackgroundScheduler
@@ -152,10 +152,7 @@ def setup_logging(timezone: str = "Asia/Shanghai", stream: TextIO | None = None)
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _safe_url(url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    return make_url(normalise_url(url)).render_as_string(hide_password=True)
+_safe_url = safe_url  # the one URL-redacting helper (storage.db)
 
 
 # --- locks: one daemon per database, one run of a job at a time ----------------------------------------
@@ -736,10 +733,22 @@ def _register_jobs(scheduler: BackgroundScheduler, settings: Settings, config_pa
 
 
 def run_once(config_path: str, job: str) -> int:
-    """`monitor daemon --once JOB`: run the job now in this process. 0 ok or skipped, 1 failed, 3 locked."""
+    """`monitor daemon --once JOB`: run the job now in this process. 0 ok or skipped, 1 failed, 3 locked,
+    4 database unavailable (one line on stderr, as every command: storage.db.EXIT_DATABASE_UNAVAILABLE)."""
+    from storage.db import EXIT_DATABASE_UNAVAILABLE, outage_message
+
     settings = load_settings(config_path)
     setup_logging(settings.monitor.timezone)
-    status = run_job(job, config_path)  # it prepares the database
+    url = settings.monitor.database_url
+    try:
+        with get_engine(url).connect():  # reachable, before the job's lock and its logged failure
+            pass
+        status = run_job(job, config_path)  # it prepares the database
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        print(f"错误：{outage_message(exc, url)}", file=sys.stderr, flush=True)
+        return EXIT_DATABASE_UNAVAILABLE
     if status == "locked":
         print(f"错误：任务 {job} 正在由其他进程运行，请稍后再试。", file=sys.stderr, flush=True)
         return EXIT_LOCKED

@@ -3,6 +3,11 @@
 Once a column's outcome is stored, the pipeline sends the `column_settled` signal (item: the settled
 ColumnDoneItem, new_posts: the posts this run added to the column) through Scrapy's signal manager;
 `crawler.run` connects the caller's progress output to it.
+
+A database outage (`storage.db.is_outage`) at a write, or at the spider's read of stored URLs, stops the
+crawl at once (`stop_for_outage`): the `database_lost` signal (error: the exception) tells `crawler.run`, the
+spider is closed with the reason `database_unavailable` (no new request goes out) and later items are not
+stored. What was stored stays; the columns left `running` are read whole by the next crawl.
 """
 from __future__ import annotations
 
@@ -14,7 +19,7 @@ from scrapy.crawler import Crawler
 
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem
 from storage import queries
-from storage.db import get_sessionmaker
+from storage.db import get_sessionmaker, is_outage
 from storage.models import FetchStatus
 
 READ = (FetchStatus.OK, FetchStatus.PARTIAL)  # outcomes in which pages were read and entries stored
@@ -22,6 +27,30 @@ READ = (FetchStatus.OK, FetchStatus.PARTIAL)  # outcomes in which pages were rea
 
 # Scrapy signals are plain objects (scrapy/signals.py); receivers take keyword arguments item, new_posts.
 column_settled = object()
+database_lost = object()
+OUTAGE_REASON = "database_unavailable"  # the spider's close reason after an outage
+
+
+def crawl_stopped(why: str) -> str:
+    """The one line of a crawl stopped by a database outage (`why`: storage.db.outage_message)."""
+    return f"抓取已停止：{why}；已保存的内容不受影响，数据库恢复后重新运行 monitor crawl 即可"
+
+
+def stop_for_outage(crawler: Crawler, error: BaseException) -> None:
+    """The first outage of a crawl: say so (`database_lost`) and close the spider now; later calls do nothing."""
+    if getattr(crawler, "_monitor_database_lost", False):
+        return
+    crawler._monitor_database_lost = True  # type: ignore[attr-defined]
+    crawler.signals.send_catch_log(signal=database_lost, error=error)
+    engine = crawler.engine
+    if engine is None or engine.spider is None:
+        return
+    if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
+        from scrapy.utils.defer import deferred_from_coro
+
+        deferred_from_coro(engine.close_spider_async(reason=OUTAGE_REASON))
+    else:
+        engine.close_spider(engine.spider, OUTAGE_REASON)
 
 
 class StoragePipeline:
@@ -36,6 +65,17 @@ class StoragePipeline:
         return cls(crawler.settings["MONITOR_DATABASE_URL"], crawler.settings.getint("MONITOR_RUN_ID"), crawler)
 
     def process_item(self, item: Any, spider: Spider | None = None) -> Any:
+        if self.crawler is not None and getattr(self.crawler, "_monitor_database_lost", False):
+            return item  # the crawl is stopping: nothing more is stored
+        try:
+            return self._store(item)
+        except Exception as exc:
+            if self.crawler is None or not is_outage(exc):
+                raise
+            stop_for_outage(self.crawler, exc)
+            return item
+
+    def _store(self, item: Any) -> Any:
         if isinstance(item, PageItem):
             rows = [queries.EntryRow(r.url, r.title, r.published_at, r.date_source) for r in item.rows]
             with self.sessions.begin() as session:

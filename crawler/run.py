@@ -13,12 +13,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
+from sqlalchemy.orm import Session, sessionmaker
+
 from config import Settings
 from config.model import CrawlSettings
 from crawler.items import ColumnDoneItem
-from crawler.pipelines import READ
+from crawler.pipelines import READ, crawl_stopped
 from storage import queries
-from storage.db import get_sessionmaker, prepare
+from storage.db import EXIT_DATABASE_UNAVAILABLE, DatabaseUnavailable, is_outage, outage_message, prepare
+from storage.crawl_lock import begin_run
+from storage.db import get_sessionmaker
 from storage.models import FetchStatus
 
 STATUS_LABELS = {FetchStatus.OK: "正常", FetchStatus.UNCHANGED: "无变化", FetchStatus.PARTIAL: "部分读取",
@@ -126,30 +130,52 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
                      progress: Progress = True, run_id: int | None = None, *, prepared: bool = False) -> CrawlSummary:
     """Crawl in this process (once per process: see the module docstring). `progress`: True prints a line
     a column on stderr, a callable receives each line, False prints nothing. `prepared`: the caller has
-    already migrated the database and loaded the settings into it."""
+    already migrated the database and loaded the settings into it. `run_id`: the caller started the run and
+    holds its lock (`run_crawl`); else this starts it, marking runs left `running` by dead processes
+    `interrupted` (storage.crawl_lock)."""
+    url = settings.monitor.database_url
+    sessions = get_sessionmaker(url) if prepared else prepare(settings)
+    lock = None
+    if run_id is None:
+        run_id, lock, _ = begin_run(sessions, url, full)
+    try:
+        return _crawl_run(settings, sessions, units, full, progress, run_id)
+    finally:
+        if lock is not None:
+            lock.release()  # after the run's row is final
+
+
+def _crawl_run(settings: Settings, sessions: sessionmaker[Session], units: Sequence[str] | None, full: bool,
+               progress: Progress, run_id: int) -> CrawlSummary:
     from scrapy.crawler import CrawlerProcess
 
     from crawler.middlewares import netloc
-    from crawler.pipelines import column_settled
+    from crawler.pipelines import column_settled, database_lost, stop_for_outage
     from crawler.spider import ColumnSpider
 
     url = settings.monitor.database_url
-    sessions = get_sessionmaker(url) if prepared else prepare(settings)
     with sessions.begin() as session:
         targets = queries.crawl_targets(session, units)
-        if run_id is None:
-            run_id = queries.start_run(session, full)
         queries.mark_running(session, run_id, [t.column_id for t in targets])
 
+    lost: list[BaseException] = []  # the outage that stopped the crawl (crawler.pipelines.stop_for_outage)
+
     def complete_urls(urls: list[str]) -> set[str]:
-        with sessions() as session:
-            return queries.complete_urls(session, urls)
+        try:
+            with sessions() as session:
+                return queries.complete_urls(session, urls)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            stop_for_outage(crawler, exc)
+            return set()
 
     netlocs = {netloc(s.url) for s in settings.sites} | {netloc(t.url) for t in targets}
     selectors = {c.url: c.selectors for c in settings.columns if c.selectors}
     if targets:
         process = CrawlerProcess(scrapy_settings(settings.crawl, url, run_id))
         crawler = process.create_crawler(ColumnSpider)
+        crawler.signals.connect(lambda error: lost.append(error), signal=database_lost, weak=False)
         if progress:
             printer = ProgressPrinter(targets, line=progress if callable(progress) else None)
             # weak=False: the signal manager holds receivers weakly, and nothing else refers to this one.
@@ -159,8 +185,15 @@ def crawl_in_process(settings: Settings, units: Sequence[str] | None = None, ful
                       max_pages=settings.crawl.max_pages_per_column,
                       max_entries=settings.crawl.max_entries_per_page)
         process.start()
-    with sessions.begin() as session:
-        queries.finish_run(session, run_id)
+    try:
+        if lost:  # the run stays `running`: the next crawl marks it interrupted and reads its columns whole
+            raise lost[0]
+        with sessions.begin() as session:
+            queries.finish_run(session, run_id)
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        raise DatabaseUnavailable(crawl_stopped(outage_message(exc, url))) from None
     return summarize(settings, run_id)
 
 
@@ -198,7 +231,12 @@ def incomplete_line(summary: CrawlSummary) -> str | None:
 
 def _child(settings: Settings, units: Sequence[str] | None, full: bool, progress: Progress, run_id: int) -> None:
     _stop_with_parent()
-    crawl_in_process(settings, units, full, progress, run_id, prepared=True)  # the parent prepared it
+    try:
+        crawl_in_process(settings, units, full, progress, run_id, prepared=True)  # the parent prepared it
+    except Exception as exc:
+        if not is_outage(exc):
+            raise
+        sys.exit(EXIT_DATABASE_UNAVAILABLE)  # the parent says so (run_crawl)
 
 
 def _stop_with_parent() -> None:
@@ -216,11 +254,17 @@ def run_crawl(settings: Settings, units: Sequence[str] | None = None, full: bool
     """Crawl in a child process (see the module docstring); returns the run's summary from the database.
     A callable `progress` runs in the child, so it must be picklable (a module-level function)."""
     sessions = get_sessionmaker(settings.monitor.database_url) if prepared else prepare(settings)
-    with sessions.begin() as session:
-        run_id = queries.start_run(session, full)
-    child = multiprocessing.get_context("spawn").Process(target=_child, args=(settings, units, full, progress, run_id))
-    child.start()
-    child.join()
+    run_id, lock, _ = begin_run(sessions, settings.monitor.database_url, full)  # held here for the child's life
+    try:
+        child = multiprocessing.get_context("spawn").Process(target=_child,
+                                                             args=(settings, units, full, progress, run_id))
+        child.start()
+        child.join()
+    finally:
+        lock.release()
+    if child.exitcode == EXIT_DATABASE_UNAVAILABLE:
+        raise DatabaseUnavailable(crawl_stopped(outage_message(OSError("数据库写入失败"),
+                                                               settings.monitor.database_url)))
     if child.exitcode != 0:
         raise RuntimeError(f"抓取子进程异常退出（退出码 {child.exitcode}）")
     return summarize(settings, run_id)

@@ -30,7 +30,17 @@ from monitors.evaluate import (
     evaluate_unit,
     parse_quarter,
 )
-from storage.db import get_engine, get_sessionmaker, prepare, schema_ready
+# The outage contract the shells use (the CLI imports no storage): re-exported.
+from storage.db import EXIT_DATABASE_UNAVAILABLE, DatabaseUnavailable, is_outage, outage_message  # noqa: F401
+from storage.db import (
+    get_engine,
+    get_sessionmaker,
+    prepare,
+    read_only,
+    require_schema,
+    require_writable,
+    schema_ready,
+)
 
 if TYPE_CHECKING:
     from crawler.accounts import AccountsSummary
@@ -125,10 +135,19 @@ class Monitor:
         """Create or upgrade the database and load the settings into it (`monitor init`)."""
         return self.sessions
 
+    def prepare_to_write(self) -> sessionmaker[Session]:
+        """`prepare`, and DatabaseUnavailable (one line) if the database is read-only: before a use case that
+        writes (a crawl) prints anything."""
+        sessions = self.sessions
+        require_writable(self.url)
+        return sessions
+
     def read_sessions(self, table: str | None = None) -> sessionmaker[Session]:
         """Sessions on the database as it is, for a use case that must not write: NotReady if it is missing
         or lacks `table`."""
         if not schema_ready(self.url):
+            if read_only(self.url):
+                require_schema(self.url)  # one line, exit 4: it cannot be upgraded from here
             raise NotReady("数据库尚未初始化，请先运行 monitor init 或 monitor crawl")
         if table is not None and not inspect(get_engine(self.url)).has_table(table):
             raise NotReady("数据库需要升级（缺少提醒记录表），请先运行 monitor init")

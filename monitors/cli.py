@@ -1,8 +1,15 @@
 """The `monitor` command: a thin shell over the application (monitors/app.py; DESIGN.md "CLI").
 
 Each command parses its arguments, calls one use case of `Monitor`, formats the result (Chinese text or
-JSON) and picks the exit code: 0 no finding / success, 1 findings, 2 usage or settings error. Expected
-errors (`AppError`) print one clear line in Chinese, never a traceback.
+JSON) and picks the exit code. Expected errors (`AppError`) print one clear line in Chinese, never a traceback.
+
+Exit codes (every command; README "Commands"):
+  0  success, no finding
+  1  findings (`check`), failures the output lists (`crawl`, `alerts --send`, a register with errors)
+  2  usage or settings error
+  3  `daemon`: another daemon (or the same job) already runs on this database
+  4  the database is unavailable: cannot be reached, lost mid-run, read-only for a command that writes, or
+     read-only and older than this version (`storage.db.EXIT_DATABASE_UNAVAILABLE`; one line on stderr)
 """
 from __future__ import annotations
 
@@ -17,7 +24,15 @@ from typing import TYPE_CHECKING, Literal
 import click
 
 from config import Settings, SettingsError, default_settings_path, load_settings
-from monitors.app import AppError, CrawlOutcome, Monitor, PageNotRead
+from monitors.app import (
+    EXIT_DATABASE_UNAVAILABLE,
+    AppError,
+    CrawlOutcome,
+    Monitor,
+    PageNotRead,
+    is_outage,
+    outage_message,
+)
 from monitors.evaluate import UnitResult
 
 if TYPE_CHECKING:
@@ -118,7 +133,36 @@ def _out_file(ctx: click.Context, param: click.Parameter, value: Path | None) ->
     return None if value is None else _writable(value, directory=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class DatabaseDown(click.ClickException):
+    exit_code = EXIT_DATABASE_UNAVAILABLE
+
+    def show(self, file: object = None) -> None:
+        click.echo(f"错误：{self.format_message()}", err=True)
+
+
+class MonitorGroup(click.Group):
+    """Every command: a database outage (`storage.db.is_outage`), wherever it happens, is one line and exit 4."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            url = _database_url(ctx)
+            raise DatabaseDown(outage_message(exc, url)) from None
+
+
+def _database_url(ctx: click.Context) -> str:
+    try:
+        return load_settings(ctx.obj["config"]).monitor.database_url
+    except Exception:  # noqa: BLE001 - the settings were read before the outage; this only names the database
+        return "?"
+
+
+@click.group(cls=MonitorGroup, context_settings={"help_option_names": ["-h", "--help"]},
+             epilog="退出码：0 成功/未发现问题，1 发现问题或有失败，2 用法或设置错误，3 守护进程或任务已在运行，"
+                    "4 数据库不可用（无法连接、中途断开，或只读）。")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="设置文件（默认 ./settings.toml，或环境变量 MONITOR_SETTINGS）")
 @click.pass_context
@@ -167,6 +211,7 @@ def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> Craw
         for line in problem_lines(summary):
             click.echo(line, err=True)
 
+    app.prepare_to_write()  # an unavailable or read-only database is the one line, before any progress
     click.echo(f"开始抓取{'（完整）' if full else '（增量）'}……", err=True)
     with _AppErrors():
         outcome = app.crawl(units, full, progress=_echo_err, after_columns=columns_done)
@@ -476,8 +521,11 @@ def status(ctx: click.Context) -> None:
     def when(value: datetime | None) -> str:
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S") if value else "—"
 
-    holder = scheduler.daemon_running(settings.monitor.database_url)
-    click.echo(f"守护进程：{'运行中（' + holder + '）' if holder else '未运行'}")
+    try:
+        holder = scheduler.daemon_running(settings.monitor.database_url)
+        click.echo(f"守护进程：{'运行中（' + holder + '）' if holder else '未运行'}")
+    except OSError as exc:  # the lock file cannot be created beside a read-only database
+        click.echo(f"守护进程：未知（无法打开锁文件：{exc.strerror or exc}）")
     rows = []
     for job in scheduler.job_status(settings):
         last = job.last

@@ -104,6 +104,24 @@ def start_run(session: Session, full: bool) -> int:
     return run.id
 
 
+def running_runs(session: Session) -> list[int]:
+    """Ids of the crawl runs whose row says `running` (storage.crawl_lock tells which really are)."""
+    return list(session.scalars(select(CrawlRun.id).where(CrawlRun.status == "running").order_by(CrawlRun.id)))
+
+
+def interrupt_runs(session: Session, run_ids: Sequence[int], reason: str) -> None:
+    """Runs left `running` by a dead process become `interrupted`; their columns still `running` become
+    `partial` with `reason` (not whole: the next crawl reads them in full, as it did for `running`)."""
+    if not run_ids:
+        return
+    now = utcnow()
+    session.execute(update(CrawlRun).where(CrawlRun.id.in_(run_ids), CrawlRun.status == "running")
+                    .values(status="interrupted", finished_at=now))
+    session.execute(update(ColumnFetch).where(ColumnFetch.run_id.in_(run_ids),
+                                              ColumnFetch.status == FetchStatus.RUNNING)
+                    .values(status=FetchStatus.PARTIAL, reason=reason, finished_at=now))
+
+
 def finish_run(session: Session, run_id: int, status: str = "done") -> None:
     session.execute(update(CrawlRun).where(CrawlRun.id == run_id).values(status=status, finished_at=utcnow()))
 
