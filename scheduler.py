@@ -45,8 +45,8 @@ Decisions
   reached, then `event=lock_regained`; or, when another daemon took the lock meanwhile, `event=lock_taken`,
   one Chinese line, and the daemon stops at once (crawl children killed, no grace: the other daemon runs the
   jobs now) with exit code 3, as a second daemon refused at start. A run cut short by an outage is one line,
-  `event=failed reason=database_unavailable`, no traceback; its row stays `running` until the job's next run
-  marks it interrupted. The SQLite flock cannot be lost.
+  `event=failed reason=database_unavailable`, no traceback; its row, left `running` while the database was
+  away, is written by the job's next run (`_UNRECORDED`). The SQLite flock cannot be lost.
 - **Job store in the product's database**: APScheduler's `SQLAlchemyJobStore` on our engine (SQLite WAL
   pragmas included), table `apscheduler_jobs`, created and owned by APScheduler, not by Alembic. Jobs are
   one module-level function referenced by text (`scheduler:run_job`) with the job's name and the settings
@@ -448,10 +448,16 @@ def run_job(job: str, config_path: str) -> str:
     try:
         try:
             sessions = app.sessions
+            with _UNRECORDED_LOCK:
+                unrecorded = _UNRECORDED.pop(job, [])
             with sessions.begin() as session:
+                for earlier, earlier_status, earlier_message in unrecorded:  # ended during an outage
+                    queries.finish_job_run(session, earlier, earlier_status, earlier_message)
                 stale = queries.interrupt_job_runs(session, job, "进程在运行中退出（被强行终止或崩溃）")
                 run_id = queries.start_job_run(session, job)
         except Exception as exc:
+            with _UNRECORDED_LOCK:
+                _UNRECORDED[job] = unrecorded + _UNRECORDED.get(job, [])
             if is_outage(exc):
                 return _outage(job, "skipped", exc)
             log.error(kv(job=job, event="failed", error=f"数据库不可用：{type(exc).__name__}: {exc}"), exc_info=True)
@@ -473,18 +479,18 @@ def run_job(job: str, config_path: str) -> str:
             message = f"{type(exc).__name__}: {exc}"
             seconds = f"{time.monotonic() - started:.1f}"
             if status == "failed" and isinstance(exc, Exception) and is_outage(exc):
-                _finish(sessions, run_id, status, message)  # when the database is back already
+                _finish(sessions, job, run_id, status, f"数据库不可用：{_error_line(exc)}")
                 return _outage(job, "failed", exc, run=run_id, seconds=seconds)
             fields = kv(job=job, event=status, run=run_id, seconds=seconds, error=message)
             if status == "failed":
                 log.error(fields, exc_info=True)
             else:  # stopped by a signal: expected, no traceback
                 log.warning(fields)
-            _finish(sessions, run_id, status, message)
+            _finish(sessions, job, run_id, status, message)
             if not isinstance(exc, Exception):
                 raise
             return status
-        if not _finish(sessions, run_id, status, message):
+        if not _finish(sessions, job, run_id, status, message):
             return _outage(job, "failed", DatabaseUnavailable("运行结果无法写入数据库"), run=run_id,
                            seconds=f"{time.monotonic() - started:.1f}", message=message)
         if status != "skipped":
@@ -496,15 +502,21 @@ def run_job(job: str, config_path: str) -> str:
         lock.release()
 
 
-def _finish(sessions: Any, run_id: int, status: str, message: str) -> bool:
-    """Record the end of a run; False when the database is unavailable (the row stays `running`, and the
-    next run of the job, under its lock, marks it interrupted)."""
+_UNRECORDED: dict[str, list[tuple[int, str, str]]] = {}  # job -> runs (id, status, message) ended in an outage
+_UNRECORDED_LOCK = threading.Lock()
+
+
+def _finish(sessions: Any, job: str, run_id: int, status: str, message: str) -> bool:
+    """Record the end of a run; False when the database is unavailable: the row stays `running` and the
+    job's next run in this process records it (else, after a restart, it is marked interrupted)."""
     try:
         with sessions.begin() as session:
             queries.finish_job_run(session, run_id, status, message)
     except Exception as exc:
         if not is_outage(exc):
             raise
+        with _UNRECORDED_LOCK:
+            _UNRECORDED.setdefault(job, []).append((run_id, status, message))
         return False
     return True
 

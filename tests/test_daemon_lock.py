@@ -35,7 +35,8 @@ URL = make_url(POSTGRES_URL).set(database="monitor_daemon_lock").render_as_strin
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[FixtureServer]:
-    with FixtureServer(site="portal") as srv:
+    """The portal; its /faults/timeout/ page answers nothing for 1.5 s (a probe in flight across the cut)."""
+    with FixtureServer(site="portal", timeout_delay=1.5) as srv:
         yield srv
 
 
@@ -55,10 +56,16 @@ def fast_daemon(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
-def settings(tmp_path: Path, name: str, server: FixtureServer, database_url: str) -> Path:
+def settings(tmp_path: Path, name: str, server: FixtureServer, database_url: str, *, slow: bool = False) -> Path:
+    """Probes every second; `slow`: of the home page and of a page that takes 1.5 s."""
     folder = tmp_path / name
     folder.mkdir()
-    return make_settings(folder, server, portal_columns()[:1], probes="every 1s", db=database_url)
+    path = make_settings(folder, server, portal_columns()[:1], probes="every 1s", db=database_url)
+    if slow:
+        text = path.read_text(encoding="utf-8")
+        path.write_text(text.replace("[probes]\n", f'[probes]\npages = ["{server.base_url}/faults/timeout/"]\n'
+                                                  "retries = 0\n"), encoding="utf-8")
+    return path
 
 
 def now() -> datetime:
@@ -84,9 +91,12 @@ def run_ids(log: str) -> set[int]:
 
 def test_a_blip_pauses_jobs_until_the_daemon_holds_its_lock_again(tmp_path: Path, server: FixtureServer) -> None:
     with TcpProxy(5432) as proxy:
-        config = settings(tmp_path, "one", server, proxy.url(URL))
+        config = settings(tmp_path, "one", server, proxy.url(URL), slow=True)
         with Daemon(config, tmp_path / "daemon.log") as daemon:
-            wait_for(lambda: len(runs(URL, "probes", "ok")) >= 2, 20, "two probe runs", daemon)
+            wait_for(lambda: len(runs(URL, "probes", "ok")) >= 1 and bool(runs(URL, "probes", "running")), 20,
+                     "a probe run, then the next one under way", daemon)
+            time.sleep(0.3)  # its slow page is in flight: its result will find the database gone
+            in_flight = runs(URL, "probes", "running")[-1].id
             assert lock_holder() is not None
             cut = now()
             proxy.cut()
@@ -109,6 +119,10 @@ def test_a_blip_pauses_jobs_until_the_daemon_holds_its_lock_again(tmp_path: Path
     assert log.count("event=database_unavailable") == 1, log  # one line an outage, not one a job or a check
     assert "Traceback" not in log, log
     assert "job=probes event=start" in log.split("event=lock_regained", 1)[1]
+    # the run cut short: one line, and its row written by the next run
+    assert f"job=probes event=failed reason=database_unavailable run={in_flight} " in log, log
+    [row] = [r for r in runs(URL, "probes") if r.id == in_flight]
+    assert row.status == "failed" and row.message.startswith("数据库不可用：OperationalError"), row.message
 
 
 def test_a_second_daemon_started_during_the_blip_never_runs_beside_the_first(tmp_path: Path,
