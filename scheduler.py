@@ -594,9 +594,9 @@ def daemon_scheduler(**options: Any) -> BackgroundScheduler:
             if self.state == STATE_STOPPED:
                 return None
             guard = GUARD
-            if guard is not None and not guard.check():
-                return lock_check_seconds()
             try:
+                if guard is not None and not guard.check():
+                    return lock_check_seconds()
                 return super()._process_jobs()
             except Exception as exc:
                 if is_outage(exc):

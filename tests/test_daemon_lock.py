@@ -25,7 +25,7 @@ from fixtures.server import FixtureServer
 from storage.db import get_engine, normalise_url
 from tests.conftest import POSTGRES_URL
 from tests.tcp_proxy import TcpProxy
-from tests.test_scheduler import Daemon, make_settings, runs, wait_for
+from tests.test_scheduler import Daemon, make_settings, monitor, runs, wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.environ.get("MONITOR_SKIP_POSTGRES") == "1",
                                                    reason="MONITOR_SKIP_POSTGRES=1")]
@@ -113,6 +113,9 @@ def test_a_blip_pauses_jobs_until_the_daemon_holds_its_lock_again(tmp_path: Path
             regained = session_start(holder)  # the lock's new session: no run after the cut started before it
             late = [r for r in runs(URL, "probes") if r.started_at > cut]
             assert late and all(r.started_at > regained for r in late), (regained, [r.started_at for r in late])
+            # a second daemon after the blip finds the lock taken again
+            second = monitor(settings(tmp_path, "two", server, URL), "daemon", timeout=30)
+            assert second.returncode == scheduler.EXIT_LOCKED and "已有守护进程在运行" in second.stderr, second.stderr
             assert daemon.stop() == 0
     log = daemon.text()
     assert log.index("event=lock_lost") < log.index("event=database_unavailable") < log.index("event=lock_regained")
