@@ -129,15 +129,18 @@ def _merged_ranges(ws: ReadOnlyWorksheet) -> list[CellRange]:
     """The sheet's merged ranges, which a read-only sheet does not parse: its <mergeCell ref="A1:L1"/>
     elements, streamed from the sheet's part."""
     ranges: list[CellRange] = []
+    merge, row = f"{{{SHEET_MAIN_NS}}}mergeCell", f"{{{SHEET_MAIN_NS}}}row"
     with ws.parent._archive.open(ws._worksheet_path) as part:
-        for _, element in etree.iterparse(part, events=("end",), tag=f"{{{SHEET_MAIN_NS}}}mergeCell",
-                                          resolve_entities=False, no_network=True):
-            ref = element.get("ref")
-            try:
-                ranges.append(CellRange(ref))
-            except (ValueError, TypeError):
-                pass  # a ref that is no range: nothing to fill
-            element.clear()
+        for _, element in etree.iterparse(part, events=("end",), tag=(merge, row), resolve_entities=False,
+                                          no_network=True):
+            if element.tag == merge:
+                try:
+                    ranges.append(CellRange(element.get("ref")))
+                except (ValueError, TypeError):
+                    pass  # a ref that is no range: nothing to fill
+            element.clear()  # rows too: the parsed tree never holds more than one
+            while element.getprevious() is not None:
+                del element.getparent()[0]
     return ranges
 
 
@@ -156,7 +159,10 @@ def sheet_matrix(ws: ReadOnlyWorksheet | Worksheet) -> list[list[object]]:
         filled += 1
         if filled > MAX_ROWS:
             raise SheetError(f"工作表“{ws.title}”超过 {MAX_ROWS} 行，不予读取：请拆分后分批导入")
-        matrix.append(list(values))
+        row = list(values)
+        while row[-1] is None:  # read-only rows come padded to MAX_COLUMNS
+            row.pop()
+        matrix.append(row)
     while matrix and matrix[-1] is blank:
         matrix.pop()
     merged = _merged_ranges(ws) if isinstance(ws, ReadOnlyWorksheet) else list(ws.merged_cells.ranges)
