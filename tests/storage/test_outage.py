@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from fixtures.portal import portal_columns, portal_posts
 from storage import queries
 from storage.crawl_lock import RunLock
-from storage.db import EXIT_DATABASE_UNAVAILABLE, get_sessionmaker, migrate
+from storage.db import EXIT_DATABASE_UNAVAILABLE, get_sessionmaker, migrate, normalise_url
 from storage.models import ColumnFetch, ColumnPost, CrawlRun, Post
 from tests.conftest import POSTGRES_URL, reset_postgres
 from tests.helpers import truth, wait_until, write_test_settings
@@ -136,22 +136,42 @@ def post_count(url: str) -> int:
         return 0
 
 
-def test_postgres_dropped_mid_crawl_stops_it_at_once_and_a_rerun_completes_it(portal, tmp_path: Path) -> None:
+@pytest.fixture
+def own_postgres() -> str:
+    """A database of this module's own on the test server (`<db>_outage`, created once), fresh and migrated:
+    other test runs resetting the shared one meanwhile cannot break a crawl in progress, nor this theirs."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
     postgres_only()
-    reset_postgres(POSTGRES_URL)
-    migrate(POSTGRES_URL)
+    base = make_url(POSTGRES_URL)
+    name = f"{base.database}_outage"
+    admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar():
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    url = base.set(database=name).render_as_string(hide_password=False)
+    reset_postgres(url)
+    migrate(url)
+    return url
+
+
+def test_postgres_dropped_mid_crawl_stops_it_at_once_and_a_rerun_completes_it(portal, tmp_path: Path,
+                                                                               own_postgres: str) -> None:
+    db = own_postgres
     columns = columns_named("/zwgk/tzgg/", "/col/col1112/index.html")
     with TcpProxy(5432) as proxy:
-        config = slow_settings(tmp_path / "settings.toml", portal.base_url, columns, proxy.url(POSTGRES_URL))
+        config = slow_settings(tmp_path / "settings.toml", portal.base_url, columns, proxy.url(db))
         crawl = start_monitor(config, "crawl")
-        wait_until(lambda: post_count(POSTGRES_URL) > 0, 60, "the first stored posts",
+        wait_until(lambda: post_count(db) > 0, 60, "the first stored posts",
                    give_up=lambda: crawl.poll() is not None)
         proxy.cut()
         cut_at, requests_at_cut = time.monotonic(), portal.request_count
         out, err = crawl.communicate(timeout=60)
         stopped_after = time.monotonic() - cut_at
         requests_after_cut = portal.request_count - requests_at_cut
-        stored_before_rerun = post_count(POSTGRES_URL)
+        stored_before_rerun = post_count(db)
         print(f"stopped {stopped_after:.2f} s after the cut, {requests_after_cut} requests after it, "
               f"{stored_before_rerun} posts stored")
 
@@ -169,7 +189,7 @@ def test_postgres_dropped_mid_crawl_stops_it_at_once_and_a_rerun_completes_it(po
         rerun = monitor(config, "crawl")  # incremental: the columns left running are read whole
         assert rerun.returncode == 0, rerun.stderr[-2000:]
 
-    with get_sessionmaker(POSTGRES_URL)() as session:
+    with get_sessionmaker(db)() as session:
         urls = list(session.scalars(select(Post.url)))
         listed = session.scalar(select(func.count()).select_from(ColumnPost))
         runs = list(session.execute(select(CrawlRun.status, CrawlRun.finished_at).order_by(CrawlRun.id)))
