@@ -26,7 +26,7 @@ from storage.db import get_sessionmaker
 from storage.models import FetchStatus
 
 STATUS_LABELS = {FetchStatus.OK: "正常", FetchStatus.UNCHANGED: "无变化", FetchStatus.PARTIAL: "部分读取",
-                 FetchStatus.ERROR: "失败", FetchStatus.UNREADABLE: "无法识别列表"}
+                 FetchStatus.ERROR: "失败", FetchStatus.UNREADABLE: "无法读取"}
 
 
 Progress = bool | Callable[[str], None]  # True: lines on stderr; a callable: each line given to it; False: none

@@ -33,7 +33,7 @@ from monitors.app import (
     is_outage,
     outage_message,
 )
-from monitors.evaluate import UnitResult
+from monitors.evaluate import UnitResult, read_label
 
 if TYPE_CHECKING:
     from crawler.run import CrawlSummary
@@ -261,7 +261,7 @@ def format_check_text(result: UnitResult) -> str:
     lines += ["", "栏目："]
     lines.append(table(["栏目", "类别", "信息数", "最近更新", "读取情况"],
                        [[c["name"], CATEGORY_LABELS.get(c["category"], c["category"]), str(c["posts"]),
-                         c["last_post"] or "无", f"未读全（{c['partial']}）" if c["partial"] is not None else "完整"]
+                         c["last_post"] or "无", read_label(c)]
                         for c in data["columns"]]))
     lines.append("")
     if result.findings:

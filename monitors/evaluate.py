@@ -140,6 +140,15 @@ class UnitResult:
         }
 
 
+def read_label(column: dict) -> str:
+    """How the column's newest read went, as check's 读取情况 shows it (a column of `UnitResult.to_json`)."""
+    if column.get("unreadable") is not None:
+        return f"无法读取（{column['unreadable']}）"
+    if column.get("partial") is not None:
+        return f"未读全（{column['partial']}）"
+    return "完整"
+
+
 def findings_json(findings: list[Finding]) -> list[dict]:
     """Findings as DESIGN.md's JSON shows them."""
     return [{"rule": f.rule, "severity": str(f.severity), "target": f.target, "detail": f.detail} for f in findings]

@@ -194,7 +194,7 @@ def test_columns_not_read_whole_are_never_silent(portal, tmp_path) -> None:
                            capture_output=True, text=True, timeout=120)
     assert crawl.returncode == 1, crawl.stderr[-2000:]
     assert crawl.stderr.rstrip().endswith("有 1 个栏目未读全、1 个栏目失败"), crawl.stderr[-2000:]
-    assert "深层嵌套栏目：无法识别列表（未能识别信息列表（页面嵌套过深，超过 255 层，无法解析））" in crawl.stderr
+    assert "深层嵌套栏目：无法读取（未能识别信息列表（页面嵌套过深，超过 255 层，无法解析））" in crawl.stderr
     assert "未读全：故障单位 · 链接过多栏目：列表页有 20000 条链接，超过上限 100 条，只读取前 100 条" in crawl.stderr
     assert "提示：故障单位 · 日期可疑栏目：日期可疑：1900-01-01（早于 1990 年）、2099-01-01（晚于明天）" in crawl.stderr
 
@@ -218,6 +218,8 @@ def test_columns_not_read_whole_are_never_silent(portal, tmp_path) -> None:
     assert columns["日期可疑栏目"]["last_post"] == "2020-09-20"   # not 2099-12-31
     assert columns["链接过多栏目"]["partial"].startswith("列表页有 20000 条链接")
     assert columns["深层嵌套栏目"]["unreadable"].startswith("未能识别信息列表")
+    text = monitor("check", "--unit", "故障单位", "--as-of", "2020-10-10", "--no-crawl")
+    assert "无法读取（未能识别信息列表（页面嵌套过深" in text and "未读全（列表页有 20000 条链接" in text
 
     monitor("report", "--quarter", "2020Q3", "--out", str(tmp_path / "out"), "--as-of", "2020-10-10")
     sheet = load_workbook(tmp_path / "out" / "附件-2020Q3.xlsx")["栏目更新"]
