@@ -341,8 +341,8 @@ def _today(settings: Settings) -> date:
 
 def _crawl(app: Monitor) -> str:
     summary = app.crawl_in_child()
-    message = (f"栏目 {summary.columns} 个，成功 {summary.ok} 个，失败 {len(summary.failed)} 个，"
-               f"新增 {summary.new_posts} 条，请求 {summary.requests} 次")
+    message = (f"栏目 {summary.columns} 个，成功 {summary.ok} 个，未读全 {len(summary.partial)} 个，"
+               f"失败 {len(summary.failed)} 个，新增 {summary.new_posts} 条，请求 {summary.requests} 次")
     if STOP.is_set():
         raise JobInterrupted(message + "；收到停止信号，未读完的栏目下次完整读取")
     return message

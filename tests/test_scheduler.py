@@ -241,7 +241,7 @@ def test_once_runs_one_job_now(tmp_path: Path, server: FixtureServer, columns: l
     url = load_settings(config).monitor.database_url
     result = monitor(config, "daemon", "--once", "crawl")
     assert result.returncode == 0, result.stderr
-    assert "job=crawl event=ok" in result.stderr
+    assert "job=crawl event=ok" in result.stderr and "未读全 0 个，失败 0 个" in result.stderr
     assert stored_urls(url) >= expected_urls(server, columns)
     assert [r.status for r in runs(url, "crawl")] == ["ok"]
     bad = monitor(config, "daemon", "--once", "nosuchjob")

@@ -168,8 +168,9 @@ def test_the_crawl_never_leaves_the_configured_sites(portal, tmp_path) -> None:
 
 def test_columns_not_read_whole_are_never_silent(portal, tmp_path) -> None:
     """The list faults through every output: `monitor crawl` exits 1 with a count, `check` shows the page that is
-    no list as column.unreadable, the report's column sheet and the centre's summary name it, a capped list is
-    partial, a future date is never the newest post, and a false UTF-16 declaration is read right."""
+    no list as column.unreadable, the report's column sheet and the centre's summary name it, a capped list and
+    a column cut at max_pages_per_column are partial, a future date is never the newest post, and a false UTF-16
+    declaration is read right."""
     import json
     import subprocess
     import sys
@@ -184,16 +185,18 @@ def test_columns_not_read_whole_are_never_silent(portal, tmp_path) -> None:
     from monitors.cli import main
 
     db_url = f"sqlite:///{tmp_path / 'm.db'}"
-    good = by_style(1)[:1]
+    long = [ColumnSpec("故障单位", "分页较多栏目", "/csz/gzdt/", "dynamic", True, "trs")]   # 61 posts, 4 pages
     faults = [ColumnSpec("故障单位", name, path, "dynamic", True, "fault") for name, path in
               [("深层嵌套栏目", "/faults/deepnest/"), ("编码声明错误栏目", "/faults/utf16/"),
                ("链接过多栏目", "/faults/manylinks/"), ("日期可疑栏目", "/faults/strangedates/")]]
-    path = write_test_settings(tmp_path / "s.toml", portal.base_url, faults + good, db_url,
-                               extra='max_entries_per_page = 100\n\n[alerts]\ncentre = ["centre@example.org"]\n')
+    path = write_test_settings(tmp_path / "s.toml", portal.base_url, faults + long, db_url,
+                               extra='max_entries_per_page = 100\nmax_pages_per_column = 2\n\n'
+                                     '[alerts]\ncentre = ["centre@example.org"]\n')
     crawl = subprocess.run([sys.executable, "-m", "monitors.cli", "--config", str(path), "crawl"],
                            capture_output=True, text=True, timeout=120)
     assert crawl.returncode == 1, crawl.stderr[-2000:]
-    assert crawl.stderr.rstrip().endswith("有 1 个栏目未读全、1 个栏目失败"), crawl.stderr[-2000:]
+    assert crawl.stderr.rstrip().endswith("有 2 个栏目未读全、1 个栏目失败"), crawl.stderr[-2000:]
+    assert "未读全：故障单位 · 分页较多栏目：分页超过 2 页，已停止" in crawl.stderr
     assert "深层嵌套栏目：无法读取（未能识别信息列表（页面嵌套过深，超过 255 层，无法解析））" in crawl.stderr
     assert "未读全：故障单位 · 链接过多栏目：列表页有 20000 条链接，超过上限 100 条，只读取前 100 条" in crawl.stderr
     assert "提示：故障单位 · 日期可疑栏目：日期可疑：1900-01-01（早于 1990 年）、2099-01-01（晚于明天）" in crawl.stderr
