@@ -151,11 +151,13 @@ class UnitFindings:
     findings: list[Finding]
     evaluated: frozenset[str]  # targets judged: complete months, column and account URLs
     columns: tuple[tuple[str, str, bool], ...] = ()  # (name, url, quota) for links
+    partial: tuple[tuple[str, str], ...] = ()  # (name, why) of the columns whose newest read was partial
 
 
 def load_findings(session: Session, settings: Settings, as_of: date) -> list[UnitFindings]:
     """Every unit's findings as of the date, from `evaluate_all` (the rules are not repeated here)."""
-    return [UnitFindings(r.unit, r.findings, r.evaluated, tuple((c.name, c.url, c.quota) for c in r.facts.columns))
+    return [UnitFindings(r.unit, r.findings, r.evaluated, tuple((c.name, c.url, c.quota) for c in r.facts.columns),
+                         tuple((c.name, c.partial) for c in r.facts.columns if c.partial is not None))
             for r in evaluate_all(session, settings, as_of).units]
 
 
@@ -218,11 +220,13 @@ def plan_alerts(session: Session, settings: Settings, as_of: date) -> AlertPlan:
     units = load_findings(session, settings, as_of)
     states = queries.alert_states(session, ZoneInfo(settings.monitor.timezone))
     items, ongoing, retired = decide(units, states, as_of, settings.alerts.resend_after_days)
-    return compose_plan(settings, as_of, items, ongoing, retired)
+    partial = [(u.unit, name, why) for u in units for name, why in u.partial]
+    return compose_plan(settings, as_of, items, ongoing, retired, partial)
 
 
 def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertItem]], ongoing: dict[str, int],
-                 retired: Sequence[tuple[str, str, str]] = ()) -> AlertPlan:
+                 retired: Sequence[tuple[str, str, str]] = (),
+                 partial: Sequence[tuple[str, str, str]] = ()) -> AlertPlan:
     centre = settings.alerts.centre
     site_name = settings.sites[0].name if settings.sites else settings.report.district
     unit_alerts, no_recipient = [], []
@@ -240,7 +244,7 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
     if unit_alerts and centre:
         summary = compose_summary([(u.unit, list(u.items), u.ongoing) for u in unit_alerts], centre, as_of,
                                   site_name, no_email=[u.unit for u in unit_alerts if not u.email.to or
-                                                       set(u.email.to) <= set(centre)])
+                                                       set(u.email.to) <= set(centre)], partial=partial)
         summary_key = outbox_key(as_of, "summary", [i for u in unit_alerts for i in u.items])
     return AlertPlan(as_of, tuple(unit_alerts), summary, summary_key, tuple(retired), tuple(no_recipient))
 
@@ -315,6 +319,7 @@ def _sections(items: Sequence[AlertItem]) -> list[tuple[str, list[AlertItem]]]:
 HTML_HEAD = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></head>'
              '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',sans-serif;font-size:14px;color:#222">')
 FOOTER = "此邮件由网站与政务新媒体监测系统自动发送，请勿直接回复。"
+PARTIAL_TITLE = "以下栏目最近一次未读全，所在单位的发布数可能偏少："
 
 
 def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], items: Sequence[AlertItem],
@@ -353,8 +358,10 @@ def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], 
 
 
 def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centre: Sequence[str], as_of: date,
-                    site_name: str, *, no_email: Sequence[str] = ()) -> Email:
-    """The centre's one summary of all units: each unit's counts and items in this run."""
+                    site_name: str, *, no_email: Sequence[str] = (),
+                    partial: Sequence[tuple[str, str, str]] = ()) -> Email:
+    """The centre's one summary of all units: each unit's counts and items in this run, then the columns whose
+    newest read was partial (`partial`: unit, column, why), whose units' counts may be short."""
     e = html.escape
     every = [i for _, items, _ in units for i in items]
     subject = f"{SUBJECT_TAG}汇总：{len(units)} 个单位，{_counts(every)}（截至{as_of.isoformat()}）"
@@ -371,10 +378,15 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
                     + "".join(_item_html(i) for i in items) + "</ol></td></tr>")
     missing = "、".join(one_line(u) for u in no_email)
     notes = [f"以下单位未登记接收邮箱，提醒仅发送至中心：{missing}。"] if no_email else []
+    unread = [f"未读全：{one_line(unit)} · {one_line(column)}：{one_line(why)}" for unit, column, why in partial]
+    if unread:
+        text += ["", PARTIAL_TITLE] + [f"  {line}" for line in unread]
     text += [""] + notes + ["", FOOTER]
     body = [f"<p>{e(intro)}</p>", '<table style="border-collapse:collapse">',
             '<tr><th style="padding:4px 8px;border:1px solid #ccc">单位</th>'
             '<th style="padding:4px 8px;border:1px solid #ccc">本次提醒</th></tr>', *rows, "</table>"]
+    if unread:
+        body += [f"<p>{e(PARTIAL_TITLE)}</p><ul>", *(f"<li>{e(line)}</li>" for line in unread), "</ul>"]
     body += [f"<p>{e(n)}</p>" for n in notes] + [f'<p style="color:#888;font-size:12px">{e(FOOTER)}</p>']
     return Email(subject, "\n".join(text) + "\n", HTML_HEAD + "".join(body) + "</body></html>", tuple(centre), ())
 

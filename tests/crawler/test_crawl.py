@@ -232,3 +232,4 @@ def test_columns_not_read_whole_are_never_silent(portal, tmp_path) -> None:
 
     summary = Monitor(load_settings(path)).plan_alerts(date(2020, 10, 10)).summary
     assert summary is not None and "栏目“深层嵌套栏目”无法读取：未能识别信息列表（页面嵌套过深" in summary.text
+    assert "  未读全：故障单位 · 链接过多栏目：列表页有 20000 条链接，超过上限 100 条，只读取前 100 条" in summary.text
