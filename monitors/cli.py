@@ -449,8 +449,8 @@ def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, int
     for row, reason in report.failed:
         click.echo(f"  失败：{row.subject}：{reason}（下次运行时重试）")
     for row in report.interrupted:
-        click.echo(f"  发送中断，请人工确认（是否已收到）后用 --interrupted resend|sent 处理：#{row.id} {row.subject}"
-                   f"（收件人 {', '.join(row.recipients)}）")
+        click.echo(f"  {row.last_error or '发送中断，请人工确认'}（是否已收到），确认后用 --interrupted resend|sent 处理："
+                   f"#{row.id} {row.subject}（收件人 {', '.join(row.recipients)}）")
     sys.exit(0 if report.ok else 1)
 
 

@@ -117,7 +117,8 @@ def test_a_server_dropping_the_connection_after_data_does_not_get_the_email_twic
     assert (rows["提醒甲"].status, rows["提醒甲"].last_error) == ("failed", queries.OUTBOX_IN_DOUBT)
     assert rows["提醒乙"].status == "failed" and "断开了连接" in rows["提醒乙"].last_error
     assert "已发送 0 封，失败 1 封" in first.output and "失败：提醒乙" in first.output  # only 乙 is retried
-    assert f"请人工确认（是否已收到）后用 --interrupted resend|sent 处理：#{rows['提醒甲'].id} 提醒甲" in first.output
+    assert (f"{queries.OUTBOX_IN_DOUBT}（是否已收到），确认后用 --interrupted resend|sent 处理：#{rows['提醒甲'].id} 提醒甲"
+            in first.output)  # the line says why it waits for a person: in doubt, not interrupted
 
     second = send(config)  # 乙 goes out; 甲 is not retried by itself: the server still has exactly one copy
     assert second.exit_code == 1 and "#" + str(rows["提醒甲"].id) in second.output
