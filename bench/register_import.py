@@ -8,9 +8,12 @@ an earlier URL: errors) and a 栏目维护分工表 of N columns over the same u
 
   baseline  openpyxl alone: `load_workbook(read_only=True)` and every row's values (the floor of any import);
   accounts  `Monitor.import_accounts` (read, check, duplicates, settings comparison, TOML) as the CLI calls it;
-  columns   `Monitor.import_columns` against settings that hold the N*units-per-row units.
+  columns   `Monitor.import_columns` against settings that hold the N*units-per-row units;
+  unknown   the same 分工表 with every row's unit missing from settings (未登记单位0..N-1): each row an error with
+            a "是否为……？" suggestion, which compares the name with every known unit.
 
-Lines: `import:` per size and kind (seconds, rows/s, ratio to the baseline of the same file), then
+Lines: `import:` per size and kind (seconds, rows/s, ratio to the baseline of the same file, the process's peak
+RSS so far: it only grows, so the largest size's is the one that counts), then
 `scaling:` t(N)/t(smallest N) per kind: linear work gives about N/smallest (2, 10), quadratic its square.
 `--skip-over S` skips the larger sizes of a kind once one took longer than S seconds (the old quadratic code).
 """
@@ -19,10 +22,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import resource
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -53,7 +59,7 @@ def write_register(path: Path, n: int, units: int) -> None:
     wb.save(path)
 
 
-def write_columns(path: Path, n: int, units: int) -> None:
+def write_columns(path: Path, n: int, units: int, unknown: bool = False) -> None:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("分工表")
     ws.append(["栏目维护分工表"])
@@ -61,7 +67,8 @@ def write_columns(path: Path, n: int, units: int) -> None:
     cats = ["动态类", "通知公告类", "人事规划类", "信息公开类", "其他类"]
     for i in range(n):
         path_i = i - 7 if i % 50 == 49 else i
-        ws.append([i + 1, f"栏目{i}", f"http://www.example.gov.cn/c{path_i}/", f"单位{i % units}", cats[i % 5],
+        unit = f"未登记单位{i}" if unknown else f"单位{i % units}"
+        ws.append([i + 1, f"栏目{i}", f"http://www.example.gov.cn/c{path_i}/", unit, cats[i % 5],
                    "是" if i % 2 else "", ""])
     wb.save(path)
 
@@ -82,7 +89,7 @@ def baseline(path: Path) -> tuple[float, int]:
     return time.perf_counter() - t0, rows
 
 
-def timed(call, *args) -> tuple[float, object]:
+def timed(call: Callable[..., Any], *args: object) -> tuple[float, Any]:
     t0 = time.perf_counter()
     result = call(*args)
     return time.perf_counter() - t0, result
@@ -95,31 +102,34 @@ def main() -> None:
     ap.add_argument("--skip-over", type=float, default=300.0, help="skip larger sizes of a kind after one this slow")
     a = ap.parse_args()
     print(f"machine: {os.cpu_count()} CPUs, Python {platform.python_version()}")
-    times: dict[str, dict[int, float]] = {k: {} for k in ("baseline accounts", "accounts", "baseline columns",
-                                                          "columns")}
+    kinds = ("accounts", "columns", "unknown")
+    times: dict[str, dict[int, float]] = {k: {} for kind in kinds for k in (f"baseline {kind}", kind)}
     slow: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         for n in a.sizes:
             units = max(1, int(n * a.units_per_row))
             reg, cols, conf = work / f"register-{n}.xlsx", work / f"columns-{n}.xlsx", work / f"settings-{n}.toml"
+            unknown = work / f"unknown-{n}.xlsx"
             write_register(reg, n, units)
             write_columns(cols, n, units)
+            write_columns(unknown, n, units, unknown=True)
             write_settings(conf, units, work / "monitor.db")
             app = Monitor(load_settings(conf))
-            for kind, file in (("accounts", reg), ("columns", cols)):
+            for kind, file in (("accounts", reg), ("columns", cols), ("unknown", unknown)):
                 base, rows = baseline(file)
                 times[f"baseline {kind}"][n] = base
                 size = f"{file.stat().st_size / 1e6:.1f} MB"
                 if kind in slow:
                     print(f"import: {kind} {n} rows skipped (a smaller size took over {a.skip_over:g} s)")
                     continue
-                seconds, found = timed(getattr(app, f"import_{kind}"), file)
+                seconds, found = timed(app.import_accounts if kind == "accounts" else app.import_columns, file)
                 times[kind][n] = seconds
-                errors = sum(p.level == "error" for p in found.problems)  # type: ignore[attr-defined]
+                errors = sum(p.level == "error" for p in found.problems)
                 print(f"import: {kind} {n} rows ({units} units, {size}, {rows} sheet rows): {seconds:.2f} s = "
                       f"{n / seconds:,.0f} rows/s; baseline openpyxl read {base:.2f} s; ratio {seconds / base:.1f}; "
-                      f"{len(found.problems)} problems, {errors} errors")  # type: ignore[attr-defined]
+                      f"{len(found.problems)} problems, {errors} errors; process peak RSS so far "
+                      f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
                 if seconds > a.skip_over:
                     slow.add(kind)
     first = a.sizes[0]

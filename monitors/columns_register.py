@@ -18,7 +18,7 @@ from config.model import CATEGORIES, ColumnSettings, Settings
 from config.toml_text import toml_value
 from monitors.discover import classify_category, default_quota, url_key
 from monitors.register import UnitNames
-from monitors.sheets import (Problem, cell_text, closest_name, find_header, header_fields, http_url, norm,
+from monitors.sheets import (NameSuggester, Problem, cell_text, find_header, header_fields, http_url, norm,
                              open_workbook)
 
 TITLE = "栏目维护分工表"
@@ -139,16 +139,11 @@ def read_columns(path: str | Path, settings: Settings) -> tuple[list[ColumnRow],
 
 
 class _Units(UnitNames):
-    """The settings' units, with the closest-name suggestion remembered for each unknown name."""
+    """The settings' units, and the closest-name suggestion for an unknown one (`NameSuggester`)."""
 
     def __init__(self, names: list[str]) -> None:
         super().__init__(names)
-        self._closest: dict[str, str | None] = {}
-
-    def closest(self, name: str) -> str | None:
-        if name not in self._closest:
-            self._closest[name] = closest_name(name, self.names)
-        return self._closest[name]
+        self.closest = NameSuggester(names)
 
 
 def _check_row(line: int, values: dict[str, str], known: _Units) -> tuple[ColumnRow | None, list[Problem]]:

@@ -215,12 +215,25 @@ def header_fields(cells: list[str], aliases: dict[str, str], prefixes: Iterable[
     return fields if set(required) <= set(fields.values()) else None
 
 
-def closest_name(name: str, known: Iterable[str], cutoff: float = 0.5) -> str | None:
-    """The known name most like `name` (difflib ratio >= cutoff), for "是否为……？" suggestions."""
-    known = list(dict.fromkeys(known))
-    found = difflib.get_close_matches(name, known, n=1, cutoff=cutoff)
-    if found:
-        return found[0]
-    loose = {norm(k): k for k in known}
-    found = difflib.get_close_matches(norm(name), list(loose), n=1, cutoff=cutoff)
-    return loose[found[0]] if found else None
+class NameSuggester:
+    """The known name most like a given one (difflib ratio >= cutoff), for "是否为……？" suggestions; each name
+    answered once, and at most `limit` names answered in all: each answer compares with every known name, so a
+    sheet of thousands of unknown names would otherwise cost rows x names."""
+
+    def __init__(self, known: Iterable[str], cutoff: float = 0.5, limit: int = 100) -> None:
+        self.known = list(dict.fromkeys(known))
+        self.loose = {norm(k): k for k in self.known}
+        self.cutoff, self.limit = cutoff, limit
+        self._answers: dict[str, str | None] = {}
+
+    def __call__(self, name: str) -> str | None:
+        if name not in self._answers:
+            if len(self._answers) >= self.limit:
+                return None
+            found = difflib.get_close_matches(name, self.known, n=1, cutoff=self.cutoff)
+            if not found:
+                loose = difflib.get_close_matches(norm(name), list(self.loose), n=1, cutoff=self.cutoff)
+                found = [self.loose[loose[0]]] if loose else []
+            self._answers[name] = found[0] if found else None
+        return self._answers[name]
+

@@ -138,3 +138,25 @@ def test_units_resolve_as_before_with_an_index(tmp_path: Path) -> None:
     text = rows_to_toml(rows, ["三叉街街道", "另一单位"])
     assert re.findall(r'\[\[units\]\]\nname = "([^"]+)"', text) == ["新单位"]
     assert re.findall(r'^unit = "([^"]+)"', text, re.M) == ["三叉街街道", "三叉街街道", "新单位", "新单位", "另一单位"]
+
+
+def test_unknown_units_get_a_suggestion_up_to_a_limit(tmp_path: Path) -> None:
+    """Each suggestion compares a name with every known unit: the first 100 distinct unknown names get one, the
+    rest the plain message, so a sheet of thousands of unknown units costs no rows x units comparisons."""
+    from config import load_settings
+    from monitors.columns_register import read_columns
+
+    conf = tmp_path / "settings.toml"
+    conf.write_text('[monitor]\ndatabase_url = "sqlite:///unused.db"\n\n'
+                    + "".join(f'[[units]]\nname = "单位{i}"\nkind = "department"\n\n' for i in range(20)), encoding="utf-8")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["序号", "栏目名称", "地址", "维护单位", "栏目类别"])
+    for i in range(105):
+        ws.append([i + 1, f"栏目{i}", f"http://www.example.gov.cn/c{i}/", f"未登记单位{i % 102}", "动态类"])
+    wb.save(tmp_path / "分工表.xlsx")
+    _, problems = read_columns(tmp_path / "分工表.xlsx", load_settings(conf))
+    units = [p.message for p in problems if "维护单位" in p.message]
+    assert len(units) == 105
+    assert sum("是否为“单位" in m for m in units) == 100 + 3  # rows 101-103 repeat names already answered
+    assert units[100] == "第102行：维护单位“未登记单位100”不在设置的单位中，请先在设置中添加该单位"
