@@ -53,6 +53,8 @@ def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = No
     if not targets:
         return AccountsSummary(0, 0, [], 0)
     from crawler.readers import ReadError, read_accounts  # Playwright is imported only when there are accounts
+    from crawler.readers.browser import CHROMIUM_HOW_TO
+    from crawler.readers.exceptions import BrowserUnavailable
 
     say(f"读取政务新媒体账号 {len(targets)} 个……")
     results = asyncio.run(read_accounts(
@@ -74,4 +76,6 @@ def read_and_store_accounts(settings: Settings, units: Sequence[str] | None = No
                 line = f"正常读取，{len(result)} 条，新增 {added} 条"
         label = PLATFORM_LABELS.get(target.platform, target.platform)
         say(f"[{i:>{len(str(len(targets)))}}/{len(targets)}] {target.unit} · {label}“{target.name}”：{line}")
+    if no_browser := sum(reason.startswith(BrowserUnavailable.base_reason) for _, _, reason in unreadable):
+        say(f"有 {no_browser} 个账号需要浏览器而 Chromium 无法启动：{CHROMIUM_HOW_TO}。")
     return AccountsSummary(len(targets), len(targets) - len(unreadable), unreadable, new_posts)

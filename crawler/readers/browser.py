@@ -1,10 +1,11 @@
 """One Chromium for a whole run, started only when a reader first asks for it.
 
-Playwright (async API, one event loop with the rest of the run) drives Debian's Chromium: Playwright
-cannot download its own browser here, so `executable_path` is configurable and defaults to the first
-Chromium found. Each account gets a fresh context (no cookie leaks between accounts), images, fonts and
-media are blocked (we only need the scripts that set cookies and the JSON), and a semaphore bounds the
-pages open at once (default 3: one Chromium page costs ~100 MB on the 2-core target machine).
+Playwright (async API, one event loop with the rest of the run) drives a Chromium already on the machine:
+`[crawl] chromium_path` when set, else the first found of Debian's (`apt-get install chromium`) and the one
+`playwright install chromium` downloads (`find_chromium`). Each account gets a fresh context (no cookie
+leaks between accounts), images, fonts and media are blocked (we only need the scripts that set cookies and
+the JSON), and a semaphore bounds the pages open at once (default 3: one Chromium page costs ~100 MB on the
+2-core target machine).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crawler.readers.exceptions import BrowserUnavailable
@@ -26,12 +28,53 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 _BLOCKED = {"image", "font", "media"}
 
 
+# Env: the Chromium to use when `[crawl] chromium_path` is empty, instead of searching; a path that does not
+# exist hides every Chromium (how the tests and CI try a machine without one: MONITOR_CHROMIUM=/nonexistent).
+ENV_CHROMIUM = "MONITOR_CHROMIUM"
+SYSTEM_CHROMIUMS = ("/usr/bin/chromium", "/usr/bin/chromium-browser")  # Debian's and Ubuntu's packages
+CHROMIUM_NOT_FOUND = "未找到 Chromium"
+# What the operator does about it; shown by `monitor status` and after an account read that needed a browser.
+CHROMIUM_HOW_TO = ("请安装 Chromium（apt-get install chromium，或 playwright install chromium），"
+                   "或在设置文件 [crawl] chromium_path 指定其路径")
+
+
+def playwright_chromiums(browsers_dir: Path | None = None) -> list[Path]:
+    """The Chromium executables `playwright install chromium` downloaded, newest build first: under
+    $PLAYWRIGHT_BROWSERS_PATH or ~/.cache/ms-playwright, `chromium-<build>/chrome-linux*/chrome`."""
+    if browsers_dir is None:
+        env = os.environ.get("PLAYWRIGHT_BROWSERS_PATH", "")
+        browsers_dir = Path(env) if env and env != "0" else Path.home() / ".cache" / "ms-playwright"
+    found = [p for p in browsers_dir.glob("chromium-*/chrome-linux*/chrome") if os.access(p, os.X_OK)]
+
+    def build(path: Path) -> int:
+        number = path.parent.parent.name.rpartition("-")[2]
+        return int(number) if number.isdigit() else -1
+
+    return sorted(found, key=build, reverse=True)
+
+
 def find_chromium() -> str | None:
-    """The first of /usr/bin/chromium, /usr/bin/chromium-browser and `chromium` on PATH that exists."""
-    for path in ("/usr/bin/chromium", "/usr/bin/chromium-browser", shutil.which("chromium")):
+    """The Chromium to drive: env MONITOR_CHROMIUM if set (None when that path does not exist), else the
+    first of /usr/bin/chromium, /usr/bin/chromium-browser, `chromium` on PATH, Playwright's own download."""
+    if override := os.environ.get(ENV_CHROMIUM):
+        return override if os.path.exists(override) else None
+    for path in (*SYSTEM_CHROMIUMS, shutil.which("chromium")):
         if path and os.path.exists(path):
             return path
-    return None
+    downloaded = playwright_chromiums()
+    return str(downloaded[0]) if downloaded else None
+
+
+def describe_browser(configured: str = "") -> str:
+    """One line for `monitor status`: the Chromium the new-media readers will use, or what to do."""
+    if configured:
+        if os.path.exists(configured):
+            return f"{configured}（设置 [crawl] chromium_path）"
+        return f"设置的 [crawl] chromium_path {configured} 不存在；{CHROMIUM_HOW_TO}"
+    found = find_chromium()
+    if found:
+        return found
+    return f"{CHROMIUM_NOT_FOUND}（需要浏览器的政务新媒体账号将无法读取）；{CHROMIUM_HOW_TO}"
 
 
 async def _block_heavy(route: Route) -> None:
@@ -68,7 +111,10 @@ class BrowserPool:
                 raise BrowserUnavailable(self._failed)
             path = self.executable_path or find_chromium()
             if not path:
-                self._failed = "未找到 Chromium"
+                self._failed = CHROMIUM_NOT_FOUND
+                raise BrowserUnavailable(self._failed)
+            if not os.path.exists(path):  # a configured path that is not there (Playwright would say it in English)
+                self._failed = f"{CHROMIUM_NOT_FOUND}：{path} 不存在"
                 raise BrowserUnavailable(self._failed)
             try:
                 from playwright.async_api import async_playwright

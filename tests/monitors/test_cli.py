@@ -145,14 +145,21 @@ def test_demo_stored_every_post_of_both_sites_and_nothing_else(demo: Path) -> No
 
 
 def test_demo_attachment_3_has_every_seed_account_with_its_true_status(demo: Path) -> None:
+    """Without Chromium (a fresh machine) the visitor-walled account is 无法读取 for want of a browser, said
+    so, and the rest is checked; its true status is then not verifiable and the test says so by skipping."""
+    from crawler.readers.browser import find_chromium
     from fixtures.accounts import seed_accounts
 
+    browser = find_chromium() is not None
+    specs = seed_accounts()
     report = json.loads((demo / "report-2020Q3.json").read_text(encoding="utf-8"))
     got = [(a["unit"], a["platform"], a["status"]) for a in report["accounts"]]
-    want = [(s.unit, s.platform, s.expected) for s in seed_accounts()]
+    want = [(s.unit, s.platform, s.expected if browser or not s.needs_browser else "无法读取") for s in specs]
     assert got == want
-    for account, spec in zip(report["accounts"], seed_accounts()):
-        if spec.expected == "无法读取":
+    for account, spec in zip(report["accounts"], specs):
+        if spec.needs_browser and not browser:
+            assert account["reason"] == "浏览器无法启动（未找到 Chromium）", account
+        elif spec.expected == "无法读取":
             assert account["reason"], account  # said why, and never 不合格
         elif spec.newest is not None:
             assert account["last_post"] == spec.newest.isoformat(), (account, spec.newest)
@@ -160,7 +167,10 @@ def test_demo_attachment_3_has_every_seed_account_with_its_true_status(demo: Pat
 
     sheet = openpyxl.load_workbook(demo / "附件-2020Q3.xlsx")["附件3"]
     statuses = [row[5].value for row in sheet.iter_rows(min_row=3) if row[0].value]
-    assert len(statuses) == 19 and sum(s.startswith("无法读取") for s in statuses) == 7
+    unreadable = sum(s.expected == "无法读取" or (s.needs_browser and not browser) for s in specs)
+    assert len(statuses) == 19 and sum(s.startswith("无法读取") for s in statuses) == unreadable == (7 if browser else 8)
+    if not browser:
+        pytest.skip("未找到 Chromium：需要浏览器的账号（仓山发布，访客验证）的真实状态未能核对，其余账号已核对")
 
 
 def test_check_lists_the_units_accounts_and_their_findings(demo: Path) -> None:
