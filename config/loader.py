@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
     CATEGORIES,
+    CATEGORY_LABELS,
     MIN_SCHEDULE_INTERVAL,
     PLATFORMS,
     RANGES,
@@ -75,6 +76,11 @@ ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("columns", "category"): CATEGORIES,
     ("accounts", "platform"): PLATFORMS,
     ("smtp", "security"): SMTP_SECURITY,
+}
+# Words a value may be written as instead of its key: a category's label (动态要闻类, or 动态要闻 without 类).
+ENUM_LABELS: dict[tuple[str, str], dict[str, str]] = {
+    ("columns", "category"): {word: key for key, label in CATEGORY_LABELS.items()
+                              for word in (label, label.removesuffix("类"))},
 }
 SECRET_FIELDS = {("smtp", "password")}  # refused in the file: secrets come from the environment
 
@@ -198,7 +204,12 @@ class _Builder:
             kwargs[key] = self.convert(value, hints[key], (*key_path, key))
             allowed = ENUMS.get((table, key))
             if allowed and kwargs[key] not in allowed:
-                raise self.error((*key_path, key), f"\"{value}\" 不是 {'、'.join(allowed)} 之一")
+                words = ENUM_LABELS.get((table, key), {})
+                if kwargs[key] not in words:
+                    labels = {k: w for w, k in reversed(words.items())}  # each key's full label
+                    named = "、".join(f"{k}（{labels[k]}）" if k in labels else k for k in allowed)
+                    raise self.error((*key_path, key), f"\"{value}\" 不是 {named} 之一")
+                kwargs[key] = words[kwargs[key]]
             if key == "url" or (key == "sample_url" and value):
                 self.check_url(str(value), (*key_path, key))
             if (table, key) in RANGES:

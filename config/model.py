@@ -9,6 +9,13 @@ from dataclasses import dataclass, field
 
 UNIT_KINDS = ("township", "department", "other")
 CATEGORIES = ("dynamic", "notice", "plan", "disclosure", "other")
+# The one label of each category, as the quarterly notice's attachments print it; check shows the same and
+# settings accept it (or it without 类) for the key.
+CATEGORY_LABELS = {"dynamic": "动态要闻类", "notice": "通知公告类", "plan": "人事规划类", "disclosure": "信息公开类",
+                   "other": "其他"}
+PLATFORMS = ("weibo", "wechat", "feed")
+PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}  # as users and reports name them
+SMTP_SECURITY = ("none", "starttls", "ssl")
 PLATFORMS = ("weibo", "wechat", "feed")
 PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}  # as users and reports name them
 SMTP_SECURITY = ("none", "starttls", "ssl")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from monitors.probes import ProbesSummary
     from monitors.register import RegisterRow
     from monitors.sheets import Problem
+    from storage.queries import CrawlRunRow
 
 Progress = Callable[[str], None]  # one line of progress, for a person watching
 
@@ -78,6 +79,50 @@ class AlertsUnavailable(AppError):
 class CrawlOutcome:
     columns: CrawlSummary
     accounts: AccountsSummary
+
+
+STALE_AFTER = timedelta(days=1)  # data whose oldest read is older than this is said to be old (check, status)
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """When the data a result rests on was read: the oldest and the newest of the newest reads of its columns
+    and accounts, and how many were never read; `now` is when this was asked."""
+
+    oldest: datetime | None
+    newest: datetime | None
+    never_read: int
+    now: datetime
+
+    @property
+    def stale(self) -> bool:
+        """Some column or account was last read more than a day ago (or never)."""
+        return self.never_read > 0 or (self.oldest is not None and self.now - self.oldest > STALE_AFTER)
+
+    def to_json(self) -> dict:
+        return {"oldest": self.oldest.isoformat() if self.oldest else None,
+                "newest": self.newest.isoformat() if self.newest else None,
+                "never_read": self.never_read, "stale": self.stale}
+
+
+@dataclass(frozen=True)
+class ReadProblem:
+    """A column or account whose newest read failed or was not whole (or that was never read)."""
+
+    unit: str
+    name: str  # the column's name, or the account's platform label and name
+    state: str  # 读取失败 | 未读全 | 无法读取 | 从未读取
+    reason: str
+
+
+@dataclass(frozen=True)
+class DataStatus:
+    """What `monitor status` says of the data: the last crawl, the columns and accounts not read well."""
+
+    last_crawl: CrawlRunRow | None
+    columns: list[ReadProblem]
+    accounts: list[ReadProblem]
+    freshness: Freshness
 
 
 @dataclass(frozen=True)
@@ -211,6 +256,38 @@ class Monitor:
                 return evaluate_unit(session, self.settings, unit, as_of)
             except LookupError:
                 raise UnknownUnit(f"数据库中没有单位“{unit}”，请先运行 monitor init 或 monitor crawl") from None
+
+    def freshness(self, unit: str | None = None, now: datetime | None = None) -> Freshness:
+        """When the stored data of `unit` (or of every unit) was read, as of `now` (default the clock)."""
+        from storage import queries
+
+        now = now or datetime.now(timezone.utc)
+        with self.read_sessions()() as session:
+            times = list(queries.column_read_times(session, unit).values())
+            times += [a.last_read_at for a in queries.account_facts(session, now, unit)]
+        read = [t for t in times if t is not None]
+        return Freshness(min(read, default=None), max(read, default=None), len(times) - len(read), now)
+
+    def data_status(self, now: datetime | None = None) -> DataStatus:
+        """The last crawl, the columns whose newest read failed or was partial and the accounts that could not
+        be read (read-only: NotReady when the database is not there)."""
+        from config.model import PLATFORM_LABELS
+        from storage import queries
+
+        now = now or datetime.now(timezone.utc)
+        with self.read_sessions()() as session:
+            run = queries.last_crawl(session)
+            columns = []
+            for c in queries.column_facts(session, now + timedelta(days=1)):
+                state, reason = next(((label, why) for label, why in (
+                    ("读取失败", c.last_error), ("无法读取", c.unreadable), ("未读全", c.partial)) if why is not None),
+                    ("从未读取", "") if not c.ever_fetched else ("", ""))
+                if state:
+                    columns.append(ReadProblem(c.unit, c.name, state, reason))
+            accounts = [ReadProblem(a.unit, f"{PLATFORM_LABELS.get(a.platform, a.platform)}“{a.name}”",
+                                    "无法读取" if a.read_status else "从未读取", a.reason or "")
+                        for a in queries.account_facts(session, now) if a.read_status != "ok"]
+        return DataStatus(run, columns, accounts, self.freshness(now=now))
 
     def quarter_report(self, quarter: str, out: Path, as_of: date | None = None) -> list[Path]:
         """Write the quarter's notice, attachments and JSON into `out`; returns the paths written."""

@@ -15,20 +15,26 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import click
 
 from config import Settings, SettingsError, default_settings_path, load_settings
+from config.model import CATEGORY_LABELS, PLATFORM_LABELS
+from monitors import click_zh
 from monitors.app import (
     EXIT_DATABASE_UNAVAILABLE,
     AppError,
     CrawlOutcome,
+    Freshness,
     Monitor,
+    NotReady,
     PageNotRead,
     is_outage,
     outage_message,
@@ -40,8 +46,7 @@ if TYPE_CHECKING:
     from monitors.alerts import AlertPlan
     from monitors.sheets import Problem
 
-CATEGORY_LABELS = {"dynamic": "动态", "notice": "通知公告", "plan": "人事规划", "disclosure": "信息公开",
-                   "other": "其他"}
+click_zh.install()  # click's own texts (usage, errors, [required]) in Chinese
 
 
 class UserError(click.ClickException):
@@ -67,6 +72,43 @@ def _echo_err(line: str) -> None:
     click.echo(line, err=True)
 
 
+class ProgressBar:
+    """Progress for a person watching. Lines "[ 12/141] …" (the crawl's columns, the accounts, the report's
+    steps) draw one bar redrawn in place on a terminal; any other line, or any line when stderr is not a
+    terminal (logs, pipes, cron mail), is printed as it comes."""
+
+    STEP = re.compile(r"\[\s*(\d+)/(\d+)\]\s*(.*)")
+    WIDTH = 24
+
+    def __init__(self, terminal: bool | None = None) -> None:
+        self.terminal = click.get_text_stream("stderr").isatty() if terminal is None else terminal
+        self.open = False  # a bar is drawn and its line not yet ended
+
+    def __call__(self, line: str) -> None:
+        step = self.STEP.fullmatch(line)
+        if not self.terminal or step is None:
+            self.close()
+            click.echo(line, err=True)
+            return
+        from monitors.textable import display_width
+
+        done, total, what = int(step[1]), max(int(step[2]), 1), step[3]
+        filled = self.WIDTH * min(done, total) // total
+        text = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total} "
+        room = shutil.get_terminal_size().columns - display_width(text) - 1
+        while what and display_width(what) > room:
+            what = what[:-1]
+        click.echo(f"\r{text}{what}\x1b[K", err=True, nl=False)
+        self.open = done < total
+        if not self.open:
+            click.echo("", err=True)
+
+    def close(self) -> None:
+        if self.open:
+            click.echo("", err=True)
+            self.open = False
+
+
 class _AppErrors:
     """`with _AppErrors():` an AppError becomes the one-line usage error (exit 2); PageNotRead exits 1."""
 
@@ -90,14 +132,32 @@ def _year_in_range(year: int, value: str) -> None:
         raise UserError(f"{value!r} 的年份应在 {YEARS.start}–{YEARS.stop - 1} 之间")
 
 
-def _as_of(value: str | None) -> date:
-    if value is None:
-        return date.today()
+_DATE = re.compile(r"(\d{4})\s*([-/.年])\s*(\d{1,2})\s*([-/.月])\s*(\d{1,2})\s*日?")
+_DATE_SEPARATORS = {("-", "-"), ("/", "/"), (".", "."), ("年", "月")}
+
+
+def parse_date(value: str) -> date:
+    """2020-10-10, 2020/10/10, 2020.10.10 or 2020年10月10日 (months and days with or without a leading 0)."""
+    match = _DATE.fullmatch(value.strip())
+    if match is None or (match[2], match[4]) not in _DATE_SEPARATORS:
+        raise UserError(f"日期格式应为 YYYY-MM-DD（如 2020-10-10、2020/10/10 或 2020年10月10日），而不是 {value!r}")
+    _year_in_range(int(match[1]), value)
     try:
-        day = date.fromisoformat(value)
+        return date(int(match[1]), int(match[3]), int(match[5]))
     except ValueError:
-        raise UserError(f"日期格式应为 YYYY-MM-DD，而不是 {value!r}") from None
-    _year_in_range(day.year, value)
+        raise UserError(f"{value!r} 不是有效的日期") from None
+
+
+def _as_of(value: str | None, app: Monitor) -> date:
+    """--as-of: today (in [monitor] timezone) when not given; a date after today is refused."""
+    from zoneinfo import ZoneInfo
+
+    today = datetime.now(ZoneInfo(app.settings.monitor.timezone)).date()
+    if value is None:
+        return today
+    day = parse_date(value)
+    if day > today:
+        raise UserError(f"日期 {day.isoformat()} 晚于今天（{today.isoformat()}），不能评估尚未到来的日期")
     return day
 
 
@@ -140,8 +200,34 @@ class DatabaseDown(click.ClickException):
         click.echo(f"错误：{self.format_message()}", err=True)
 
 
+def _config_after(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """--config written after the command (`monitor check --unit U --config FILE`) counts as before it."""
+    if value is not None:
+        ctx.find_root().ensure_object(dict)["config"] = value
+
+
+class MonitorCommand(click.Command):
+    """A command that also takes --config after its name, with its usage line in Chinese."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("options_metavar", click_zh.OPTIONS_METAVAR)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.params.append(click.Option(["--config"], type=click.Path(dir_okay=False, path_type=Path),
+                                        default=None, expose_value=False, callback=_config_after,
+                                        help="设置文件（也可写在命令名之前）"))
+
+
 class MonitorGroup(click.Group):
-    """Every command: a database outage (`storage.db.is_outage`), wherever it happens, is one line and exit 4."""
+    """Every command: a database outage (`storage.db.is_outage`), wherever it happens, is one line and exit 4.
+    Its commands take --config after their name too (MonitorCommand); its subgroups are MonitorGroups."""
+
+    command_class = MonitorCommand
+    group_class = type
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("options_metavar", click_zh.OPTIONS_METAVAR)
+        kwargs.setdefault("subcommand_metavar", click_zh.SUBCOMMAND_METAVAR)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -204,7 +290,10 @@ def crawl(ctx: click.Context, units: tuple[str, ...], full: bool) -> None:
 def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> CrawlOutcome:
     from crawler.run import problem_lines
 
+    bar = ProgressBar()
+
     def columns_done(summary: CrawlSummary) -> None:
+        bar.close()
         click.echo(f"抓取完成：{summary.columns} 个栏目，{summary.ok} 个完整读取，{len(summary.partial)} 个未读全，"
                    f"{len(summary.failed)} 个失败，新增信息 {summary.new_posts} 条，请求 {summary.requests} 次。",
                    err=True)
@@ -214,7 +303,8 @@ def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> Craw
     app.prepare_to_write()  # an unavailable or read-only database is the one line, before any progress
     click.echo(f"开始抓取{'（完整）' if full else '（增量）'}……", err=True)
     with _AppErrors():
-        outcome = app.crawl(units, full, progress=_echo_err, after_columns=columns_done)
+        outcome = app.crawl(units, full, progress=bar, after_columns=columns_done)
+    bar.close()
     result = outcome.accounts
     if result.accounts:
         click.echo(f"政务新媒体：{result.accounts} 个账号，{result.readable} 个读取成功，"
@@ -224,45 +314,89 @@ def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> Craw
 
 @main.command()
 @click.option("--unit", required=True, help="单位名称，如 审计局")
-@click.option("--as-of", "as_of", default=None, help="评估日期 YYYY-MM-DD（默认今天）")
+@click.option("--as-of", "as_of", default=None,
+              help="评估日期，如 2020-10-10、2020/10/10 或 2020年10月10日（默认今天）")
 @click.option("--no-crawl", is_flag=True, help="不抓取，只用已存储的数据评估")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="输出格式")
 @click.pass_context
 def check(ctx: click.Context, unit: str, as_of: str | None, no_crawl: bool, fmt: str) -> None:
     """检查一个单位：抓取其栏目（除非 --no-crawl），按日期评估并输出结果。有问题时退出码为 1。"""
     app = _app(ctx)
-    day = _as_of(as_of)
+    day = _as_of(as_of, app)
     with _AppErrors():
         app.require_units([unit])
     if not no_crawl:
         _crawl(app, [unit], full=False)
     with _AppErrors():
         result = app.check(unit, day)
-    if fmt == "json":
-        click.echo(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+        freshness = app.freshness(result.unit)
+    if fmt == "json":  # DESIGN.md's JSON, with `data`: when what it rests on was read (Freshness.to_json)
+        click.echo(json.dumps({**result.to_json(), "data": freshness.to_json()}, ensure_ascii=False, indent=2))
     else:
-        click.echo(format_check_text(result))
+        click.echo(format_check_text(result, freshness, app.settings.monitor.timezone))
     sys.exit(1 if result.findings else 0)
 
 
-def format_check_text(result: UnitResult) -> str:
-    from monitors.rules import PARTIAL_MONTH_NOTE, SEVERITY_LABELS, month_label
+def _local(value: datetime, timezone: str) -> str:
+    from zoneinfo import ZoneInfo
+
+    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def year_month(month: str) -> str:
+    """'2020-08' -> '2020年8月' (check's months: a count read today may be of any year)."""
+    return f"{int(month[:4])}年{int(month[5:7])}月"
+
+
+def freshness_lines(freshness: Freshness, timezone: str, what: str = "栏目或账号") -> list[str]:
+    """数据更新于 …, and a warning when some of the data was read more than a day ago or never."""
+    if freshness.newest is None:
+        return ["数据更新于：尚未读取（请先运行 monitor crawl）"] if freshness.never_read else []
+    newest, oldest = _local(freshness.newest, timezone), _local(freshness.oldest or freshness.newest, timezone)
+    spread = freshness.oldest is not None and freshness.newest - freshness.oldest > timedelta(hours=1)
+    lines = [f"数据更新于 {newest}" + (f"（最早的一项读取于 {oldest}）" if spread else "")]
+    if freshness.stale:
+        late = [f"{freshness.never_read} 个{what}从未读取"] if freshness.never_read else []
+        if freshness.oldest is not None and freshness.now - freshness.oldest > timedelta(days=1):
+            late.append(f"有{what}超过 1 天未读取（最早一次读取于 {oldest}）")
+        lines.append(f"警告：{'，'.join(late)}，结果可能已过时；请先运行 monitor crawl。")
+    return lines
+
+
+def format_check_text(result: UnitResult, freshness: Freshness | None = None, timezone: str = "Asia/Shanghai") -> str:
+    """Everything `check --format json` shows, as text: months (with their year), columns with how they were
+    read, accounts with status and reason, findings, and when the data was read."""
+    from monitors.rules import PARTIAL_MONTH_NOTE, SEVERITY_LABELS
     from monitors.textable import table
 
     data = result.to_json()
-    lines = [f"{result.unit} 检查结果（截至 {result.as_of.isoformat()}）", ""]
-    lines.append("各月发布信息数：")
+    lines = [f"{result.unit} 检查结果（截至 {result.as_of.isoformat()}）"]
+    if freshness is not None:
+        lines += freshness_lines(freshness, timezone)
+    lines += ["", "各月发布信息数："]
     unsure = set(data["partial_months"])
     lines.append(table(["月份", "条数", "情况"],
-                       [[month_label(m.month), str(m.posts),
+                       [[year_month(m.month), str(m.posts),
                          ("未满月" if not m.complete else "未达标" if m.month in result.shortfalls else "达标")
                          + (PARTIAL_MONTH_NOTE if m.month in unsure else "")]
                         for m in result.facts.months]))
     lines += ["", "栏目："]
-    lines.append(table(["栏目", "类别", "信息数", "最近更新", "读取情况"],
-                       [[c["name"], CATEGORY_LABELS.get(c["category"], c["category"]), str(c["posts"]),
-                         c["last_post"] or "无", read_label(c)]
-                        for c in data["columns"]]))
+    if data["columns"]:
+        lines.append(table(["栏目", "类别", "信息数", "最近更新", "读取情况", "网址"],
+                           [[c["name"], CATEGORY_LABELS.get(c["category"], c["category"]), str(c["posts"]),
+                             c["last_post"] or "无", read_label(c), c["url"]]
+                            for c in data["columns"]]))
+    else:
+        lines.append("  （设置中没有该单位的栏目）")
+    lines += ["", "政务新媒体账号："]
+    if data["accounts"]:
+        lines.append(table(["平台", "账号", "最近发布", "状态", "网址"],
+                           [[PLATFORM_LABELS.get(a["platform"], a["platform"]), a["name"],
+                             a["last_post"][:10] if a["last_post"] else "无",
+                             a["status"] + (f"（{a['reason']}）" if a["reason"] else ""), a["url"]]
+                            for a in data["accounts"]]))
+    else:
+        lines.append("  （设置中没有该单位的政务新媒体账号）")
     lines.append("")
     if result.findings:
         lines.append(f"发现 {len(result.findings)} 个问题：")
@@ -282,7 +416,7 @@ def format_check_text(result: UnitResult) -> str:
 def report(ctx: click.Context, quarter: str, out: Path, as_of: str | None) -> None:
     """生成季度通报（.docx）及附件（.xlsx）和 report-季度.json。"""
     app = _app(ctx)
-    day = _as_of(as_of) if as_of else None
+    day = _as_of(as_of, app) if as_of else None
     with _AppErrors():
         paths = app.quarter_report(quarter, out, day)
     for path in paths:
@@ -331,7 +465,7 @@ def _report_problems(problems: Sequence[Problem], what: str, summary: Callable[[
 def accounts_export(ctx: click.Context, file: Path, as_of: str | None) -> None:
     """按设置文件导出登记表 FILE.xlsx（附最近更新和监测状态）。"""
     app = _app(ctx)
-    day = _as_of(as_of)
+    day = _as_of(as_of, app)
     with _AppErrors():
         done = app.export_accounts(file, day)
     if not done.with_status:
@@ -426,7 +560,7 @@ def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, int
     if interrupted and not send:
         raise UserError("--interrupted 只能与 --send 一起使用")
     app = _app(ctx)
-    day = _as_of(as_of)
+    day = _as_of(as_of, app)
     if dry_run:
         with _AppErrors():
             click.echo(format_alert_plan(app.plan_alerts(day)))
@@ -449,8 +583,8 @@ def alerts(ctx: click.Context, as_of: str | None, dry_run: bool, send: bool, int
     for row, reason in report.failed:
         click.echo(f"  失败：{row.subject}：{reason}（下次运行时重试）")
     for row in report.interrupted:
-        click.echo(f"  {row.last_error or '发送中断，请人工确认'}（是否已收到），确认后用 --interrupted resend|sent 处理："
-                   f"#{row.id} {row.subject}（收件人 {', '.join(row.recipients)}）")
+        click.echo(f"  {row.last_error or '发送中断，请人工确认'}（是否已收到），确认后用 --interrupted resend|sent "
+                   f"处理：#{row.id} {row.subject}（收件人 {', '.join(row.recipients)}）")
     sys.exit(0 if report.ok else 1)
 
 
@@ -473,7 +607,7 @@ def format_alert_plan(plan: AlertPlan) -> str:
     return "\n".join(lines)
 
 
-@main.command()
+@main.command(cls=click.Command, options_metavar=click_zh.OPTIONS_METAVAR)  # the demo writes its own settings
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("demo-out"), callback=_out_dir,
               help="输出目录（默认 ./demo-out）")
 @click.option("--port", type=int, default=8700, help="本地示例门户端口（被占用时自动换一个）")
@@ -509,7 +643,8 @@ def daemon(ctx: click.Context, once: str | None) -> None:
 @main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
-    """显示定时任务：计划、上次运行的时间和结果、下次运行时间，以及守护进程是否在运行。"""
+    """显示定时任务（计划、上次运行的时间和结果、下次运行时间）、守护进程是否在运行，以及最近一次抓取、
+    数据更新时间、读取有问题的栏目和无法读取的政务新媒体账号。"""
     from zoneinfo import ZoneInfo
 
     import scheduler
@@ -526,19 +661,100 @@ def status(ctx: click.Context) -> None:
         click.echo(f"守护进程：{'运行中（' + holder + '）' if holder else '未运行'}")
     except OSError as exc:  # the lock file cannot be created beside a read-only database
         click.echo(f"守护进程：未知（无法打开锁文件：{exc.strerror or exc}）")
-    from crawler.readers.browser import describe_browser
-
-    click.echo(f"浏览器：{describe_browser(settings.crawl.chromium_path)}")
+    now = datetime.now(tz)
     rows = []
     for job in scheduler.job_status(settings):
         last = job.last
         took = (f"{(last.finished_at - last.started_at).total_seconds():.0f} 秒"
                 if last and last.finished_at else "—")
-        rows.append([job.job, job.schedule or "off", when(last.started_at if last else None),
+        trigger = scheduler.make_trigger(job.schedule, settings.monitor.timezone)
+        upcoming = job.next_run or (trigger.get_next_fire_time(None, now) if trigger else None)
+        rows.append([f"{JOB_LABELS.get(job.job, job.job)}（{job.job}）", schedule_words(job.schedule),
+                     when(last.started_at if last else None),
                      JOB_RESULT_LABELS.get(last.status, last.status) if last else "从未运行", took,
-                     when(job.next_run),
+                     f"{when(upcoming)}（{until(upcoming, now)}）" if upcoming else "不运行",
                      (last.message or "")[:60] if last else ""])
     click.echo(table(["任务", "计划", "上次运行", "结果", "用时", "下次运行", "说明"], rows))
+    click.echo("")
+    try:
+        data = Monitor(settings).data_status()
+    except NotReady as exc:
+        click.echo(f"数据：{exc}")
+        return
+    run = data.last_crawl
+    if run is None:
+        click.echo("最近一次抓取：从未抓取")
+    else:
+        end = f"，{when(run.finished_at)} 结束" if run.finished_at else ""
+        click.echo(f"最近一次抓取：{when(run.started_at)} 开始{end}（{'完整' if run.full else '增量'}，"
+                   f"{CRAWL_RUN_LABELS.get(run.status, run.status)}）")
+    for line in freshness_lines(data.freshness, settings.monitor.timezone):
+        click.echo(line)
+    for title, problems in (("读取有问题的栏目", data.columns), ("无法读取的政务新媒体账号", data.accounts)):
+        if not problems:
+            click.echo(f"{title}：无")
+            continue
+        click.echo(f"{title}（{len(problems)} 个）：")
+        shown = problems[:STATUS_ROWS]
+        click.echo(table(["单位", "名称", "情况", "原因"], [[p.unit, p.name, p.state, p.reason[:60]] for p in shown]))
+        if len(problems) > len(shown):
+            click.echo(f"  ……另有 {len(problems) - len(shown)} 个（monitor check --unit 单位 查看各单位详情）")
+
+
+JOB_LABELS = {"crawl": "抓取门户栏目", "accounts": "读取政务新媒体", "probes": "可用性监测", "alerts": "预警邮件",
+              "monthly": "月度汇总", "quarterly": "季度通报"}
+CRAWL_RUN_LABELS = {"done": "已完成", "failed": "失败", "running": "运行中", "interrupted": "中断"}
+STATUS_ROWS = 30  # columns or accounts listed by `status` before "……另有 N 个"
+WEEKDAYS = {"0": "日", "1": "一", "2": "二", "3": "三", "4": "四", "5": "五", "6": "六", "7": "日", "sun": "日",
+            "mon": "一", "tue": "二", "wed": "三", "thu": "四", "fri": "五", "sat": "六"}
+
+
+def schedule_words(text: str) -> str:
+    """A [schedule] value in words: 每天 02:00, 每 4 小时, 每月 1 日 09:00, 每年 1、4、7、10 月 10 日 09:00,
+    每周一 08:30, 停用; a cron line outside these forms as it is (cron “…”)."""
+    from config.loader import parse_schedule
+
+    kind, value = parse_schedule(text)
+    if kind == "off":
+        return "停用"
+    if kind == "every":
+        for size, unit in ((86400, "天"), (3600, "小时"), (60, "分钟"), (1, "秒")):
+            if value >= size and value % size == 0:
+                return f"每 {value // size:g} {unit}"
+        return f"每 {value:g} 秒"
+    minute, hour, dom, month, dow = value.split()
+    numbers = re.compile(r"\d+(,\d+)*")
+    if not minute.isdigit():
+        return f"cron “{value}”"
+    if hour.startswith("*/") and hour[2:].isdigit() and (dom, month, dow) == ("*", "*", "*"):
+        return f"每 {int(hour[2:])} 小时" + ("（整点）" if minute == "0" else f"（第 {int(minute)} 分）")
+    if hour == "*" and (dom, month, dow) == ("*", "*", "*"):
+        return f"每小时第 {int(minute)} 分"
+    if not numbers.fullmatch(hour):
+        return f"cron “{value}”"
+    at = "、".join(f"{int(h):02d}:{int(minute):02d}" for h in hour.split(","))
+    if (dom, month, dow) == ("*", "*", "*"):
+        return f"每天 {at}"
+    if dom == "*" and month == "*" and all(d.lower() in WEEKDAYS for d in dow.split(",")):
+        return "每周" + "、".join(WEEKDAYS[d.lower()] for d in dow.split(",")) + f" {at}"
+    if numbers.fullmatch(dom) and dow == "*":
+        days = "、".join(str(int(d)) for d in dom.split(","))
+        if month == "*":
+            return f"每月 {days} 日 {at}"
+        if numbers.fullmatch(month):
+            return f"每年 {'、'.join(str(int(m)) for m in month.split(','))} 月 {days} 日 {at}"
+    return f"cron “{value}”"
+
+
+def until(when: datetime, now: datetime) -> str:
+    """How long until `when`, in words: 约 25 分钟后, 约 11 小时后, 约 3 天后 (已到时间 when it is past)."""
+    seconds = (when - now).total_seconds()
+    if seconds < 60:
+        return "即将运行" if seconds >= 0 else "已到时间"
+    for size, unit in ((86400, "天"), (3600, "小时"), (60, "分钟")):
+        if seconds >= size:
+            return f"约 {round(seconds / size)} {unit}后"
+    return "即将运行"
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from config.model import CATEGORIES, ColumnSettings, Settings
+from config.model import CATEGORIES, CATEGORY_LABELS, ColumnSettings, Settings
 from config.toml_text import toml_value
 from monitors.discover import classify_category, default_quota, url_key
 from monitors.register import UnitNames
@@ -47,8 +47,6 @@ CATEGORY_NAMES = {
     "其他": "other", "其它": "other",
     **{c: c for c in CATEGORIES},
 }
-CATEGORY_LABELS = {"dynamic": "动态类", "notice": "通知公告类", "plan": "人事规划类", "disclosure": "信息公开类",
-                   "other": "其他类"}
 _YES = ("是", "y", "yes", "true", "1", "√", "✓", "计入", "考核")
 _NO = ("否", "n", "no", "false", "0", "×", "不")
 

@@ -196,8 +196,8 @@ def test_daemon_runs_jobs_survives_a_failing_job_refuses_a_second_and_stops_on_s
         status = monitor(config, "status")
         assert status.returncode == 0, status.stderr
         assert "守护进程：运行中" in status.stdout
-        lines = {line.split()[0]: line for line in status.stdout.splitlines()[2:] if line.strip()}
-        assert "every 2s" in lines["crawl"] and ("成功" in lines["crawl"] or "运行中" in lines["crawl"])
+        lines = {job: next(line for line in status.stdout.splitlines() if f"（{job}）" in line) for job in scheduler.JOBS}
+        assert "每 2 秒" in lines["crawl"] and ("成功" in lines["crawl"] or "运行中" in lines["crawl"])
         assert "失败" in lines["monthly"] or "运行中" in lines["monthly"]
         assert "从未运行" in lines["accounts"]
         assert any(f"{date.today().year}-" in part for part in lines["probes"].split("  ")[-2:])  # a next run

@@ -7,14 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from config.model import CATEGORY_LABELS  # noqa: F401 - the one label set (check, the report, settings)
+
 KIND_LABELS = {"township": "镇街", "department": "区直部门", "other": "其他单位"}
-CATEGORY_LABELS = {
-    "dynamic": "动态要闻类",
-    "notice": "通知公告类",
-    "plan": "人事规划类",
-    "disclosure": "信息公开类",
-    "other": "其他",
-}
 
 
 @dataclass(frozen=True)

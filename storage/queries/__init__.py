@@ -45,6 +45,7 @@ from storage.queries.facts import (
     unit_posts_between,
     units,
 )
+from storage.queries.freshness import CrawlRunRow, column_read_times, last_crawl
 from storage.queries.jobs import (
     JOB_STORE_TABLE,
     JobRunRow,
@@ -97,6 +98,9 @@ __all__ = [
     "listed_count",
     "save_validators",
     "run_fetches",
+    "CrawlRunRow",
+    "last_crawl",
+    "column_read_times",
     "UnitFact",
     "ColumnFact",
     "units",
