@@ -661,6 +661,9 @@ def status(ctx: click.Context) -> None:
         click.echo(f"守护进程：{'运行中（' + holder + '）' if holder else '未运行'}")
     except OSError as exc:  # the lock file cannot be created beside a read-only database
         click.echo(f"守护进程：未知（无法打开锁文件：{exc.strerror or exc}）")
+    from crawler.readers.browser import describe_browser
+
+    click.echo(f"浏览器：{describe_browser(settings.crawl.chromium_path)}")
     now = datetime.now(tz)
     rows = []
     for job in scheduler.job_status(settings):
