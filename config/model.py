@@ -62,6 +62,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("report", "good_departments"): NON_NEGATIVE,
     ("smtp", "port"): Range(ge=1, le=65535),
     ("alerts", "resend_after_days"): AT_LEAST_ONE,
+    ("alerts", "fix_within_days"): AT_LEAST_ONE,
     ("probes", "retries"): NON_NEGATIVE,
     ("probes", "retry_delay"): NON_NEGATIVE,
     ("probes", "concurrency"): AT_LEAST_ONE,
@@ -196,8 +197,10 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class AlertSettings:
-    centre: tuple[str, ...] = ()
+    centre: tuple[str, ...] = ()  # the centre's addresses: copied on every unit's email, its Reply-To
     resend_after_days: int = 7
+    fix_within_days: int = 10  # 整改时限: each finding asks to be fixed within this many days of the email
+    contact: str = ""  # the centre's contact line in each email (office, phone); "" names its addresses
 
 
 @dataclass(frozen=True)

@@ -32,10 +32,12 @@ from monitors.alerts.smtp import SmtpChannel, header_safe  # registers "smtp"
 
 
 def make_channel(settings: Settings, name: str = "smtp") -> Channel:
-    """The channel settings name (only `smtp` today), built from its settings table."""
+    """The channel settings name (only `smtp` today), built from its settings table; replies go to the centre,
+    dates are in the monitor's time zone."""
     if name not in CHANNELS:
         raise ValueError(f"未知的提醒渠道 {name!r}；可用的有 {'、'.join(sorted(CHANNELS))}")
-    return CHANNELS[name](getattr(settings, name))
+    return CHANNELS[name](getattr(settings, name), reply_to=settings.alerts.centre,
+                          timezone=settings.monitor.timezone)
 
 
 def send_alerts(sessions: sessionmaker[Session], settings: Settings, as_of: date,

@@ -10,6 +10,9 @@ The outcome of a send is known up to the end of the message: a refused connectio
 to MAIL, RCPT or DATA is a failure (SmtpError, retried by the next run). Once the whole message went out after
 DATA's 354, only the server's reply tells; a connection lost before it raises DeliveryInDoubt (the server may
 have kept the message), which the outbox never retries by itself.
+
+Headers: `Reply-To` the centre (`[alerts] centre`: a unit's answer reaches the people who can act on it, not
+the sending mailbox), `Date` in `[monitor] timezone` (+0800, not the server's UTC).
 """
 from __future__ import annotations
 
@@ -18,9 +21,12 @@ import re
 import smtplib
 import socket
 import ssl
+from collections.abc import Sequence
+from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import format_datetime, formatdate, make_msgid
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from config.model import SmtpSettings
 from monitors.alerts.compose import Email
@@ -83,9 +89,12 @@ PLAIN_AUTH_REFUSED = ("[smtp] user 需要 security = \"starttls\" 或 \"ssl\"（
 class SmtpChannel:
     """电子邮件（SMTP）：按 [smtp] 设置发送，密码只从环境变量 MONITOR_SMTP_PASSWORD 读取。"""
 
-    def __init__(self, settings: SmtpSettings, timeout: float = TIMEOUT) -> None:
+    def __init__(self, settings: SmtpSettings, timeout: float = TIMEOUT, *, reply_to: Sequence[str] = (),
+                 timezone: str | None = None) -> None:
         self.settings = settings
         self.timeout = timeout
+        self.reply_to = tuple(reply_to)  # the centre's addresses
+        self.tz = ZoneInfo(timezone) if timezone else None  # None: the machine's zone
 
     def __repr__(self) -> str:  # never the password
         s = self.settings
@@ -99,7 +108,9 @@ class SmtpChannel:
         msg["To"] = ", ".join(_addresses(email.to))
         if email.cc:
             msg["Cc"] = ", ".join(_addresses(email.cc))
-        msg["Date"] = formatdate(localtime=True)
+        if reply_to := _addresses(self.reply_to):
+            msg["Reply-To"] = ", ".join(reply_to)
+        msg["Date"] = format_datetime(datetime.now(self.tz)) if self.tz else formatdate(localtime=True)
         domain = header_safe(s.sender.rpartition("@")[2]) or None
         if message_key:
             # The same outbox row always has the same Message-ID: a resend after a crash can be recognised.
