@@ -320,6 +320,14 @@ class _Builder:
             names.add(unit.name)
             for prefix in unit.url_prefixes:
                 self.check_url(prefix, ("units", i, "url_prefixes"))
+        aliases: dict[str, str] = {}  # an alias names one unit, and no unit is named by another's alias
+        for i, unit in enumerate(settings.units):
+            for alias in unit.aliases:
+                other = alias if alias in names else aliases.get(alias)
+                if not alias.strip() or (other is not None and other != unit.name):
+                    raise self.error(("units", i, "aliases"), "别名不能为空" if not alias.strip() else
+                                     f"别名“{alias}”已是单位“{other}”的{'名称' if alias in names else '别名'}")
+                aliases[alias] = unit.name
         urls: set[str] = set()
         resolved = []
         for i, column in enumerate(settings.columns):

@@ -155,6 +155,7 @@ class UnitSettings:
     kind: str = "department"
     emails: tuple[str, ...] = ()
     url_prefixes: tuple[str, ...] = ()  # the unit owns columns whose URL starts with one of these
+    aliases: tuple[str, ...] = ()  # other names users write for it (市监局): `--unit` and the imports accept them
 
 
 @dataclass(frozen=True)

@@ -198,11 +198,21 @@ class Monitor:
             raise NotReady("数据库需要升级（缺少提醒记录表），请先运行 monitor init")
         return get_sessionmaker(self.url)
 
-    def require_units(self, units: Sequence[str]) -> None:
+    def unit_names(self, units: Sequence[str]) -> list[str]:
+        """The settings units `units` name (a name, an alias, 仓山区审计局 for 审计局: monitors.unit_names);
+        UnknownUnit naming the closest known units for any other."""
+        from monitors.unit_names import UnitNames
+
+        known = UnitNames.of(self.settings.units)
+        found = []
         for unit in units:
-            if self.settings.unit(unit) is None:
-                known = "、".join(u.name for u in self.settings.units)
-                raise UnknownUnit(f"设置中没有单位“{unit}”。已设置的单位：{known}")
+            if (name := known.find(unit)) is None:
+                raise UnknownUnit(known.unknown(unit, "请检查单位名称或先在设置中添加该单位"))
+            found.append(name)
+        return found
+
+    def require_units(self, units: Sequence[str]) -> None:
+        self.unit_names(units)
 
     # --- crawl, read, probe --------------------------------------------------------------------------
 
@@ -213,7 +223,7 @@ class Monitor:
         times on their pages counted from `now`, default the clock)."""
         from crawler.run import crawl_in_process
 
-        self.require_units(units)
+        units = self.unit_names(units)
         self.prepare()  # once here; the crawl and the accounts reuse it
         summary = crawl_in_process(self.settings, list(units) or None, full=full,
                                    progress=progress if progress is not None else False, prepared=True)
@@ -250,7 +260,7 @@ class Monitor:
 
     def check(self, unit: str, as_of: date) -> UnitResult:
         """One unit evaluated as of the date (DESIGN.md's `check`)."""
-        self.require_units([unit])
+        unit = self.unit_names([unit])[0]
         with self.sessions() as session:
             try:
                 return evaluate_unit(session, self.settings, unit, as_of)
@@ -343,16 +353,20 @@ class Monitor:
 
     # --- registers and settings ----------------------------------------------------------------------
 
-    def import_accounts(self, file: Path) -> AccountsImport:
+    def import_accounts(self, file: Path, *, add_units: bool = False, skip_unsupported: bool = False
+                        ) -> AccountsImport:
+        """The register's new accounts as TOML. Errors: a unit settings do not have (unless `add_units`), an
+        account on a platform we do not monitor (unless `skip_unsupported`), … (monitors.register)."""
         from monitors.register import RegisterError, new_rows, read_register, rows_to_toml
+        from monitors.unit_names import UnitNames
 
         try:
-            rows, problems = read_register(file)
+            rows, problems = read_register(file, skip_unsupported=skip_unsupported)
         except RegisterError as exc:
             raise BadInput(str(exc)) from None
-        fresh, known, twins = new_rows(rows, self.settings)
+        fresh, known, twins = new_rows(rows, self.settings, add_units=add_units)
         problems = sorted(problems + twins, key=lambda p: (p.level != "error", p.line))
-        text = rows_to_toml(fresh, [u.name for u in self.settings.units], source=file.name)
+        text = rows_to_toml(fresh, UnitNames.of(self.settings.units), source=file.name)
         return AccountsImport(len(rows), fresh, len(known), problems, text, text.splitlines().count("[[units]]"))
 
     def export_accounts(self, file: Path, as_of: date) -> AccountsExport:

@@ -431,12 +431,14 @@ def accounts() -> None:
 @accounts.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--write", is_flag=True, help="把新单位和新账号追加到设置文件（先备份为 .bak）；默认只输出将追加的内容")
+@click.option("--add-units", is_flag=True, help="把设置中没有的单位作为新单位一并导入（默认报错，并提示相近的单位）")
+@click.option("--skip-unsupported", is_flag=True, help="跳过暂不支持监测的平台（抖音、今日头条等）上的账号")
 @click.pass_context
-def accounts_import(ctx: click.Context, file: Path, write: bool) -> None:
-    """检查登记表 FILE.xlsx 并导入其中的账号。有错误时退出码为 1，且不写入。"""
+def accounts_import(ctx: click.Context, file: Path, write: bool, add_units: bool, skip_unsupported: bool) -> None:
+    """检查登记表 FILE.xlsx 并导入其中的账号。有错误时（如单位不在设置中、平台暂不支持）退出码为 1，且不写入。"""
     app = _app(ctx)
     with _AppErrors():
-        found = app.import_accounts(file)
+        found = app.import_accounts(file, add_units=add_units, skip_unsupported=skip_unsupported)
     _report_problems(found.problems, "登记表", lambda errors, warnings: (
         f"登记表 {file.name}：可监测账号 {found.rows} 个，其中新账号 {len(found.fresh)} 个、"
         f"已在设置中 {found.known} 个，"

@@ -17,9 +17,8 @@ from pathlib import Path
 from config.model import CATEGORIES, CATEGORY_LABELS, ColumnSettings, Settings
 from config.toml_text import toml_value
 from monitors.discover import classify_category, default_quota, url_key
-from monitors.register import UnitNames
-from monitors.sheets import (NameSuggester, Problem, cell_text, find_header, header_fields, http_url, norm,
-                             open_workbook)
+from monitors.sheets import Problem, cell_text, find_header, header_fields, http_url, norm, open_workbook
+from monitors.unit_names import UnitNames
 
 TITLE = "栏目维护分工表"
 _HEADER_ALIASES = {
@@ -97,7 +96,7 @@ def read_columns(path: str | Path, settings: Settings) -> tuple[list[ColumnRow],
     matrix, header, fields = find_header(
         open_workbook(path, TITLE), _header_fields,
         f"找不到表头：{TITLE}应有“栏目名称”“地址”“维护单位”“栏目类别”等列")
-    known = _Units([u.name for u in settings.units])
+    known = UnitNames.of(settings.units)
     configured = {url_key(c.url): c for c in settings.columns}
     rows: list[ColumnRow] = []
     problems: list[Problem] = []
@@ -136,15 +135,7 @@ def read_columns(path: str | Path, settings: Settings) -> tuple[list[ColumnRow],
     return rows, problems
 
 
-class _Units(UnitNames):
-    """The settings' units, and the closest-name suggestion for an unknown one (`NameSuggester`)."""
-
-    def __init__(self, names: list[str]) -> None:
-        super().__init__(names)
-        self.closest = NameSuggester(names)
-
-
-def _check_row(line: int, values: dict[str, str], known: _Units) -> tuple[ColumnRow | None, list[Problem]]:
+def _check_row(line: int, values: dict[str, str], known: UnitNames) -> tuple[ColumnRow | None, list[Problem]]:
     problems: list[Problem] = []
 
     def problem(level: str, message: str) -> None:
@@ -159,9 +150,7 @@ def _check_row(line: int, values: dict[str, str], known: _Units) -> tuple[Column
     else:
         unit = known.resolve(unit_written)
         if unit not in known:
-            near = known.closest(unit_written)
-            problem("error", f"维护单位“{unit_written}”不在设置的单位中" + (f"，是否为“{near}”？" if near else
-                                                                    "，请先在设置中添加该单位"))
+            problem("error", known.unknown(unit_written, "请先在设置中添加该单位", "维护单位"))
         elif unit != unit_written:
             problem("warning", f"维护单位“{unit_written}”按设置中的“{unit}”记入")
     address = values.get("url", "")

@@ -9,7 +9,12 @@ and status from the database (the status rule is `monitors.rules.account_status`
 
 Reading is by header titles, not positions: the form has a title row and a 单位名称（盖章）row above the header,
 填表人 and 注 lines below the rows, hand-merged cells and blank rows in between. Problems are Chinese sentences
-naming the row by its 序号 (the number users see on the printed form), or by the sheet row when 序号 is empty.
+naming the row as Excel numbers it (header rows counted), with its 序号 when it has one: 第8行（序号5）.
+
+Units are settings units (`monitors.unit_names`: a name, an alias, 三叉街街道办事处 for 三叉街街道); an unknown
+unit is an error naming the closest known ones, unless the import is asked to add new units (`add_units`).
+Accounts on platforms we do not monitor (抖音, 今日头条, …) are listed in one problem: an error, unless the
+import is asked to skip them (`skip_unsupported`).
 """
 from __future__ import annotations
 
@@ -32,7 +37,8 @@ from monitors.report.xlsx_writer import SHORT_FILL, fit_widths, set_cell, write_
 from monitors.sheets import Problem, SheetError, find_header, header_fields, open_workbook
 from monitors.sheets import cell_text as _text
 from monitors.sheets import http_url as _http_url
-from monitors.sheets import norm as _norm
+from monitors.unit_names import UnitNames, unit_key
+from monitors.unit_names import norm as _norm
 
 REGISTER_TITLE = "福州市政务新媒体详细汇总表"
 NAMELESS = "（未填写名称）"  # the settings name of an account the register gives no name (seed row 13)
@@ -76,7 +82,6 @@ _HEADER_ALIASES = {
 }
 _HEADER_PREFIXES = [("联系人", "contact"), ("负责人", "owner"), ("任意一篇文章", "sample_url"),
                     ("文章url", "sample_url"), ("文章链接", "sample_url"), ("是否建立", "review")]
-_UNIT_SUFFIXES = ("办事处", "人民政府")
 _YES = ("是", "有", "已", "建立", "y", "yes", "true", "√", "✓", "✔")
 _NO = ("否", "无", "未", "没", "不", "n", "no", "false", "×", "✗")
 _NOT_BUILT = ("未建立", "没有建立", "尚未", "暂未", "暂无", "还没")
@@ -84,7 +89,10 @@ _SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.I)   # a URL's scheme as wr
 _INTERNAL_NAMES = ("localhost", "metadata", "metadata.google.internal", "instance-data")
 _PHONE = re.compile(r"1[3-9]\d{9}|\d{3,4}-?\d{7,8}|\d{7,8}")
 
-RegisterError = SheetError  # a register that cannot be read at all (monitors.sheets); Problem.row is the 序号
+RegisterError = SheetError  # a register that cannot be read at all (monitors.sheets); Problem.row is the sheet row
+# The register's fields an account keeps besides unit, platform, name and url: export writes each back.
+DETAILS = {"operator": "运营主体", "review": "是否建立审核机制", "contact": "联系人", "owner": "负责人",
+           "note": "备注", "account_id": "账号 ID", "sample_url": "任意一篇文章的 URL"}
 
 
 @dataclass(frozen=True)
@@ -121,7 +129,8 @@ class RegisterRow:
 
 
 def _label(no: int | None, line: int) -> str:
-    return f"第{no}行" if no is not None else f"表格第{line}行"
+    """The row as Excel numbers it, with the 序号 written on it: 第8行（序号5）."""
+    return f"第{line}行" + (f"（序号{no}）" if no is not None and no != line else "")
 
 
 def platform_of(label: str) -> str | None:
@@ -136,15 +145,6 @@ def platform_of(label: str) -> str | None:
     if "微信" in key and "公众" in key:
         return "wechat"
     return None
-
-
-def unit_key(unit: str) -> str:
-    """A unit name compared loosely: 三叉街街道 = 三叉街街道办事处 (suffixes 办事处, 人民政府 dropped)."""
-    key = _norm(unit)
-    for suffix in _UNIT_SUFFIXES:
-        if key.endswith(suffix) and len(key) > len(suffix):
-            key = key[: -len(suffix)]
-    return key
 
 
 def _review(text: str) -> bool | None | Literal["bad"]:
@@ -187,10 +187,11 @@ def _header_fields(cells: list[str]) -> dict[int, str] | None:
     return header_fields(cells, _HEADER_ALIASES, _HEADER_PREFIXES, ("unit", "platform", "name"))
 
 
-def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
+def read_register(path: str | Path, skip_unsupported: bool = False) -> tuple[list[RegisterRow], list[Problem]]:
     """The register's accounts that can be monitored, and the problems found (errors first, then by row).
 
-    Rows with an error, and rows on platforms we do not monitor (a warning each), are not among the rows.
+    Rows with an error, and rows on platforms we do not monitor, are not among the rows; the latter are listed in
+    one problem (`unsupported_problem`), an error unless `skip_unsupported`.
     Raises RegisterError when the file cannot be read as a register at all.
     """
     workbook = open_workbook(path, "登记表")
@@ -200,6 +201,7 @@ def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
     problems: list[Problem] = []
     seen_units: dict[tuple[str, str], RegisterRow] = {}  # (unit key, platform) -> its first row
     seen_urls: dict[str, RegisterRow] = {}
+    unsupported: list[tuple[int, str, str]] = []  # (sheet row, 平台类型, 账号名称)
     for r in range(header + 1, len(matrix)):
         cells = [_text(v) for v in matrix[r]]
         first = next((c for c in cells if c), "")
@@ -215,25 +217,43 @@ def read_register(path: str | Path) -> tuple[list[RegisterRow], list[Problem]]:
                     else cells[i]
         if not any(v for f, v in values.items() if f not in ("no", "last_post", "status")):
             continue  # blank, or only a pre-printed 序号
+        if (label := values.get("platform", "")) and platform_of(label) is None:
+            unsupported.append((r + 1, label, values.get("name", "")))
+            continue
         row, row_problems = _check_row(r + 1, values)
         problems += row_problems
         if row is None:
             continue
         if row.url in seen_urls:
             same_url = seen_urls[row.url]
-            problems.append(Problem(row.no or row.line, "error",
+            problems.append(Problem(row.line, "error",
                                     f"{row.label}：与{same_url.label}的监测地址相同（{row.url}），重复登记", row.line))
             continue
         other = seen_units.setdefault((unit_key(row.unit), row.platform), row)
         if other is not row:
-            problems.append(Problem(row.no or row.line, "warning",
+            problems.append(Problem(row.line, "warning",
                                     f"{row.label}：与{other.label}同一单位“{other.unit}”同一平台“{other.platform_label}”，"
                                     "可能重复登记", row.line))
         seen_urls[row.url] = row
         if not any(p.level == "error" for p in row_problems):
             rows.append(row)
+    if unsupported:
+        problems.append(unsupported_problem(unsupported, skip_unsupported))
     problems.sort(key=lambda p: (p.level != "error", p.line))
     return rows, problems
+
+
+def unsupported_problem(rows: list[tuple[int, str, str]], skip: bool) -> Problem:
+    """One problem (line 0: the whole sheet) listing the rows on platforms we do not monitor, by platform: an
+    error (nothing is imported) unless `skip` (`--skip-unsupported`: the other rows are imported)."""
+    by_platform: dict[str, list[str]] = {}
+    for line, label, name in rows:
+        by_platform.setdefault(label, []).append(f"第{line}行“{name or '未填写名称'}”")
+    listed = "；".join(f"{label} {len(names)} 个（{'、'.join(names)}）" for label, names in by_platform.items())
+    if skip:
+        return Problem(0, "warning", f"已跳过暂不支持监测的平台上的账号 {len(rows)} 个：{listed}", 0)
+    return Problem(0, "error", f"暂不支持监测的平台上有账号 {len(rows)} 个：{listed}。"
+                               "请删除这些行，或加 --skip-unsupported 跳过它们、导入其余账号", 0)
 
 
 def _check_row(line: int, values: dict[str, str]) -> tuple[RegisterRow | None, list[Problem]]:
@@ -243,7 +263,7 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[RegisterRow | None, l
     problems: list[Problem] = []
 
     def problem(level: str, message: str) -> None:
-        problems.append(Problem(no if no is not None else line, level, f"{label}：{message}", line))
+        problems.append(Problem(line, level, f"{label}：{message}", line))
 
     unit = values.get("unit", "")
     platform_label = values.get("platform", "")
@@ -254,8 +274,7 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[RegisterRow | None, l
         problem("error", "平台类型为空")
         return None, problems
     platform = platform_of(platform_label)
-    if platform is None:
-        problem("warning", f"平台类型“{platform_label}”暂不支持监测，已跳过（{name or '未填写名称'}）")
+    if platform is None:  # read_register lists these rows apart (unsupported_problem)
         return None, problems
     if not unit:
         problem("error", "单位为空")
@@ -339,62 +358,58 @@ def _site_hosts(settings: Settings) -> set[str]:
             if (h := urlsplit(u).hostname)}
 
 
-def new_rows(rows: list[RegisterRow], settings: Settings) -> tuple[list[RegisterRow], list[RegisterRow], list[Problem]]:
+def new_rows(rows: list[RegisterRow], settings: Settings, add_units: bool = False
+             ) -> tuple[list[RegisterRow], list[RegisterRow], list[Problem]]:
     """(rows to add, rows whose URL is already in settings, problems): warnings about likely duplicates of
-    configured accounts, and an error for each new row whose address is internal (`internal_host`) and not on
-    a configured site's host; such a row is not added."""
-    configured = {a.url for a in settings.accounts}
+    configured accounts and about configured accounts whose details the register gives otherwise (not updated);
+    an error for each new row whose address is internal (`internal_host`) and not on a configured site's host,
+    and for each new row whose unit settings do not have (`monitors.unit_names`, with the closest known units)
+    unless `add_units`; such a row is not added."""
+    configured = {a.url: a for a in settings.accounts}
+    units = UnitNames.of(settings.units)
     site_hosts = _site_hosts(settings)
     by_name = {(unit_key(a.unit), a.platform, _norm(a.name)): a for a in settings.accounts}
     fresh, known, problems = [], [], []
+    unknown: dict[str, None] = {}  # units settings do not have, in order
     for row in rows:
-        if row.url in configured:
+        if (old := configured.get(row.url)) is not None:
             known.append(row)
+            if changed := _changed_details(row, old):
+                problems.append(Problem(row.line, "warning", f"{row.label}：账号已在设置中（{old.unit}“{old.name}”），"
+                                        f"登记表的{'、'.join(changed)}与设置不同，未更新：请在设置中修改", row.line))
             continue
         if internal := _internal_address(row, site_hosts):
-            where = "" if row.no is None else f"（表格第{row.line}行）"
-            problems.append(Problem(row.no or row.line, "error",
-                                    f"{row.label}{where}：地址 {internal} 指向本机、内网或云元数据地址，不予登记",
+            problems.append(Problem(row.line, "error",
+                                    f"{row.label}：地址 {internal} 指向本机、内网或云元数据地址，不予登记",
                                     row.line))
+            continue
+        if row.unit and not add_units and units.find(row.unit) is None:
+            problems.append(Problem(row.line, "error", f"{row.label}：{units.unknown(row.unit)}", row.line))
+            unknown[row.unit] = None
             continue
         twin = by_name.get((unit_key(row.unit), row.platform, _norm(row.name))) if row.name else None
         if twin is not None:
-            problems.append(Problem(row.no or row.line, "warning",
+            problems.append(Problem(row.line, "warning",
                                     f"{row.label}：设置中已有“{twin.unit}”的{PLATFORM_REGISTER_NAMES[twin.platform]}"
                                     f"“{twin.name}”（{twin.url}），网址不同，可能重复", row.line))
         fresh.append(row)
+    if unknown:  # one summary, before the rows (line 0: the whole sheet)
+        problems.append(Problem(0, "error", f"设置中没有的单位 {len(unknown)} 个（{'、'.join(unknown)}）：请先在设置中"
+                                "添加，或写入相应单位的 aliases，或加 --add-units 把它们作为新单位一并导入", 0))
     return fresh, known, problems
 
 
-class UnitNames:
-    """Known unit names, by name and by `unit_key`: `resolve` is a dict look-up, not a scan of every name."""
-
-    def __init__(self, names: Iterable[str] = ()) -> None:
-        self.names: dict[str, None] = {}  # in order
-        self._by_key: dict[str, list[str]] = {}
-        for name in names:
-            self.add(name)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self.names
-
-    def add(self, name: str) -> None:
-        if name not in self.names:
-            self.names[name] = None
-            self._by_key.setdefault(unit_key(name), []).append(name)
-
-    def resolve(self, unit: str) -> str:
-        """The settings unit a register unit belongs to: the same name, else the one unit equal loosely, else
-        itself."""
-        if unit in self.names:
-            return unit
-        matches = self._by_key.get(unit_key(unit), [])
-        return matches[0] if len(matches) == 1 else unit
+def _changed_details(row: RegisterRow, account: AccountSettings) -> list[str]:
+    """The register columns (DETAILS) a row fills in otherwise than the configured account."""
+    new = row.to_account(account.unit)
+    return [label for key, label in DETAILS.items()
+            if getattr(new, key) not in (None, "") and getattr(new, key) != getattr(account, key)]
 
 
-def rows_to_toml(rows: list[RegisterRow], known_units: Iterable[str], source: str = "") -> str:
-    """`[[units]]` (kind "other") for units not in `known_units`, then one `[[accounts]]` a row, all fields."""
-    names = UnitNames(known_units)
+def rows_to_toml(rows: list[RegisterRow], known_units: UnitNames | Iterable[str], source: str = "") -> str:
+    """`[[units]]` (kind "other") for units `known_units` does not name (rows `new_rows` let through with
+    `add_units`), then one `[[accounts]]` a row, all fields."""
+    names = known_units if isinstance(known_units, UnitNames) else UnitNames(known_units)
     added: list[str] = []
     blocks: list[str] = []
     for row in rows:
@@ -405,8 +420,7 @@ def rows_to_toml(rows: list[RegisterRow], known_units: Iterable[str], source: st
         account = row.to_account(unit)
         lines = [f"# {row.label}{'' if unit == row.unit else f'，登记表单位“{row.unit}”按“{unit}”记入'}",
                  "[[accounts]]"]
-        for key in ("unit", "platform", "name", "url", "operator", "review", "contact", "owner", "note",
-                    "account_id", "sample_url"):
+        for key in ("unit", "platform", "name", "url", *DETAILS):
             value = getattr(account, key)
             if value is None or value == "":
                 continue
@@ -501,6 +515,6 @@ def account_statuses(settings: Settings, as_of: date) -> dict[str, tuple[str, st
     return out
 
 
-__all__ = ["HEADERS", "NAMELESS", "PLATFORM_NAMES", "PLATFORM_REGISTER_NAMES", "Problem", "RegisterError",
+__all__ = ["DETAILS", "HEADERS", "NAMELESS", "PLATFORM_NAMES", "PLATFORM_REGISTER_NAMES", "Problem", "RegisterError",
            "RegisterRow", "UnitNames", "account_statuses", "internal_host", "new_rows", "platform_of", "read_register",
-           "rows_to_toml", "unit_key", "write_register"]
+           "rows_to_toml", "unit_key", "unsupported_problem", "write_register"]

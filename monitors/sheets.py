@@ -6,9 +6,7 @@ rows and 填表人/注 lines below are normal. Problems are Chinese sentences st
 """
 from __future__ import annotations
 
-import difflib
 import re
-import unicodedata
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -24,8 +22,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
 from monitors.report.xlsx_writer import clean_text
+from monitors.unit_names import norm
 
-_SPACES = re.compile(r"\s+")
 _URL = re.compile(r"https?://[^\s，。；;、）)】\]>\"'“”]+", re.I)
 _BARE_URL = re.compile(r"^(?:[a-z0-9-]+\.)+[a-z]{2,}(?::\d+)?(?:/\S*)?$", re.I)
 HEADER_SCAN_ROWS = 40  # the header is looked for in a sheet's first rows
@@ -47,15 +45,10 @@ class SheetError(Exception):
 
 @dataclass(frozen=True)
 class Problem:
-    row: int  # the number the message names the row by (序号, or the sheet row)
+    row: int  # the number the message names the row by (the sheet row; 0 for a summary)
     level: str  # "error" | "warning"
     message: str  # Chinese, starting with 第N行：
-    line: int = 0  # the sheet row
-
-
-def norm(text: str) -> str:
-    """A header or name compared loosely: NFKC, no whitespace, lower case, no trailing colon."""
-    return _SPACES.sub("", unicodedata.normalize("NFKC", text)).lower().rstrip(":：")
+    line: int = 0  # the sheet row (0: a summary of the whole sheet)
 
 
 def cell_text(value: object) -> str:
@@ -213,27 +206,3 @@ def header_fields(cells: list[str], aliases: dict[str, str], prefixes: Iterable[
         if field is not None:
             fields[i] = field
     return fields if set(required) <= set(fields.values()) else None
-
-
-class NameSuggester:
-    """The known name most like a given one (difflib ratio >= cutoff), for "是否为……？" suggestions; each name
-    answered once, and at most `limit` names answered in all: each answer compares with every known name, so a
-    sheet of thousands of unknown names would otherwise cost rows x names."""
-
-    def __init__(self, known: Iterable[str], cutoff: float = 0.5, limit: int = 100) -> None:
-        self.known = list(dict.fromkeys(known))
-        self.loose = {norm(k): k for k in self.known}
-        self.cutoff, self.limit = cutoff, limit
-        self._answers: dict[str, str | None] = {}
-
-    def __call__(self, name: str) -> str | None:
-        if name not in self._answers:
-            if len(self._answers) >= self.limit:
-                return None
-            found = difflib.get_close_matches(name, self.known, n=1, cutoff=self.cutoff)
-            if not found:
-                loose = difflib.get_close_matches(norm(name), list(self.loose), n=1, cutoff=self.cutoff)
-                found = [self.loose[loose[0]]] if loose else []
-            self._answers[name] = found[0] if found else None
-        return self._answers[name]
-

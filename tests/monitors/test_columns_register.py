@@ -79,7 +79,7 @@ def test_problems_name_the_excel_row(settings_path: Path, tmp_path: Path) -> Non
     found, problems = read_columns(sheet, load_settings(settings_path))
     errors = {p.line: p.message for p in problems if p.level == "error"}
     assert set(errors) == {5, 6, 7, 8, 9, 11}
-    assert errors[5].startswith("第5行：") and "“审记局”" in errors[5] and "是否为“审计局”" in errors[5]
+    assert errors[5].startswith("第5行：") and "“审记局”" in errors[5] and "您是否要找：审计局？" in errors[5]
     assert "与第4行的地址相同" in errors[6]
     assert "栏目类别为空" in errors[7] and "通知公告类" in errors[7]
     assert "“杂项类”无法识别" in errors[8]
@@ -96,7 +96,7 @@ def test_cli_errors_write_nothing_then_write_with_backup(settings_path: Path, tm
     bad = write_sheet(tmp_path / "bad.xlsx", [[1, "工作动态", BASE + "/new/gzdt/", "审记局", "动态类"]])
     result = runner.invoke(main, ["--config", str(settings_path), "columns", "import", str(bad), "--write"])
     assert result.exit_code == 1
-    assert "[错误] 第4行：维护单位“审记局”不在设置的单位中，是否为“审计局”？" in result.stderr
+    assert "[错误] 第4行：维护单位“审记局”不在设置的单位中，您是否要找：审计局？" in result.stderr
     assert settings_path.read_text(encoding="utf-8") == original and not (tmp_path / "settings.toml.bak").exists()
 
     good = write_sheet(tmp_path / "good.xlsx", [[i, c.name, BASE + c.path, c.unit, LABELS[c.category]]

@@ -76,16 +76,16 @@ def test_import_of_the_seed_register() -> None:
     assert rows[18].sample_url.endswith("/s/hHHZOJu6UNatSkesEgxa4r")
     assert not [p for p in problems if p.level == "error"]
     assert messages(problems) == [
-        "第5行：未建立审核机制",
-        "第5行：缺少联系人",
-        "第13行：账号名称为空，暂以“（未填写名称）”登记",
-        "第13行：未建立审核机制（未填写）",
-        "第13行：缺少联系人",
-        "第16行：联系人“郑某某”没有手机号码",
-        "第19行：与第13行同一单位“三叉街街道”同一平台“微信公众号”，可能重复登记",
+        "第8行（序号5）：未建立审核机制",
+        "第8行（序号5）：缺少联系人",
+        "第16行（序号13）：账号名称为空，暂以“（未填写名称）”登记",
+        "第16行（序号13）：未建立审核机制（未填写）",
+        "第16行（序号13）：缺少联系人",
+        "第19行（序号16）：联系人“郑某某”没有手机号码",
+        "第22行（序号19）：与第16行（序号13）同一单位“三叉街街道”同一平台“微信公众号”，可能重复登记",
     ]
     assert all(p.level == "warning" for p in problems)
-    assert [p.row for p in problems] == [5, 5, 13, 13, 13, 16, 19]
+    assert [p.row for p in problems] == [8, 8, 16, 16, 16, 19, 22]  # Excel's rows: title, 单位名称, header above
 
 
 def test_platform_names_and_loose_units() -> None:
@@ -158,15 +158,14 @@ def test_unsupported_platforms_and_rows_without_an_address(tmp_path: Path) -> No
                                 contact="林某某 13800000000"),
                 AccountSettings("大数据服务中心", "weibo", "仓山发布二", rows[0].url)]
     path = write_register(tmp_path / "r.xlsx", accounts)
-    got, problems = read_register(path)
+    got, problems = read_register(path, skip_unsupported=True)
     errors = [p.message for p in problems if p.level == "error"]
-    assert errors == ["第4行：账号名称为空",
-                      "第4行：没有可监测的地址（网址/二维码、账号 ID、任意一篇文章的 URL 都未填写有效网址）",
-                      "第5行：没有可监测的地址（网址/二维码、账号 ID、任意一篇文章的 URL 都未填写有效网址）",
-                      f"第7行：与第1行的监测地址相同（{rows[0].url}），重复登记"]
-    text = "\n".join(messages(problems))
-    assert "第2行：平台类型“抖音”暂不支持监测，已跳过（仓山文旅）" in text
-    assert "第3行：平台类型“今日头条”暂不支持监测" in text
+    assert errors == ["第7行（序号4）：账号名称为空",
+                      "第7行（序号4）：没有可监测的地址（网址/二维码、账号 ID、任意一篇文章的 URL 都未填写有效网址）",
+                      "第8行（序号5）：没有可监测的地址（网址/二维码、账号 ID、任意一篇文章的 URL 都未填写有效网址）",
+                      f"第10行（序号7）：与第4行（序号1）的监测地址相同（{rows[0].url}），重复登记"]
+    assert "已跳过暂不支持监测的平台上的账号 2 个：抖音 1 个（第5行“仓山文旅”）；今日头条 1 个（第6行“仓山商务”）" \
+        in messages(problems)
     assert [r.name for r in got] == ["仓山发布", "仓山法援"]
     assert got[1].url == "https://weixin.sogou.com/weixin?type=1&query=csfy_gov&ie=utf8"
 
@@ -221,16 +220,16 @@ def test_unreadable_files(tmp_path: Path) -> None:
 
 def test_cli_import_preview_write_and_backup(settings_file: Path) -> None:
     original = settings_file.read_text(encoding="utf-8")
-    preview = monitor("--config", str(settings_file), "accounts", "import", str(SAMPLE))
+    preview = monitor("--config", str(settings_file), "accounts", "import", str(SAMPLE), "--add-units")
     assert preview.returncode == 0, preview.stderr
-    assert "[提醒] 第13行：账号名称为空" in preview.stderr
-    assert "[提醒] 第19行：与第13行同一单位“三叉街街道”同一平台“微信公众号”，可能重复登记" in preview.stderr
+    assert "[提醒] 第16行（序号13）：账号名称为空" in preview.stderr
+    assert "[提醒] 第22行（序号19）：与第16行（序号13）同一单位“三叉街街道”同一平台“微信公众号”，可能重复登记" in preview.stderr
     assert "新账号 19 个" in preview.stderr and "新单位 16 个" in preview.stderr
     assert len(tomllib.loads(preview.stdout)["accounts"]) == 19
     assert settings_file.read_text(encoding="utf-8") == original  # a preview writes nothing
     assert not settings_file.with_name("settings.toml.bak").exists()
 
-    written = monitor("--config", str(settings_file), "accounts", "import", str(SAMPLE), "--write")
+    written = monitor("--config", str(settings_file), "accounts", "import", str(SAMPLE), "--write", "--add-units")
     assert written.returncode == 0, written.stderr
     assert settings_file.with_name("settings.toml.bak").read_text(encoding="utf-8") == original
     settings = parse_settings(settings_file.read_text(encoding="utf-8"))
@@ -249,7 +248,7 @@ def test_cli_import_exit_codes(settings_file: Path, tmp_path: Path) -> None:
     bad = write_register(tmp_path / "bad.xlsx", [AccountSettings("教育局", "wechat", "", "")])
     result = monitor("--config", str(settings_file), "accounts", "import", str(bad), "--write")
     assert result.returncode == 1
-    assert result.stderr.splitlines()[0] == "[错误] 第1行：账号名称为空"  # errors first
+    assert result.stderr.splitlines()[0] == "[错误] 第4行（序号1）：账号名称为空"  # errors first, Excel's row
     assert result.stdout == "" and "未写入" in result.stderr
     assert settings_file.read_text(encoding="utf-8") == original
     assert not settings_file.with_name("settings.toml.bak").exists()
@@ -269,7 +268,8 @@ def test_cli_export_with_statuses_from_the_database(settings_file: Path, tmp_pat
     from storage import queries
     from storage.db import get_sessionmaker
 
-    assert monitor("--config", str(settings_file), "accounts", "import", str(SAMPLE), "--write").returncode == 0
+    assert monitor("--config", str(settings_file), "accounts", "import", str(SAMPLE), "--write",
+                   "--add-units").returncode == 0
     # Before `monitor init`: the register without statuses.
     early = monitor("--config", str(settings_file), "accounts", "export", str(tmp_path / "early.xlsx"))
     assert early.returncode == 0, early.stderr
@@ -334,10 +334,10 @@ def test_internal_addresses_are_refused_with_their_row(tmp_path: Path) -> None:
     rows, problems = read_register(_internal_register(tmp_path))
     assert len(rows) == 8 and not [p for p in problems if p.level == "error"]
     fresh, _, refused = new_rows(rows, parse_settings(BASE_SETTINGS.split("# The fixture portal")[0]
-                                                      .format(db=tmp_path / "m.db")))
+                                                      .format(db=tmp_path / "m.db")), add_units=True)
     assert [r.no for r in fresh] == [1]
     bad = [(url, no) for no, url in enumerate(INTERNAL, 2)] + [("http://192.168.0.2/s/1", 8)]
-    assert messages(refused) == [f"第{no}行（表格第{no + 3}行）：地址 {url} 指向本机、内网或云元数据地址，不予登记"
+    assert messages(refused) == [f"第{no + 3}行（序号{no}）：地址 {url} 指向本机、内网或云元数据地址，不予登记"
                                  for url, no in bad]
     assert {p.level for p in refused} == {"error"} and [p.line for p in refused] == [no + 3 for _, no in bad]
 
@@ -346,7 +346,7 @@ def test_a_configured_sites_host_is_not_refused(tmp_path: Path) -> None:
     """The site is on 127.0.0.1 (as the fixtures are): loopback accounts on that host pass, nothing else does."""
     rows, _ = read_register(_internal_register(tmp_path))
     settings = parse_settings(BASE_SETTINGS.format(db=tmp_path / "m.db"))
-    fresh, _, refused = new_rows(rows, settings)
+    fresh, _, refused = new_rows(rows, settings, add_units=True)
     assert [r.url for r in fresh] == ["https://weibo.com/u/3286529480", "http://127.0.0.1:8700/admin"]
     assert len(refused) == 6
 
@@ -356,7 +356,7 @@ def test_a_non_http_address_is_refused(tmp_path: Path, written: str) -> None:
     path = write_register(tmp_path / "scheme.xlsx", [AccountSettings("教育局", "feed", "订阅源", written, review=True,
                                                                      contact="张三 13800000000")])
     rows, problems = read_register(path)
-    assert rows == [] and messages(problems) == [f"第1行：网址“{written}”不是 http(s) 地址，不予登记"]
+    assert rows == [] and messages(problems) == [f"第4行（序号1）：网址“{written}”不是 http(s) 地址，不予登记"]
 
 
 def test_cli_import_of_internal_addresses_writes_nothing(settings_file: Path, tmp_path: Path) -> None:
@@ -364,7 +364,7 @@ def test_cli_import_of_internal_addresses_writes_nothing(settings_file: Path, tm
     result = monitor("--config", str(settings_file), "accounts", "import", str(_internal_register(tmp_path)),
                      "--write")
     assert result.returncode == 1 and "未写入" in result.stderr
-    assert "[错误] 第2行（表格第5行）：地址 http://169.254.169.254/latest/meta-data/ 指向本机" in result.stderr
+    assert "[错误] 第5行（序号2）：地址 http://169.254.169.254/latest/meta-data/ 指向本机" in result.stderr
     assert settings_file.read_text(encoding="utf-8") == original
 
 

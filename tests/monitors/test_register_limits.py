@@ -158,5 +158,5 @@ def test_unknown_units_get_a_suggestion_up_to_a_limit(tmp_path: Path) -> None:
     _, problems = read_columns(tmp_path / "分工表.xlsx", load_settings(conf))
     units = [p.message for p in problems if "维护单位" in p.message]
     assert len(units) == 105
-    assert sum("是否为“单位" in m for m in units) == 100 + 3  # rows 101-103 repeat names already answered
+    assert sum("您是否要找：单位" in m for m in units) == 100 + 3  # rows 101-103 repeat names already answered
     assert units[100] == "第102行：维护单位“未登记单位100”不在设置的单位中，请先在设置中添加该单位"
