@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -141,6 +141,7 @@ class AccountsImport:
     problems: list[Problem]
     toml: str
     new_units: int
+    updates: dict[str, dict[str, object]] = field(default_factory=dict)  # configured account URL -> new details
 
 
 @dataclass(frozen=True)
@@ -353,21 +354,23 @@ class Monitor:
 
     # --- registers and settings ----------------------------------------------------------------------
 
-    def import_accounts(self, file: Path, *, add_units: bool = False, skip_unsupported: bool = False
-                        ) -> AccountsImport:
-        """The register's new accounts as TOML. Errors: a unit settings do not have (unless `add_units`), an
-        account on a platform we do not monitor (unless `skip_unsupported`), … (monitors.register)."""
-        from monitors.register import RegisterError, new_rows, read_register, rows_to_toml
+    def import_accounts(self, file: Path, *, add_units: bool = False, skip_unsupported: bool = False,
+                        update: bool = False) -> AccountsImport:
+        """The register's new accounts as TOML, and with `update` the details (运营主体, 联系人, …) it gives
+        configured accounts otherwise. Errors: a unit settings do not have (unless `add_units`), an account on a
+        platform we do not monitor (unless `skip_unsupported`), … (monitors.register)."""
+        from monitors.register import RegisterError, detail_updates, new_rows, read_register, rows_to_toml
         from monitors.unit_names import UnitNames
 
         try:
             rows, problems = read_register(file, skip_unsupported=skip_unsupported)
         except RegisterError as exc:
             raise BadInput(str(exc)) from None
-        fresh, known, twins = new_rows(rows, self.settings, add_units=add_units)
+        fresh, known, twins = new_rows(rows, self.settings, add_units=add_units, update=update)
         problems = sorted(problems + twins, key=lambda p: (p.level != "error", p.line))
         text = rows_to_toml(fresh, UnitNames.of(self.settings.units), source=file.name)
-        return AccountsImport(len(rows), fresh, len(known), problems, text, text.splitlines().count("[[units]]"))
+        return AccountsImport(len(rows), fresh, len(known), problems, text, text.splitlines().count("[[units]]"),
+                              detail_updates(known, self.settings) if update else {})
 
     def export_accounts(self, file: Path, as_of: date) -> AccountsExport:
         from monitors.register import account_statuses, write_register
@@ -406,12 +409,17 @@ class Monitor:
         except PageUnreadable as exc:
             raise PageNotRead(f"无法读取首页 {url}：{exc}") from None
 
-    def append_settings(self, addition: str) -> Path:
-        """Append blocks to the settings file (after a `.bak` backup)."""
+    def append_settings(self, addition: str, updates: dict[str, dict[str, object]] | None = None) -> Path:
+        """Append blocks to the settings file (after a `.bak` backup), first giving the configured accounts in
+        `updates` (URL -> keys) their new details."""
+        from functools import partial
+
+        from monitors.register import update_accounts_text
         from monitors.settings_file import append_settings
 
         try:
-            return append_settings(self.settings.path, addition)
+            return append_settings(self.settings.path, addition,
+                                   partial(update_accounts_text, updates=updates) if updates else None)
         except SettingsError as exc:
             raise BadInput(str(exc)) from None
 

@@ -433,20 +433,33 @@ def accounts() -> None:
 @click.option("--write", is_flag=True, help="把新单位和新账号追加到设置文件（先备份为 .bak）；默认只输出将追加的内容")
 @click.option("--add-units", is_flag=True, help="把设置中没有的单位作为新单位一并导入（默认报错，并提示相近的单位）")
 @click.option("--skip-unsupported", is_flag=True, help="跳过暂不支持监测的平台（抖音、今日头条等）上的账号")
+@click.option("--update", is_flag=True, help="已在设置中的账号按登记表更新运营主体、联系人等（与 --write 一起写入）")
 @click.pass_context
-def accounts_import(ctx: click.Context, file: Path, write: bool, add_units: bool, skip_unsupported: bool) -> None:
+def accounts_import(ctx: click.Context, file: Path, write: bool, add_units: bool, skip_unsupported: bool,
+                    update: bool) -> None:
     """检查登记表 FILE.xlsx 并导入其中的账号。有错误时（如单位不在设置中、平台暂不支持）退出码为 1，且不写入。"""
     app = _app(ctx)
     with _AppErrors():
-        found = app.import_accounts(file, add_units=add_units, skip_unsupported=skip_unsupported)
+        found = app.import_accounts(file, add_units=add_units, skip_unsupported=skip_unsupported, update=update)
     _report_problems(found.problems, "登记表", lambda errors, warnings: (
         f"登记表 {file.name}：可监测账号 {found.rows} 个，其中新账号 {len(found.fresh)} 个、"
         f"已在设置中 {found.known} 个，"
         f"新单位 {found.new_units} 个；错误 {errors} 个，提醒 {warnings} 个。"))
+    if found.updates and (write or not found.fresh):
+        count = f"新增单位 {found.new_units} 个、账号 {len(found.fresh)} 个，更新账号 {len(found.updates)} 个"
+        if not write:
+            click.echo(f"将更新已有账号 {len(found.updates)} 个的登记信息；加 --write 写入", err=True)
+            return
+        with _AppErrors():
+            app.append_settings(found.toml if found.fresh else "", found.updates)
+        click.echo(f"已写入 {app.settings.path}：{count}（原文件备份为 {app.settings.path}.bak）。", err=True)
+        return
     if not found.fresh:
         click.echo("没有需要新增的账号。", err=True)
         return
     _emit_blocks(app, found.toml, f"新增单位 {found.new_units} 个、账号 {len(found.fresh)} 个", write)
+    if found.updates:
+        click.echo(f"另将更新已有账号 {len(found.updates)} 个的登记信息；加 --write 写入", err=True)
 
 
 def _report_problems(problems: Sequence[Problem], what: str, summary: Callable[[int, int], str]) -> None:

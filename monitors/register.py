@@ -21,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -358,10 +359,11 @@ def _site_hosts(settings: Settings) -> set[str]:
             if (h := urlsplit(u).hostname)}
 
 
-def new_rows(rows: list[RegisterRow], settings: Settings, add_units: bool = False
+def new_rows(rows: list[RegisterRow], settings: Settings, add_units: bool = False, update: bool = False
              ) -> tuple[list[RegisterRow], list[RegisterRow], list[Problem]]:
     """(rows to add, rows whose URL is already in settings, problems): warnings about likely duplicates of
-    configured accounts and about configured accounts whose details the register gives otherwise (not updated);
+    configured accounts and about configured accounts whose details the register gives otherwise (updated
+    only with `update`: `detail_updates`);
     an error for each new row whose address is internal (`internal_host`) and not on a configured site's host,
     and for each new row whose unit settings do not have (`monitors.unit_names`, with the closest known units)
     unless `add_units`; such a row is not added."""
@@ -375,8 +377,9 @@ def new_rows(rows: list[RegisterRow], settings: Settings, add_units: bool = Fals
         if (old := configured.get(row.url)) is not None:
             known.append(row)
             if changed := _changed_details(row, old):
+                then = "按登记表更新" if update else "未更新（加 --update 按登记表更新设置）"
                 problems.append(Problem(row.line, "warning", f"{row.label}：账号已在设置中（{old.unit}“{old.name}”），"
-                                        f"登记表的{'、'.join(changed)}与设置不同，未更新：请在设置中修改", row.line))
+                                        f"登记表的{'、'.join(changed)}与设置不同，{then}", row.line))
             continue
         if internal := _internal_address(row, site_hosts):
             problems.append(Problem(row.line, "error",
@@ -399,11 +402,61 @@ def new_rows(rows: list[RegisterRow], settings: Settings, add_units: bool = Fals
     return fresh, known, problems
 
 
-def _changed_details(row: RegisterRow, account: AccountSettings) -> list[str]:
-    """The register columns (DETAILS) a row fills in otherwise than the configured account."""
+def _changed(row: RegisterRow, account: AccountSettings) -> dict[str, object]:
+    """The details (DETAILS keys -> the register's value) a row fills in otherwise than the configured account."""
     new = row.to_account(account.unit)
-    return [label for key, label in DETAILS.items()
-            if getattr(new, key) not in (None, "") and getattr(new, key) != getattr(account, key)]
+    return {key: getattr(new, key) for key in DETAILS
+            if getattr(new, key) not in (None, "") and getattr(new, key) != getattr(account, key)}
+
+
+def _changed_details(row: RegisterRow, account: AccountSettings) -> list[str]:
+    return [DETAILS[key] for key in _changed(row, account)]
+
+
+def detail_updates(known: Iterable[RegisterRow], settings: Settings) -> dict[str, dict[str, object]]:
+    """Configured account URL -> the details the register gives otherwise (`update_accounts_text` writes them)."""
+    configured = {a.url: a for a in settings.accounts}
+    return {row.url: changed for row in known if (changed := _changed(row, configured[row.url]))}
+
+
+_TABLE = re.compile(r"\s*\[")
+_ACCOUNTS = re.compile(r"\s*\[\[\s*accounts\s*\]\]\s*(#.*)?$")
+
+
+def update_accounts_text(text: str, updates: Mapping[str, Mapping[str, object]]) -> str:
+    """The settings text with each `[[accounts]]` block whose url is in `updates` given those keys (a key's line
+    replaced, or a line added after the block's last key); comments and everything else kept. ValueError naming
+    the account when a block cannot be edited this way (inline tables, a value over several lines)."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if _ACCOUNTS.match(line)]
+    done: set[str] = set()
+    for start in reversed(starts):  # from the end: inserting lines keeps the earlier blocks' positions
+        end = next((j for j in range(start + 1, len(lines)) if _TABLE.match(lines[j])), len(lines))
+        try:
+            url = tomllib.loads("".join(lines[start + 1:end])).get("url")
+        except tomllib.TOMLDecodeError:
+            continue
+        if not isinstance(url, str) or url not in updates:
+            continue
+        for key, value in updates[url].items():
+            new = f"{key} = {toml_value(value)}\n"
+            at = next((j for j in range(start + 1, end) if re.match(rf"\s*{key}\s*=", lines[j])), None)
+            if at is not None:
+                try:
+                    tomllib.loads(lines[at])
+                except tomllib.TOMLDecodeError:
+                    raise ValueError(f"无法更新账号 {url} 的 {key}：设置中该项跨多行，请手工修改") from None
+                lines[at] = new
+            else:
+                last = max((j for j in range(start, end) if lines[j].strip() and not lines[j].lstrip().startswith("#")))
+                if not lines[last].endswith("\n"):
+                    lines[last] += "\n"
+                lines.insert(last + 1, new)
+                end += 1
+        done.add(url)
+    if missing := [url for url in updates if url not in done]:
+        raise ValueError(f"无法更新账号 {missing[0]}：设置中找不到它的 [[accounts]] 块，请手工修改")
+    return "".join(lines)
 
 
 def rows_to_toml(rows: list[RegisterRow], known_units: UnitNames | Iterable[str], source: str = "") -> str:
@@ -516,5 +569,6 @@ def account_statuses(settings: Settings, as_of: date) -> dict[str, tuple[str, st
 
 
 __all__ = ["DETAILS", "HEADERS", "NAMELESS", "PLATFORM_NAMES", "PLATFORM_REGISTER_NAMES", "Problem", "RegisterError",
-           "RegisterRow", "UnitNames", "account_statuses", "internal_host", "new_rows", "platform_of", "read_register",
-           "rows_to_toml", "unit_key", "unsupported_problem", "write_register"]
+           "RegisterRow", "UnitNames", "account_statuses", "detail_updates", "internal_host", "new_rows",
+           "platform_of", "read_register", "rows_to_toml", "unit_key", "unsupported_problem", "update_accounts_text",
+           "write_register"]
