@@ -384,8 +384,10 @@ def previous_quarter(today: date) -> str:
 
 def _quarterly(app: Monitor) -> str:
     settings = app.settings
-    paths = app.quarter_report(previous_quarter(_today(settings)), Path(settings.schedule.out))
-    return "已写入 " + "、".join(str(p) for p in paths)
+    # Never overwrites a notice the office has edited: the new one goes beside it as …（2）.docx.
+    written = app.quarter_report(previous_quarter(_today(settings)), Path(settings.schedule.out))
+    kept = "".join(f"；{changed.name} 已被修改过，未覆盖，新文件为 {instead.name}" for changed, instead in written.kept)
+    return "已写入 " + "、".join(str(p) for p in written) + kept + "".join(f"；提醒：{w}" for w in written.warnings)
 
 
 @dataclass(frozen=True)

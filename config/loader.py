@@ -342,6 +342,9 @@ class _Builder:
             urls.add(column.url)
             resolved.append(dataclasses.replace(column, unit=owner))
         object.__setattr__(settings, "columns", tuple(resolved))
+        for name in settings.report.good_units:
+            if name not in names:
+                raise self.error(("report", "good_units"), f"单位“{name}”未在 [[units]] 中定义")
         for i, site in enumerate(settings.sites):
             if site.unit and site.unit not in names:
                 raise self.error(("sites", i, "unit"), f"单位“{site.unit}”未在 [[units]] 中定义")

@@ -130,6 +130,12 @@ class ReportSettings:
     district: str = "本区"
     good_townships: int = 2  # how many 完成 townships the notice names as doing well
     good_departments: int = 5
+    good_units: tuple[str, ...] = ()  # the units named as doing well, as given; () computes them (above)
+    masthead: str = ""  # 发文机关标志 printed as the red 版头 with its separator line; "" for none
+    doc_number: str = ""  # 发文字号, e.g. 仓政办〔2020〕12号 (`report --doc-number` overrides)
+    next_steps: tuple[str, ...] = ()  # section 四 下一步工作要求, one paragraph each; () prints a placeholder
+    contact: str = ""  # 附注 under the date, e.g. 联系人：张三，联系电话：0591-12345678
+    sealed: bool = False  # 落款 laid out for a seal (GB/T 9704-2012 §7.3.5.1) or without one (§7.3.5.2)
 
 
 @dataclass(frozen=True)

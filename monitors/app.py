@@ -10,12 +10,14 @@ lazily, on the first use case that needs it. Read-only use cases (`plan_alerts`)
 """
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import inspect
 from sqlalchemy.exc import SQLAlchemyError
@@ -29,6 +31,7 @@ from monitors.evaluate import (
     evaluate_all,
     evaluate_unit,
     parse_quarter,
+    quarter_windows,
 )
 # The outage contract the shells use (the CLI imports no storage): re-exported.
 from storage.db import EXIT_DATABASE_UNAVAILABLE, DatabaseUnavailable, is_outage, outage_message  # noqa: F401
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     from monitors.discover import DiscoveryResult
     from monitors.probes import ProbesSummary
     from monitors.register import RegisterRow
+    from monitors.report.writers import Written
     from monitors.sheets import Problem
     from storage.queries import CrawlRunRow
 
@@ -300,18 +304,29 @@ class Monitor:
                         for a in queries.account_facts(session, now) if a.read_status != "ok"]
         return DataStatus(run, columns, accounts, self.freshness(now=now))
 
-    def quarter_report(self, quarter: str, out: Path, as_of: date | None = None) -> list[Path]:
-        """Write the quarter's notice, attachments and JSON into `out`; returns the paths written."""
+    def quarter_report(self, quarter: str, out: Path, as_of: date | None = None, *, force: bool = False,
+                       allow_incomplete: bool = False, doc_number: str | None = None) -> Written:
+        """Write the quarter's notice, attachments and JSON into `out`; returns the paths written, the files
+        left alone because the office changed them, and the report's warnings. A quarter not yet over (or a
+        notice dated inside it) is refused unless `allow_incomplete`; `force` overwrites changed files."""
         from monitors.report.writers import write_report
 
         try:
             parse_quarter(quarter)
         except ValueError as exc:
             raise BadInput(str(exc)) from None
+        last_day = quarter_windows(quarter)[-1][2] - timedelta(days=1)
+        today = datetime.now(ZoneInfo(self.settings.monitor.timezone)).date()
+        if not allow_incomplete and (today <= last_day or (as_of is not None and as_of < last_day)):
+            when = f"今天是{today:%Y-%m-%d}" if today <= last_day else f"通报日期 {as_of} 在季度结束之前"
+            raise BadInput(f"{quarter} 到 {last_day:%Y-%m-%d} 才结束（{when}），数据不全；"
+                           "确需生成时加 --allow-incomplete")
         with self.sessions() as session:
             model = build_quarter_report(session, self.settings, quarter, as_of)
+        if doc_number is not None:
+            model = dataclasses.replace(model, notice=dataclasses.replace(model.notice, doc_number=doc_number))
         out.mkdir(parents=True, exist_ok=True)
-        return write_report(model, out)
+        return write_report(model, out, force=force)
 
     def monthly_summary(self, month: str, out: Path) -> Path:
         """Write `summary-YYYY-MM.json` for the month into `out`."""

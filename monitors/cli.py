@@ -412,14 +412,27 @@ def format_check_text(result: UnitResult, freshness: Freshness | None = None, ti
 @click.option("--out", "out", type=click.Path(path_type=Path), default=Path("."), callback=_out_dir,
               help="输出目录（默认当前目录）")
 @click.option("--as-of", "as_of", default=None, help="通报日期 YYYY-MM-DD（默认季度结束后第 10 天）")
+@click.option("--doc-number", "doc_number", default=None,
+              help="发文字号，如 仓政办〔2020〕12号（默认取设置 [report] doc_number）")
+@click.option("--force", is_flag=True, help="覆盖输出目录中已被修改过的通报和附件（默认另存为“…（2）”）")
+@click.option("--allow-incomplete", "allow_incomplete", is_flag=True,
+              help="允许为尚未结束的季度（或季度结束前的通报日期）生成通报")
 @click.pass_context
-def report(ctx: click.Context, quarter: str, out: Path, as_of: str | None) -> None:
-    """生成季度通报（.docx）及附件（.xlsx）和 report-季度.json。"""
+def report(ctx: click.Context, quarter: str, out: Path, as_of: str | None, doc_number: str | None,
+           force: bool, allow_incomplete: bool) -> None:
+    """生成季度通报（.docx）及附件（.xlsx、附件4 登记表）和 report-季度.json。
+
+    输出目录中已被修改过的文件不会被覆盖：新文件另存为“通报-2020Q3（2）.docx”，--force 时覆盖。"""
     app = _app(ctx)
     day = _as_of(as_of, app) if as_of else None
     with _AppErrors():
-        paths = app.quarter_report(quarter, out, day)
-    for path in paths:
+        written = app.quarter_report(quarter, out, day, force=force, allow_incomplete=allow_incomplete,
+                                     doc_number=doc_number)
+    for changed, instead in written.kept:
+        click.echo(f"提醒：{changed} 已被修改过，未覆盖；新文件写入 {instead.name}（覆盖请加 --force）", err=True)
+    for line in written.warnings:
+        click.echo(f"提醒：{line}", err=True)
+    for path in written:
         click.echo(f"已写入 {path}")
 
 

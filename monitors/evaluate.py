@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from monitors.probes import site_findings
-from monitors.report.model import ColumnIssue, QuarterReport, UnitRow
+from monitors.report.model import ColumnIssue, NoticeText, QuarterReport, UnitRow
 from monitors.rules import (
     Finding,
     MonthCount,
@@ -261,6 +261,19 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
     good = {k: [r.unit for r in sorted((r for r in rows if r.kind == k and not r.shortfalls),
                                        key=lambda r: -r.total)] for k in kinds}
     limits = {"township": settings.report.good_townships, "department": settings.report.good_departments}
+    if named := settings.report.good_units:  # the office's own choice, as given (a short one is warned of)
+        good = {k: [n for n in named if any(r.unit == n and r.kind == k for r in rows)] for k in kinds}
+        limits = {k: len(v) for k, v in good.items()}
+    # The notice judges the accounts 截至季度末: as of the quarter's last day, from posts up to its end. When
+    # an account's reads do not reach back to it (first read after it, every post newer), that is unknown:
+    # then all are judged as of the notice's date, and the notice names that date.
+    evaluator = Evaluator(session, settings)
+    accounts_day = min(as_of, windows[-1][2] - timedelta(days=1))
+    if queries.accounts_unknown_at(session, evaluator.at(accounts_day + timedelta(days=1))):
+        accounts_day = as_of
+    accounts = evaluator.account_rows(
+        queries.account_facts(session, evaluator.at(accounts_day + timedelta(days=1))), accounts_day)
+    text = settings.report
     return QuarterReport(
         quarter=f"{year}Q{q}", months=[w[0] for w in windows], as_of=as_of, issuer=settings.report.issuer,
         district=settings.report.district,
@@ -275,5 +288,6 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
         disclosure_posts=queries.posts_between(session, start, end, category="disclosure", site_url=portal),
         disclosure_stale=disclosure_stale,
         site_findings=findings_json(evaluation.site_findings),
-        accounts=evaluation.accounts,
+        accounts=accounts, accounts_as_of=accounts_day,
+        notice=NoticeText(text.masthead, text.doc_number, text.next_steps, text.contact, text.sealed),
     )

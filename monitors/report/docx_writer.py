@@ -24,11 +24,12 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_PAR
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.oxml.text.font import CT_RPr
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from monitors.register import NAMELESS
 from monitors.report.model import KIND_LABELS, ColumnIssue, QuarterReport
 from monitors.report.xlsx_writer import (
     NAME_HEADERS,
@@ -41,6 +42,7 @@ from monitors.report.xlsx_writer import (
     season_label,
     status_lines,
 )
+from monitors.textable import display_width
 
 # GB/T 9704-2012 §5.2.1 and §7.1: fonts and sizes (2号 = 22 pt, 3号 = 16 pt, 4号 = 14 pt).
 TITLE_FONT, TITLE_FALLBACK = "方正小标宋简体", "宋体"
@@ -56,6 +58,12 @@ LINE_PITCH = Pt(28.95)
 # say the same to Word, but LibreOffice lays such grids out differently, so the spacing is explicit.
 BODY_CHAR_SPACING = "-5"
 INDENT_2_CHARS = Pt(2 * BODY_SIZE)
+CHAR_TIGHTEN = 0.25  # BODY_CHAR_SPACING in points
+CHAR = BODY_SIZE - CHAR_TIGHTEN  # one character of body text as laid out (pt)
+TEXT_WIDTH = Mm(156).pt  # the text block (版心)
+RED = RGBColor(0xFF, 0x00, 0x00)
+RED_LINE_EIGHTHS = 8  # the 版头's separator line: 1 pt
+MASTHEAD_MAX_SIZE = 42  # 初号; a longer 发文机关标志 is set smaller to fit the text block's width
 
 ADDRESSEES = "区直各有关部门，各镇人民政府、街道办事处："
 PLACEHOLDERS = (
@@ -260,7 +268,7 @@ def _portal_section(doc: WordDocument, report: QuarterReport, plan: Sequence[Att
     _paragraph(doc, f"一、{site}门户网站维护情况", font=HEADING1_FONT)
     text = (f"1.{report.quarter_label}，{site}门户网站共发布信息{report.total_posts}条。"
             f"根据考核要求，各单位每月发布信息应达到{report.quota}条及以上。")
-    text += "".join(_units_sentence(report, a.kind, a.number) for a in plan if a.kind != "accounts")
+    text += "".join(_units_sentence(report, a.kind, a.number) for a in plan if a.kind in KIND_LABELS)
     _paragraph(doc, text)
     for finding in report.site_findings:  # site-level vetoes (site.unavailable) come first: they fail the site
         _paragraph(doc, clean_text(finding["detail"]) + "，按考核指标属单项否决，请网站主办单位立即排查。")
@@ -296,8 +304,10 @@ def _accounts_section(doc: WordDocument, report: QuarterReport, plan: Sequence[A
         return
     number = next(a.number for a in plan if a.kind == "accounts")
     rows = account_rows(report)
-    failed = [f"{r[1]}“{r[3]}”" for r in rows if r[-1].startswith("不合格")]
-    text = f"截至{season_label(report)}末，我区登记在册的政务新媒体共{len(rows)}个"
+    failed = [f"{r[1]}{r[2]}（未登记账号名称）" if r[3] == NAMELESS else f"{r[1]}“{r[3]}”"
+              for r in rows if r[-1].startswith("不合格")]
+    when = f"{season_label(report)}末" if report.accounts_day == report.last_day else cn_date(report.accounts_day)
+    text = f"截至{when}，我区登记在册的政务新媒体共{len(rows)}个"
     text += (f"，其中2周内无更新、判定为不合格的有：{'、'.join(failed)}" if failed
              else "，均按要求及时更新信息")
     _paragraph(doc, text + f"（详见附件{number}）。")
@@ -321,8 +331,8 @@ def _disclosure_section(doc: WordDocument, report: QuarterReport) -> None:
 
 def _closing(doc: WordDocument, report: QuarterReport, plan: Sequence[Attachment]) -> None:
     _paragraph(doc, "四、下一步工作要求", font=HEADING1_FONT)
-    for placeholder in PLACEHOLDERS:
-        _paragraph(doc, placeholder)
+    for text in report.notice.next_steps or PLACEHOLDERS:
+        _paragraph(doc, clean_text(text))
     # 专此通报, the 附件 list and the signature stay on one page: a signature alone on a page is not valid.
     closing = [_paragraph(doc, "专此通报"), _paragraph(doc)]
     # 附件说明 (GB/T 9704 §7.3.4): "附件：1.…" two characters in; further items, and a long name's second
@@ -339,13 +349,101 @@ def _closing(doc: WordDocument, report: QuarterReport, plan: Sequence[Attachment
         else:
             p.paragraph_format.first_line_indent = -number_width
             _run(p, f"{attachment.number}.{attachment.listing}")
-    closing += [_paragraph(doc), _paragraph(doc)]
-    for text in (clean_text(report.issuer), cn_date(report.as_of)):
-        p = _paragraph(doc, text, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT)
-        p.paragraph_format.right_indent = Pt(2 * BODY_SIZE)
+    # 落款 (§7.3.5): one blank line before it unsealed; two sealed, so the seal's top is within a line of the
+    # text above and the signature and date sit below the seal's centre.
+    closing += [_paragraph(doc) for _ in range(2 if report.notice.sealed else 1)]
+    issuer, dated = clean_text(report.issuer), cn_date(report.as_of)
+    for text, (side, space) in zip((issuer, dated), signature_layout(issuer, dated, report.notice.sealed)):
+        p = _paragraph(doc, text, indent=False, align=WD_ALIGN_PARAGRAPH.RIGHT if side == "right"
+                       else WD_ALIGN_PARAGRAPH.LEFT)
+        if side == "right":
+            p.paragraph_format.right_indent = Pt(space)
+        else:
+            p.paragraph_format.left_indent = Pt(space)
+        _no_autospace(p)
         closing.append(p)
+    if report.notice.contact:  # 附注 (§7.3.7): 居左空二字加圆括号, the line after the date
+        contact = clean_text(report.notice.contact).strip("（）()")
+        closing.append(_paragraph(doc, f"（{contact}）", align=WD_ALIGN_PARAGRAPH.LEFT))
     for p in closing[:-1]:
         p.paragraph_format.keep_with_next = True
+
+
+def text_width(text: str) -> float:
+    """Points a body line of `text` takes: 16 pt a CJK character, 8 pt a half-width one (Times New Roman
+    digits), less the 0.25 pt of BODY_CHAR_SPACING each."""
+    return sum(display_width(c) * BODY_SIZE / 2 - CHAR_TIGHTEN for c in text)
+
+
+def _no_autospace(p: Paragraph) -> None:
+    """No extra space between Chinese and digits (2020年10月10日 as written), so the line is as wide as
+    `text_width` says and the 落款 lands where §7.3.5 puts it."""
+    ppr = p._p.get_or_add_pPr()
+    for tag in ("w:autoSpaceDE", "w:autoSpaceDN"):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), "0")
+        ppr.insert_element_before(
+            el, *([] if tag == "w:autoSpaceDN" else ["w:autoSpaceDN"]), "w:bidi", "w:adjustRightInd",
+            "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap",
+            "w:jc", "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId",
+            "w:cnfStyle", "w:rPr", "w:sectPr", "w:pPrChange")
+
+
+def signature_layout(issuer: str, dated: str, sealed: bool) -> tuple[tuple[str, float], tuple[str, float]]:
+    """Where the 发文机关署名 and the 成文日期 lines go, GB/T 9704-2012 §7.3.5: for each, ("right", the space
+    to its right) or ("left", its left indent), in points. The line §7.3.5 fixes by its right end is set
+    right-aligned, so it lands there whatever the fonts; the other is placed from it by `text_width`.
+
+    Unsealed (§7.3.5.2): the signature 右空二字; the date on the next line, its first character two characters
+    right of the signature's; a date longer than that allows is 右空二字 and the signature moves left with it.
+    Sealed (§7.3.5.1): the date 右空四字, the signature centred on the date."""
+    w_issuer, w_date = text_width(issuer), text_width(dated)
+    if sealed:
+        issuer_left = TEXT_WIDTH - 4 * CHAR - (w_date + w_issuer) / 2
+        return ("left", max(0.0, min(issuer_left, TEXT_WIDTH - w_issuer))), ("right", 4 * CHAR)
+    if w_date + 2 * CHAR <= w_issuer:
+        return ("right", 2 * CHAR), ("left", max(0.0, TEXT_WIDTH - 2 * CHAR - w_issuer + 2 * CHAR))
+    return ("left", max(0.0, TEXT_WIDTH - 2 * CHAR - w_date - 2 * CHAR)), ("right", 2 * CHAR)
+
+
+def _masthead(doc: WordDocument, report: QuarterReport) -> None:
+    """版头 (§7.2): the red 发文机关标志 35 mm below the text block's top, the 发文字号 two lines under it, a red
+    line as wide as the text block 4 mm under the number, the title two lines below the line. Without a
+    masthead a 发文字号 alone is centred above the title."""
+    mark, number = clean_text(report.notice.masthead), clean_text(report.notice.doc_number)
+    last = None
+    if mark:
+        p = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+        _off_grid(p)
+        size = min(MASTHEAD_MAX_SIZE, TEXT_WIDTH / max(1, len(mark)) - 1)
+        p.paragraph_format.space_before = Mm(35)
+        p.paragraph_format.line_spacing = Pt(size * 1.2)
+        run = _run(p, mark, TITLE_FONT, size)
+        run.font.color.rgb = RED
+        p.paragraph_format.keep_with_next = True
+        last = p
+    if number:
+        if mark:
+            _paragraph(doc)
+            _paragraph(doc)
+        last = _paragraph(doc, number, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
+    if mark and last is not None:
+        _red_line_below(last)
+    if last is not None:
+        for _ in range(2 if mark else 1):
+            _paragraph(doc)
+
+
+def _red_line_below(p: Paragraph) -> None:
+    """A red line under the paragraph, 4 mm below its text, as wide as the text block (§7.2.7)."""
+    borders = parse_xml(f'<w:pBdr {nsdecls("w")}><w:bottom w:val="single" w:sz="{RED_LINE_EIGHTHS}" '
+                        f'w:space="11" w:color="{RED}"/></w:pBdr>')
+    p._p.get_or_add_pPr().insert_element_before(
+        borders, "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap", "w:overflowPunct",
+        "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd", "w:snapToGrid",
+        "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+        "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle",
+        "w:rPr", "w:sectPr", "w:pPrChange")
 
 
 # ------------------------------------------------------------------------------------------ attachments
@@ -447,6 +545,7 @@ def write_docx(report: QuarterReport, path: Path) -> Path:
     _setup(doc)
     plan = attachments(report)
 
+    _masthead(doc, report)
     title = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER)
     # Break the title where the meaning allows (GB/T 9704 §7.2.3), before "检查情况的通报".
     head = f"关于{report.quarter_label}全区网站和政务新媒体"
@@ -468,7 +567,7 @@ def write_docx(report: QuarterReport, path: Path) -> Path:
     for attachment in plan:
         if attachment.kind == "accounts":
             _accounts_table(doc, report, attachment)
-        else:
+        elif attachment.kind in KIND_LABELS:  # the form (附件4) goes as its own workbook: writers.write_form
             _units_table(doc, report, attachment)
 
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -5,11 +5,14 @@ Writers never query storage; everything they print is here, already computed.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from config.model import CATEGORY_LABELS  # noqa: F401 - the one label set (check, the report, settings)
 
 KIND_LABELS = {"township": "镇街", "department": "区直部门", "other": "其他单位"}
+
+# 附件4, the register form units fill in and return: the title monitors.register.REGISTER_TITLE prints.
+FORM_TITLE = "福州市政务新媒体详细汇总表"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,17 @@ class ColumnIssue:
 
 
 @dataclass(frozen=True)
+class NoticeText:
+    """What the office writes into the notice itself (settings [report]); printed as given."""
+
+    masthead: str = ""  # 发文机关标志 (red 版头 and separator line); "" for none
+    doc_number: str = ""  # 发文字号
+    next_steps: tuple[str, ...] = ()  # section 四's paragraphs; () prints the placeholder
+    contact: str = ""  # 附注 (联系人、电话)
+    sealed: bool = False  # 落款 for a seal (GB/T 9704-2012 §7.3.5.1) or without one (§7.3.5.2)
+
+
+@dataclass(frozen=True)
 class QuarterReport:
     quarter: str  # "2020Q3"
     months: list[str]  # ["2020-07", "2020-08", "2020-09"]
@@ -64,9 +78,34 @@ class QuarterReport:
     accounts: list = field(default_factory=list)  # attachment 3 rows, filled by the new-media monitor (issue 3)
     partial_columns: list[ColumnIssue] = field(default_factory=list)  # not read whole: counts may be short
     unreadable_columns: list[ColumnIssue] = field(default_factory=list)  # no list recognised (column.unreadable)
+    notice: NoticeText = NoticeText()
+    accounts_as_of: date | None = None  # the day accounts were judged (the quarter's last day); None: as_of
 
     def units_of(self, kind: str) -> list[UnitRow]:
         return [u for u in self.units if u.kind == kind]
+
+    @property
+    def last_day(self) -> date:
+        """The quarter's last day."""
+        year, month = map(int, self.months[-1].split("-"))
+        return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+
+    @property
+    def accounts_day(self) -> date:
+        return self.accounts_as_of or self.as_of
+
+    def warnings(self) -> list[str]:
+        """What the office should look at before sending the notice (printed by `report`, logged by the daemon)."""
+        out = []
+        if not self.notice.next_steps:
+            out.append("通报第四部分“下一步工作要求”仍是待填写的占位文字：请在设置文件 [report] next_steps 中填写，"
+                       "或在生成的通报中修改")
+        short = {u.unit for u in self.units if u.shortfalls}
+        for names in self.good_units.values():
+            for name in names:
+                if name in short:
+                    out.append(f"设置 [report] good_units 把“{name}”列为做得较好的单位，但它本季度有月份未达到要求")
+        return out
 
     @property
     def quarter_label(self) -> str:

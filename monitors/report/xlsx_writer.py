@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -21,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from config.model import PLATFORM_LABELS
-from monitors.report.model import CATEGORY_LABELS, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
+from monitors.report.model import CATEGORY_LABELS, FORM_TITLE, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
 from monitors.rules import PARTIAL_MONTH_NOTE
 from monitors.textable import display_width
 
@@ -81,7 +82,24 @@ def attachments(report: QuarterReport) -> list[Attachment]:
     if report.accounts:
         title = "现开通政务新媒体情况"
         plan.append(Attachment(len(plan) + 1, "accounts", title, title))
+        # The form units fill in and return (monitor accounts export's layout, written blank beside the notice).
+        plan.append(Attachment(len(plan) + 1, "form", FORM_TITLE, FORM_TITLE))
     return plan
+
+
+DATE_FORMAT = "yyyy-mm-dd"
+
+
+def as_date(value: object) -> date | None:
+    """A stored time or date (a datetime, a date, or ISO text) as the calendar date it names; None if none."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
 
 
 def account_field(account: object, name: str) -> object:
@@ -127,19 +145,56 @@ def set_cell(ws: Worksheet, row: int, col: int, value: object, *, bold: bool = F
     return cell
 
 
+TITLE_SIZE = 16
+
+
 def write_title(ws: Worksheet, text: str, ncols: int) -> None:
+    """The merged title row; it wraps, and `print_setup` makes the row tall enough for its lines."""
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=ncols)
-    cell = set_cell(ws, 1, 1, text, bold=True, size=16)
+    cell = set_cell(ws, 1, 1, text, bold=True, size=TITLE_SIZE, wrap=True)
     cell.border = Border()
     ws.row_dimensions[1].height = 30
+
+
+# Column widths are in characters of the default 11 pt font: about 2 mm each when printed. A4 is 297 mm.
+MM_PER_WIDTH = 2.0
+DEFAULT_ROW_PT = 15
+
+
+def print_setup(ws: Worksheet, header_rows: tuple[int, int]) -> None:
+    """Make a sheet print: A4, landscape when the table is wider than tall, one page wide (as many pages
+    tall as it needs), centred, the header rows repeated on every page, the title row tall enough for its
+    wrapped lines, an autofilter on the last header row over the data rows."""
+    first, last_header = header_rows
+    last_row = ws.max_row
+    ncols = ws.max_column
+    widths = [ws.column_dimensions[get_column_letter(c)].width or 8.43 for c in range(1, ncols + 1)]
+    title = ws.cell(row=1, column=1).value
+    if title:
+        per_line = sum(widths) * 11 / TITLE_SIZE
+        lines = -(-display_width(str(title)) // max(1, int(per_line)))
+        ws.row_dimensions[1].height = max(30, lines * TITLE_SIZE * 1.5)
+    height_pt = sum(ws.row_dimensions[r].height or DEFAULT_ROW_PT for r in range(1, last_row + 1))
+    wide = sum(widths) * MM_PER_WIDTH > height_pt * 25.4 / 72
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE if wide else ws.ORIENTATION_PORTRAIT
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages tall as the rows need
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.print_title_rows = f"{first}:{last_header}"
+    if last_row > last_header:
+        ws.auto_filter.ref = f"A{last_header}:{get_column_letter(ncols)}{last_row}"
 
 
 def fit_widths(ws: Worksheet, first_row: int, minimum: dict[int, int] | None = None) -> None:
     """Column widths from the longest line in each column (CJK counted 2), ignoring the merged title."""
     widths: dict[int, int] = dict(minimum or {})
+    # A header merged across columns is shared by them (its own minimum is given): it does not widen the first.
+    spanning = {(m.min_row, m.min_col) for m in ws.merged_cells.ranges if m.max_col > m.min_col}
     for row in ws.iter_rows(min_row=first_row):
         for cell in row:
-            if cell.value is None or type(cell).__name__ == "MergedCell":
+            if cell.value is None or type(cell).__name__ == "MergedCell" or (cell.row, cell.column) in spanning:
                 continue
             longest = max(display_width(line) for line in str(cell.value).split("\n"))
             widths[cell.column] = max(widths.get(cell.column, 0), longest)
@@ -185,6 +240,7 @@ def _units_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) ->
     # The header text spans the months: give each month column a third of it at least.
     month_min = -(-display_width("网站信息更新数（单位：条）") // nmonths) if nmonths else 6
     fit_widths(ws, 2, {2 + i: month_min for i in range(nmonths)})
+    print_setup(ws, (2, 3))
 
 
 def _accounts_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
@@ -194,10 +250,16 @@ def _accounts_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment)
     for c, header in enumerate(headers, 1):
         set_cell(ws, 2, c, header, bold=True)
     ws.freeze_panes = "A3"
-    for r, values in enumerate(account_rows(report), start=3):
-        for c, value in enumerate(values, 1):
-            set_cell(ws, r, c, value, align="center" if c in (1, 3) else "left")
+    for r, (account, values) in enumerate(zip(report.accounts, account_rows(report)), start=3):
+        # 序号 a number and 最近更新 a date in the sheet (the notice's table prints the same as text).
+        last_post = account_field(account, "last_post")
+        typed: list[object] = [r - 2, *values[1:4], as_date(last_post) or values[4], *values[5:]]
+        for c, value in enumerate(typed, 1):
+            cell = set_cell(ws, r, c, value, align="center" if c in (1, 3, 5) else "left")
+            if isinstance(value, date):
+                cell.number_format = DATE_FORMAT
     fit_widths(ws, 2)
+    print_setup(ws, (2, 2))
 
 
 def column_issue_row(issue: ColumnIssue, problem: str) -> list[object]:
@@ -206,7 +268,7 @@ def column_issue_row(issue: ColumnIssue, problem: str) -> list[object]:
         clean_text(issue.column),
         CATEGORY_LABELS.get(issue.category, clean_text(issue.category)),
         problem,
-        issue.last_post.isoformat() if issue.last_post else "无",
+        issue.last_post or "无",
         issue.days_since if issue.days_since is not None else "",
         issue.limit_days,
         clean_text(issue.url),
@@ -228,9 +290,12 @@ def _columns_sheet(wb: Workbook, report: QuarterReport) -> None:
         values = [r - 2, *column_issue_row(issue, problem)]
         for c, value in enumerate(values, 1):
             cell = set_cell(ws, r, c, value, align="left" if c in (2, 3, 9) else "center")
+            if isinstance(value, date):
+                cell.number_format = DATE_FORMAT
             if c == 5:
                 cell.fill = SHORT_FILL
     fit_widths(ws, 2)
+    print_setup(ws, (2, 2))
 
 
 def write_xlsx(report: QuarterReport, path: Path) -> Path:
@@ -240,7 +305,7 @@ def write_xlsx(report: QuarterReport, path: Path) -> Path:
     for attachment in attachments(report):
         if attachment.kind == "accounts":
             _accounts_sheet(wb, report, attachment)
-        else:
+        elif attachment.kind in KIND_LABELS:  # the form (附件4) is a workbook of its own: writers.write_form
             _units_sheet(wb, report, attachment)
     _columns_sheet(wb, report)
     path.parent.mkdir(parents=True, exist_ok=True)

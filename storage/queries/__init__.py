@@ -12,6 +12,7 @@ from storage.queries.accounts import (
     AccountTarget,
     account_facts,
     account_targets,
+    accounts_unknown_at,
     store_account_read,
 )
 from storage.queries.alerts import (
@@ -111,6 +112,7 @@ __all__ = [
     "AccountPostRow",
     "AccountFact",
     "account_targets",
+    "accounts_unknown_at",
     "store_account_read",
     "account_facts",
     "ProbeRow",

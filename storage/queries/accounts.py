@@ -82,3 +82,12 @@ def account_facts(session: Session, before: datetime, unit: str | None = None) -
         query = query.where(Unit.name == unit)
     return [AccountFact(u, a.platform, a.name, a.url, last, a.status, a.reason, a.last_read_at)
             for a, u, last in session.execute(query)]
+
+
+def accounts_unknown_at(session: Session, cut: datetime) -> list[str]:
+    """URLs of the accounts whose newest post before `cut` is unknown: every post stored was published and
+    first read after it (reading began later, and the page read did not reach back that far)."""
+    query = (select(Account.url).join(AccountPost, AccountPost.account_id == Account.id).where(Account.active)
+             .group_by(Account.url)
+             .having(func.min(AccountPost.published_at) >= cut, func.min(AccountPost.first_seen) >= cut))
+    return list(session.scalars(query))
