@@ -71,6 +71,7 @@ def report_dict(report: QuarterReport) -> dict:
         "disclosure_stale": {u: [_issue(i) for i in issues] for u, issues in report.disclosure_stale.items()},
         "site_findings": _plain(report.site_findings),
         "accounts": _plain(report.accounts),
+        "accounts_as_of": report.accounts_day.isoformat(),  # the day the accounts were judged
         "partial_columns": [_issue(i) for i in report.partial_columns],
     }
 

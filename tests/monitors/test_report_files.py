@@ -174,3 +174,38 @@ def test_attachments_print_on_a4_one_page_wide_with_titles_and_filters(tmp_path:
     columns = wb["栏目更新"]
     assert columns["A3"].value == 1 and columns["F3"].value == datetime(2020, 8, 21)
     assert columns["F3"].is_date
+
+
+def test_accounts_are_judged_at_the_quarters_end_when_read_then(tmp_path: Path) -> None:
+    """Read since September: the account was silent at 9-30 (newest 9-10) though it posted on 10-05. Read
+    only from 10-08 on (every post newer than 9-30): its state at 9-30 is unknown, so all are judged as of
+    the notice's date, and the notice says that date."""
+    from storage.models import AccountPost
+
+    app, config = app_on(tmp_path, tmp_path / "out")
+    config.write_text(config.read_text(encoding="utf-8") + """
+[[accounts]]
+unit = "审计局"
+platform = "feed"
+name = "审计之声"
+url = "http://127.0.0.1:9/sjj/feed.xml"
+""", encoding="utf-8")
+    app = Monitor(load_settings(config))
+    tz = ZoneInfo("Asia/Shanghai")
+    with app.sessions.begin() as s:
+        queries.sync_settings(s, app.settings)
+        target = queries.account_targets(s)[0]
+        queries.store_account_read(s, target.account_id, [])
+        for n, (day, seen) in enumerate([((9, 10), (9, 10)), ((10, 5), (10, 8))]):
+            s.add(AccountPost(account_id=target.account_id, platform_id=str(n), title="t",
+                              published_at=datetime(2020, *day, 9, tzinfo=tz),
+                              first_seen=datetime(2020, *seen, 12, tzinfo=tz)))
+    written = app.quarter_report("2020Q3", tmp_path / "q", date(2020, 10, 10))
+    text = "\n".join(p.text for p in docx.Document(str(next(p for p in written if p.suffix == ".docx"))).paragraphs)
+    assert "截至第三季度末，我区登记在册的政务新媒体共1个，其中2周内无更新、判定为不合格的有：审计局“审计之声”" in text
+
+    with app.sessions.begin() as s:  # the September read never happened: first seen after the quarter
+        s.query(AccountPost).filter(AccountPost.platform_id == "0").delete()
+    written = app.quarter_report("2020Q3", tmp_path / "q2", date(2020, 10, 10))
+    text = "\n".join(p.text for p in docx.Document(str(next(p for p in written if p.suffix == ".docx"))).paragraphs)
+    assert "截至2020年10月10日，我区登记在册的政务新媒体共1个，均按要求及时更新信息" in text

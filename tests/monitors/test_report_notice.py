@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from datetime import date
 from pathlib import Path
 
@@ -141,3 +142,9 @@ def test_placeholder_and_a_short_named_unit_are_warned_of(tmp_path: Path) -> Non
     assert written.warnings == report.warnings()
     named = dataclasses.replace(build_report(notice=NOTICE), good_units={"township": ["螺洲镇"], "department": []})
     assert named.warnings() == ["设置 [report] good_units 把“螺洲镇”列为做得较好的单位，但它本季度有月份未达到要求"]
+
+
+def test_the_json_says_the_day_the_accounts_were_judged(tmp_path: Path) -> None:
+    report = build_report(accounts_as_of=date(2020, 9, 30))
+    path = next(iter(write_report(report, tmp_path, formats=("json",))))
+    assert json.loads(path.read_text(encoding="utf-8"))["accounts_as_of"] == "2020-09-30"
