@@ -99,13 +99,11 @@ class UnitNames:
             return matches[0]
         if matches:
             return None  # two units written alike: the user must say which
-        tails = [k for k in self._by_key
-                 if len(k) >= MIN_TAIL and key.endswith(k) and _PLACE.fullmatch(key[: -len(k)])]
-        if not tails:
-            return None
-        longest = max(tails, key=len)
-        units = self._by_key[longest]
-        return units[0] if len(units) == 1 and sum(len(k) == len(longest) for k in tails) == 1 else None
+        # The longest known name ending this one after a place: a look-up per suffix, not a scan of the names.
+        tail = next((key[i:] for i in range(1, len(key) - MIN_TAIL + 1)
+                     if key[i:] in self._by_key and _PLACE.fullmatch(key[:i])), None)
+        units = self._by_key.get(tail, []) if tail else []
+        return units[0] if len(units) == 1 else None
 
     def resolve(self, unit: str) -> str:
         """The settings unit `unit` names, else `unit` itself (test with `in`)."""
