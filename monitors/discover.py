@@ -50,7 +50,7 @@ from crawler.dates import article_date
 from crawler.extract import BLANK_MARKERS, ListEntry, extract_entries, squash
 from crawler.readers.exceptions import ReadError
 from crawler.readers.http import HttpClient
-from monitors.register import unit_key
+from monitors.unit_names import UnitNames
 
 MIN_DATED = 2  # one dated link is too little to call a page a column (a 最新 line, a notice banner)
 MIN_DATELESS = 3  # dateless lists must be longer, and their first post must carry a date
@@ -302,14 +302,8 @@ class UnitChoice:
 
 
 def _known_match(item: str, units: Iterable[UnitSettings]) -> str | None:
-    names = [u.name for u in units]
-    if item in names:
-        return item
-    loose = [n for n in names if unit_key(n) == unit_key(item)]
-    if len(loose) == 1:
-        return loose[0]
-    tails = [n for n in names if len(n) >= 3 and item.endswith(n)]  # 仓山区审计局 -> 审计局
-    return max(tails, key=len) if tails else None
+    """The configured unit `item` names (its name, an alias, 仓山区审计局 for 审计局: monitors.unit_names)."""
+    return UnitNames.of(units).find(item)
 
 
 def guess_kind(name: str, hub: str = "") -> str:
