@@ -20,6 +20,7 @@ from docx import Document
 from docx.document import Document as WordDocument
 from lxml import etree
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_ROW_HEIGHT_RULE, WD_TABLE_ALIGNMENT
+from docx.enum.section import WD_ORIENT, WD_SECTION
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK, WD_LINE_SPACING, WD_PARAGRAPH_ALIGNMENT
 from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
@@ -29,6 +30,8 @@ from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
+from monitors.register import FOOTER as REGISTER_FOOTER
+from monitors.register import HEADERS as REGISTER_HEADERS
 from monitors.register import NAMELESS
 from monitors.report.model import KIND_LABELS, ColumnIssue, QuarterReport
 from monitors.report.xlsx_writer import (
@@ -535,6 +538,33 @@ def _accounts_table(doc: WordDocument, report: QuarterReport, attachment: Attach
             _cell_text(table.rows[r].cells[c], value)
 
 
+FORM_BLANK_ROWS = 6  # rows a unit writes its accounts into on the printed form
+
+
+def _form_table(doc: WordDocument, attachment: Attachment) -> None:
+    """附件4 as the seed prints it: the blank register form (monitors.register's columns and notes) on a
+    landscape page of its own, for units that fill it in on paper; the workbook beside the notice is the same."""
+    section = doc.add_section(WD_SECTION.NEW_PAGE)
+    section.orientation = WD_ORIENT.LANDSCAPE
+    section.page_width, section.page_height = Mm(297), Mm(210)
+    section.top_margin, section.bottom_margin = Mm(28), Mm(26)
+    section.left_margin, section.right_margin = Mm(37), Mm(35)
+    p = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT)
+    _run(p, f"附件{attachment.number}", HEADING1_FONT)
+    _run(_paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER), attachment.title, TITLE_FONT, TITLE_SIZE)
+    _paragraph(doc, "单位名称（盖章）：" + "　" * 16 + "填表日期：", indent=False, size=TABLE_SIZE)
+    table = doc.add_table(rows=1 + FORM_BLANK_ROWS, cols=len(REGISTER_HEADERS))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for c, header in enumerate(REGISTER_HEADERS):
+        _cell_text(table.rows[0].cells[c], header, bold=True)
+    _repeat_header(table, 1)
+    for line in REGISTER_FOOTER:
+        p = _paragraph(doc, line, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT, size=TABLE_SIZE)
+        _off_grid(p)
+        p.paragraph_format.line_spacing_rule = WD_LINE_SPACING.SINGLE
+
+
 # ------------------------------------------------------------------------------------------------ entry
 
 
@@ -567,7 +597,9 @@ def write_docx(report: QuarterReport, path: Path) -> Path:
     for attachment in plan:
         if attachment.kind == "accounts":
             _accounts_table(doc, report, attachment)
-        elif attachment.kind in KIND_LABELS:  # the form (附件4) goes as its own workbook: writers.write_form
+        elif attachment.kind == "form":  # also written as a workbook beside the notice: writers.write_form
+            _form_table(doc, attachment)
+        else:
             _units_table(doc, report, attachment)
 
     path.parent.mkdir(parents=True, exist_ok=True)

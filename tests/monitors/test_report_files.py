@@ -143,8 +143,13 @@ def test_form_is_written_blank_and_listed(tmp_path: Path) -> None:
     paths = write_report(build_report(accounts=ACCOUNTS), tmp_path)
     form = tmp_path / "附件4-2020Q3.xlsx"
     assert form in paths
-    lines = [p.text for p in docx.Document(str(tmp_path / "通报-2020Q3.docx")).paragraphs]
+    notice = docx.Document(str(tmp_path / "通报-2020Q3.docx"))
+    lines = [p.text for p in notice.paragraphs]
     assert f"4.{REGISTER_TITLE}" in lines
+    # and printed in the notice as the seed does: the blank form on a landscape page of its own
+    assert lines[-7:-4] == ["附件4", REGISTER_TITLE, "单位名称（盖章）：" + "　" * 16 + "填表日期："]
+    assert notice.sections[-1].page_width > notice.sections[-1].page_height
+    assert [c.text for c in notice.tables[-1].rows[0].cells] == HEADERS
     ws = openpyxl.load_workbook(form).active
     assert FORM_TITLE == REGISTER_TITLE  # the listing names the form the register writes
     assert ws["A1"].value == REGISTER_TITLE and [c.value for c in ws[3]] == HEADERS
