@@ -48,6 +48,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("rules", "unavailable_ratio"): RATIO,
     ("rules", "unavailable_days"): AT_LEAST_ONE,
     ("rules", "probe_timeout"): POSITIVE,
+    ("rules", "site_failure_share"): RATIO,
     ("crawl", "concurrent_requests"): AT_LEAST_ONE,
     ("crawl", "concurrent_per_domain"): AT_LEAST_ONE,
     ("crawl", "download_delay"): NON_NEGATIVE,
@@ -99,7 +100,9 @@ class RuleSettings:
     unavailable_ratio: float = 0.05
     unavailable_days: int = 7
     probe_timeout: float = 15.0
-
+    # A crawl in which more than this share of a site's columns failed is the site's outage: one finding for
+    # the centre (site.crawl_failed), not a column failure for each unit (a circuit breaker).
+    site_failure_share: float = 0.5
     def stale_days(self, category: str) -> int:
         return getattr(self, f"stale_days_{category}")
 

@@ -626,7 +626,7 @@ def format_alert_plan(plan: AlertPlan) -> str:
     for unit in plan.no_recipient:
         lines.append(f"未生成：{unit} 未登记邮箱，[alerts] centre 也为空")
     units = len(plan.units)
-    if units:
+    if units or plan.summary:
         lines.append(f"截至 {plan.as_of.isoformat()}：将发送 {units} 个单位的提醒"
                      f"{'和 1 封中心汇总' if plan.summary else ''}，共 {len(plan.emails())} 封"
                      "（演练，未写入、未发送）。")

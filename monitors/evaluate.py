@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +21,10 @@ from monitors.rules import (
     months_on_partial_reads,
     quota_status,
     shortfalls,
+    accounts_failed_for_centre,
+    centre_account_failure,
+    host_root,
+    site_crawl_failed,
 )
 from storage import queries
 from storage.queries import AccountFact, ColumnFact
@@ -163,6 +167,13 @@ class Evaluation:
     units: list[UnitResult]
     site_findings: list[Finding]
     accounts: list[dict]  # every evaluated account as DESIGN.md's JSON shows it (with its unit)
+    # The centre's: sites whose columns failed together in a crawl (site.crawl_failed) and platforms whose
+    # accounts could not be reached (account.read_failed), the column and account URLs they cover (failures
+    # the units cannot fix: not judged for the units meanwhile) and the targets judged (so one that recovered
+    # is said cleared).
+    crawl_findings: list[Finding] = field(default_factory=list)
+    site_covered: frozenset[str] = frozenset()
+    sites_judged: frozenset[str] = frozenset()
 
     def unit(self, name: str) -> UnitResult | None:
         return next((u for u in self.units if u.unit == name), None)
@@ -178,8 +189,11 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
     cut = evaluator.at(as_of + timedelta(days=1))
     only = units[0] if units is not None and len(units) == 1 else None  # one unit: load only its facts
     columns: dict[str, list[ColumnFact]] = {}
-    for column in queries.column_facts(session, cut, only):
+    all_columns = queries.column_facts(session, cut, only)
+    for column in all_columns:
         columns.setdefault(column.unit, []).append(column)
+    site_list = [(s.name, s.url) for s in settings.sites]
+    crawl_findings, covered = site_crawl_failed(all_columns, site_list, settings.rules)
     accounts: dict[str, list[AccountFact]] = {}
     all_accounts = queries.account_facts(session, cut, only)
     for account in all_accounts:
@@ -196,7 +210,12 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
                      | {f.target for f in found if f.rule == "site.unavailable"})
         results.append(UnitResult(unit.name, unit.kind, as_of, facts, found,
                                   evaluator.account_rows(facts.accounts, as_of), frozenset(evaluated)))
-    return Evaluation(as_of, [w[0] for w in windows], results, sites, evaluator.account_rows(all_accounts, as_of))
+    centre_findings = crawl_findings + accounts_failed_for_centre(all_accounts)
+    # the sites and account hosts judged: a failure found before and not now is said cleared
+    judged = {url for _, url in site_list} | {host_root(a.url) for a in all_accounts}
+    covered |= {a.url for a in all_accounts if a.read_status != "ok" and centre_account_failure(a.reason)}
+    return Evaluation(as_of, [w[0] for w in windows], results, sites, evaluator.account_rows(all_accounts, as_of),
+                      centre_findings, frozenset(covered), frozenset(judged))
 
 
 def evaluate_unit(session: Session, settings: Settings, unit: str, as_of: date) -> UnitResult:

@@ -5,10 +5,11 @@ Registered in one explicit table keyed by the rule id users see in settings, JSO
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
 from config.model import PLATFORM_LABELS, RuleSettings
 from config.registry import registrar
@@ -211,8 +212,13 @@ def account_status(account: AccountFact, as_of: date, params: RuleSettings, tz: 
     return AccountStatus(AccountState.NORMAL, days, None, last)
 
 
+def account_label(platform: str, name: str) -> str:
+    """`新浪微博“仓山发布”`: an account as findings and emails name it."""
+    return f"{PLATFORM_LABELS.get(platform, platform)}“{name}”"
+
+
 def _account_label(account: AccountFact) -> str:
-    return f"{PLATFORM_LABELS.get(account.platform, account.platform)}“{account.name}”"
+    return account_label(account.platform, account.name)
 
 
 
@@ -228,6 +234,34 @@ def account_silent(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[
                                f"{_account_label(account)}{since}（要求 {params.account_silent_days} 天内有更新）",
                                facts.unit, measure=state.days, limit=params.account_silent_days, since=state.last))
     return out
+
+
+@rule("account.unreadable")
+def account_unreadable(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """政务新媒体账号暂未能自动读取（地址有误、需要登录、平台限制访问等）：请单位核实账号地址或访问权限。"""
+    out = []
+    for account in facts.accounts:
+        state = account_status(account, as_of, params, facts.tz)
+        if (state.status != AccountState.UNREADABLE or account.read_status is None  # never read yet
+                or centre_account_failure(state.reason)):
+            continue
+        since = local_date(account.unreadable_since, facts.tz) if account.unreadable_since else None
+        out.append(Finding("account.unreadable", Severity.WARN, account.url,
+                           f"{_account_label(account)}暂未能自动核验更新情况"
+                           + (f"（自 {since} 起）" if since else "")
+                           + "，请核实账号地址是否正确、是否仍可公开访问（无需登录即可查看）",
+                           facts.unit, since=since))
+    return out
+
+
+# Why an account could not be read when no unit can do anything about it: the platform is out of reach, or the
+# centre's own tools failed (crawler.readers.exceptions: Unreachable, BrowserUnavailable, BridgeExpired). These
+# accounts are the centre's alone (`accounts_failed_for_centre`), never a request to the unit.
+CENTRE_ACCOUNT_REASONS = ("无法连接/超时", "浏览器无法启动", "订阅源登录失效")
+
+
+def centre_account_failure(reason: str | None) -> bool:
+    return (reason or "").startswith(CENTRE_ACCOUNT_REASONS)
 
 
 @rule("account.quiet")
@@ -268,3 +302,79 @@ def site_unavailable(probe_stats: list[ProbeStats], as_of: date, params: RuleSet
                 f"网站{page}近 {params.unavailable_days} 天监测 {stats.total} 次，{stats.failed} 次无法在 "
                 f"{params.probe_timeout:g} 秒内打开（{stats.ratio:.1%}，达到 {params.unavailable_ratio:.0%}）"))
     return out
+
+
+# --- a site's crawl: the columns of one site that failed together in one crawl -------------------------
+
+SITE_CRAWL_FAILED = "site.crawl_failed"
+# Failures no page of a site can have alone: the host itself is out of reach (connection, DNS, TLS).
+HOST_FAILURES = ("无法连接服务器", "域名无法解析", "SSL", "TLS", "证书")
+
+
+def site_of(url: str, sites: Sequence[tuple[str, str]]) -> tuple[str, str] | None:
+    """The (name, url) of the configured site a column URL lies under (the longest matching prefix)."""
+    return max((s for s in sites if url.startswith(s[1])), key=lambda s: len(s[1]), default=None)
+
+
+def host_failure(reason: str | None) -> bool:
+    return bool(reason) and any(word in (reason or "") for word in HOST_FAILURES)
+
+
+def site_crawl_failed(columns: Sequence[ColumnFact], sites: Sequence[tuple[str, str]],
+                      params: RuleSettings) -> tuple[list[Finding], set[str]]:
+    """站点抓取失败：同一次抓取中该站点超过一定比例的栏目无法访问，或服务器无法连接，属站点问题，由中心处理。
+
+    A circuit breaker: a crawl (its newest fetch per column) in which more than `site_failure_share` of a
+    site's columns failed, or a column failed because the host cannot be reached at all, is the site's failure.
+    Returns one finding per site, for the centre, and the URLs of the columns it covers (their
+    column.unreachable findings are not the units' to fix)."""
+    groups: dict[tuple[str, str, int | None], list[ColumnFact]] = {}
+    for column in columns:
+        if (site := site_of(column.url, sites)) is not None:
+            groups.setdefault((*site, column.fetch_run), []).append(column)
+    failed_by_site: dict[tuple[str, str], list[ColumnFact]] = {}
+    total_by_site: dict[tuple[str, str], int] = {}
+    for (name, url, _run), group in groups.items():
+        failed = [c for c in group if c.last_error is not None]
+        tripped = len(failed) > params.site_failure_share * len(group) and len(failed) > 1
+        covered = failed if tripped else [c for c in failed if host_failure(c.last_error)]
+        if covered:
+            failed_by_site.setdefault((name, url), []).extend(covered)
+            total_by_site[(name, url)] = total_by_site.get((name, url), 0) + len(group)
+    findings: list[Finding] = []
+    covered_urls: set[str] = set()
+    for (name, url), failed in failed_by_site.items():
+        reasons = "、".join(dict.fromkeys(c.last_error or "" for c in failed))
+        findings.append(Finding(SITE_CRAWL_FAILED, Severity.WARN, url,
+                                f"网站“{name}”（{url}）最近一次抓取 {len(failed)}/{total_by_site[(name, url)]} "
+                                f"个栏目无法访问：{reasons}。属网站或网络故障，各栏目的更新情况暂无法核实",
+                                measure=len(failed), limit=total_by_site[(name, url)]))
+        covered_urls.update(c.url for c in failed)
+    return findings, covered_urls
+
+
+ACCOUNTS_FAILED = "account.read_failed"
+
+
+def host_root(url: str) -> str:
+    """`https://mp.weixin.qq.com/s/x` -> `https://mp.weixin.qq.com/`: the platform an account is read from."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def accounts_failed_for_centre(accounts: Sequence[AccountFact]) -> list[Finding]:
+    """政务新媒体账号因平台无法连接或中心读取工具故障而无法读取，由中心处理（不向各单位提醒）。
+
+    One finding per platform host (its target), for the centre."""
+    by_host: dict[str, list[AccountFact]] = {}
+    for account in accounts:
+        if account.read_status != "ok" and centre_account_failure(account.reason):
+            by_host.setdefault(host_root(account.url), []).append(account)
+    findings = []
+    for host, failed in by_host.items():
+        reasons = "、".join(dict.fromkeys(a.reason or "" for a in failed))
+        names = "、".join(account_label(a.platform, a.name) for a in failed[:3]) + ("等" if len(failed) > 3 else "")
+        findings.append(Finding(ACCOUNTS_FAILED, Severity.WARN, host,
+                                f"{host} 上的 {len(failed)} 个政务新媒体账号（{names}）无法读取：{reasons}。"
+                                "属平台连接或监测工具问题，请中心核实处理", measure=len(failed)))
+    return findings

@@ -162,6 +162,8 @@ class Account(Base):
     status: Mapped[str | None] = mapped_column(String(20))  # last read: ok | unreadable
     reason: Mapped[str | None] = mapped_column(Text)
     last_read_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    # The first of the reads that failed since the last good one (None while it reads): "since when" unreadable.
+    unreadable_since: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
 
 class AccountPost(Base):

@@ -29,7 +29,16 @@ from sqlalchemy.orm import Session
 
 from config import Settings
 from monitors.evaluate import evaluate_all
-from monitors.rules import SEVERITY_LABELS, Finding, Severity, month_label
+from monitors.rules import (
+    ACCOUNTS_FAILED,
+    SEVERITY_LABELS,
+    SITE_CRAWL_FAILED,
+    Finding,
+    Severity,
+    account_label,
+    centre_account_failure,
+    month_label,
+)
 from storage import queries
 from storage.queries import AlertStateRow
 
@@ -37,9 +46,14 @@ SEVERITY_RANK: dict[str, int] = {Severity.WARN: 1, Severity.FAIL: 2, Severity.VE
 CHANGES = ("new", "worse", "due", "cleared")
 CHANGE_TITLES = {"new": "新问题", "worse": "问题加重", "due": "仍未整改（再次提醒）", "cleared": "已整改"}
 CHANGE_COUNTS = {"new": "项新问题", "worse": "项问题加重", "due": "项仍未整改", "cleared": "项已整改"}
-# A rule's finding that replaces another's on the same target: the one replaced is closed without a
-# "cleared" line (an account gone from 预警 to 不合格 was not fixed).
-SUPERSEDED_BY = {"account.quiet": "account.silent", "account.silent": "account.quiet"}
+# A rule's findings that replace another's on the same target: the one replaced is closed without a
+# "cleared" line (an account gone from 预警 to 不合格, or to 无法读取, was not fixed).
+SUPERSEDED_BY: dict[str, tuple[str, ...]] = {"account.quiet": ("account.silent", "account.unreadable"),
+                                             "account.silent": ("account.quiet", "account.unreadable")}
+# The alert states of the centre's own findings (site.crawl_failed) are kept under this unit name, which no
+# unit can have (a unit's name is never empty).
+CENTRE = ""
+CENTRE_RULES = (SITE_CRAWL_FAILED, ACCOUNTS_FAILED)  # their measure counts what failed: more is worse
 SUBJECT_TAG = "【网站监测提醒】"
 
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # names inside a detail: never read a size from them
@@ -82,6 +96,8 @@ def got_worse(finding: Finding, told: AlertStateRow, days_since_told: int) -> bo
     now = finding.shortfall
     if now is not None and told.measure is not None and told.limit is not None:
         return now > told.limit - told.measure
+    if finding.rule in CENTRE_RULES and finding.measure is not None and told.measure is not None:
+        return finding.measure > told.measure  # an outage that spread to more columns or accounts
     return False
 
 
@@ -134,6 +150,7 @@ class AlertPlan:
     # (unit, rule, target) of findings no longer judged: closed silently when the plan is enqueued
     retired: tuple[tuple[str, str, str], ...] = ()
     no_recipient: tuple[str, ...] = ()  # units with something to say but no address and no centre
+    centre_items: tuple[AlertItem, ...] = ()  # the centre's own findings (sites that failed), in the summary
 
     def emails(self) -> list[tuple[str, str | None, Email]]:
         """(outbox key, unit or None for the summary, email) in sending order."""
@@ -152,13 +169,29 @@ class UnitFindings:
     evaluated: frozenset[str]  # targets judged: complete months, column and account URLs
     columns: tuple[tuple[str, str, bool], ...] = ()  # (name, url, quota) for links
     partial: tuple[tuple[str, str], ...] = ()  # (name, why) of the columns whose newest read was partial
+    # (account, why, since when) of the accounts that could not be read: the centre's summary lists them
+    unreadable: tuple[tuple[str, str, date | None], ...] = ()
 
 
 def load_findings(session: Session, settings: Settings, as_of: date) -> list[UnitFindings]:
-    """Every unit's findings as of the date, from `evaluate_all` (the rules are not repeated here)."""
-    return [UnitFindings(r.unit, r.findings, r.evaluated, tuple((c.name, c.url, c.quota) for c in r.facts.columns),
-                         tuple((c.name, c.partial) for c in r.facts.columns if c.partial is not None))
-            for r in evaluate_all(session, settings, as_of).units]
+    """Every unit's findings as of the date, from `evaluate_all` (the rules are not repeated here), routed to
+    who can act: a column failure that is its site's (`Evaluation.site_covered`) is not the unit's, and its
+    column is not judged for the unit meanwhile (so what the unit was told is closed silently, never "cleared");
+    the sites' failures are the centre's (unit `CENTRE`, last)."""
+    evaluation = evaluate_all(session, settings, as_of)
+    covered = evaluation.site_covered
+    tz = ZoneInfo(settings.monitor.timezone)
+    out = [UnitFindings(r.unit,
+                        [f for f in r.findings if not (f.rule == "column.unreachable" and f.target in covered)],
+                        r.evaluated - covered, tuple((c.name, c.url, c.quota) for c in r.facts.columns),
+                        tuple((c.name, c.partial) for c in r.facts.columns if c.partial is not None),
+                        tuple((account_label(a.platform, a.name), a.reason or "尚未读取",
+                               a.unreadable_since.astimezone(tz).date() if a.unreadable_since else None)
+                              for a in r.facts.accounts if a.read_status != "ok"))
+           for r in evaluation.units]
+    out.append(UnitFindings(CENTRE, evaluation.crawl_findings, evaluation.sites_judged,
+                            tuple((name, url, False) for name, url in ((s.name, s.url) for s in settings.sites))))
+    return out
 
 
 def links_for(finding_target: str, columns: Sequence[tuple[str, str, bool]]) -> tuple[tuple[str, str], ...]:
@@ -201,8 +234,8 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
         for key, state in known.items():
             if key[0] != unit.unit or state.cleared_at is not None or key in found:
                 continue
-            other = SUPERSEDED_BY.get(state.rule)
-            if state.target not in unit.evaluated or (other and (other, state.target) in targets_found):
+            others = SUPERSEDED_BY.get(state.rule, ())
+            if state.target not in unit.evaluated or any((o, state.target) in targets_found for o in others):
                 retired.append(key)
                 continue
             told_items.append(AlertItem(unit.unit, state.rule, state.target, state.severity, state.detail,
@@ -221,14 +254,20 @@ def plan_alerts(session: Session, settings: Settings, as_of: date) -> AlertPlan:
     states = queries.alert_states(session, ZoneInfo(settings.monitor.timezone))
     items, ongoing, retired = decide(units, states, as_of, settings.alerts.resend_after_days)
     partial = [(u.unit, name, why) for u in units for name, why in u.partial]
-    return compose_plan(settings, as_of, items, ongoing, retired, partial)
+    unreadable = [(u.unit, *account) for u in units for account in u.unreadable]
+    return compose_plan(settings, as_of, items, ongoing, retired, partial, unreadable)
 
 
 def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertItem]], ongoing: dict[str, int],
                  retired: Sequence[tuple[str, str, str]] = (),
-                 partial: Sequence[tuple[str, str, str]] = ()) -> AlertPlan:
+                 partial: Sequence[tuple[str, str, str]] = (),
+                 unreadable: Sequence[tuple[str, str, str, date | None]] = ()) -> AlertPlan:
+    """The emails: each unit its items (copied to the centre), the centre one summary with its own items
+    (sites that failed: never sent to a unit) and the standing lists (partial reads, unreadable accounts)."""
     centre = settings.alerts.centre
     site_name = settings.sites[0].name if settings.sites else settings.report.district
+    items = dict(items)
+    centre_items = items.pop(CENTRE, [])
     unit_alerts, no_recipient = [], []
     for unit, unit_items in items.items():
         configured = settings.unit(unit)
@@ -241,12 +280,16 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
         unit_alerts.append(UnitAlert(unit, tuple(unit_items), ongoing.get(unit, 0), email,
                                      outbox_key(as_of, f"unit:{unit}", unit_items)))
     summary = summary_key = None
-    if unit_alerts and centre:
+    if (unit_alerts or centre_items) and centre:
         summary = compose_summary([(u.unit, list(u.items), u.ongoing) for u in unit_alerts], centre, as_of,
                                   site_name, no_email=[u.unit for u in unit_alerts if not u.email.to or
-                                                       set(u.email.to) <= set(centre)], partial=partial)
-        summary_key = outbox_key(as_of, "summary", [i for u in unit_alerts for i in u.items])
-    return AlertPlan(as_of, tuple(unit_alerts), summary, summary_key, tuple(retired), tuple(no_recipient))
+                                                       set(u.email.to) <= set(centre)], partial=partial,
+                                  sites=centre_items, unreadable=unreadable)
+        summary_key = outbox_key(as_of, "summary", [*centre_items, *(i for u in unit_alerts for i in u.items)])
+    elif centre_items:
+        no_recipient.append("大数据服务中心")
+    return AlertPlan(as_of, tuple(unit_alerts), summary, summary_key, tuple(retired), tuple(no_recipient),
+                     tuple(centre_items) if summary else ())
 
 
 def outbox_key(as_of: date, who: str, items: Iterable[AlertItem]) -> str:
@@ -320,6 +363,9 @@ HTML_HEAD = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></he
              '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',sans-serif;font-size:14px;color:#222">')
 FOOTER = "此邮件由网站与政务新媒体监测系统自动发送，请勿直接回复。"
 PARTIAL_TITLE = "以下栏目最近一次未读全，所在单位的发布数可能偏少："
+SITES_TITLE = "网站抓取故障（属网站或网络问题，已不再逐栏目提醒各单位，请中心核实处理）"
+UNREADABLE_TITLE = "以下政务新媒体账号暂未能自动读取（单位 · 账号：原因，起始日期）："
+ASKED_UNIT = "；已请单位核实账号地址或访问权限"
 
 
 def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], items: Sequence[AlertItem],
@@ -359,14 +405,25 @@ def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], 
 
 def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centre: Sequence[str], as_of: date,
                     site_name: str, *, no_email: Sequence[str] = (),
-                    partial: Sequence[tuple[str, str, str]] = ()) -> Email:
-    """The centre's one summary of all units: each unit's counts and items in this run, then the columns whose
-    newest read was partial (`partial`: unit, column, why), whose units' counts may be short."""
+                    partial: Sequence[tuple[str, str, str]] = (), sites: Sequence[AlertItem] = (),
+                    unreadable: Sequence[tuple[str, str, str, date | None]] = ()) -> Email:
+    """The centre's one summary of all units: the sites whose crawl failed (`sites`: the centre's own items,
+    told to no unit), each unit's counts and items in this run, then the columns whose newest read was partial
+    (`partial`: unit, column, why), whose units' counts may be short, and the accounts that could not be read
+    (`unreadable`: unit, account, why, since when)."""
     e = html.escape
     every = [i for _, items, _ in units for i in items]
     subject = f"{SUBJECT_TAG}汇总：{len(units)} 个单位，{_counts(every)}（截至{as_of.isoformat()}）"
+    if sites:
+        subject = (f"{SUBJECT_TAG}汇总：网站抓取故障 {_counts(sites)}"
+                   + (f"；{len(units)} 个单位，{_counts(every)}" if units else "") + f"（截至{as_of.isoformat()}）")
     intro = f"截至 {as_of.isoformat()}，{one_line(site_name)}及政务新媒体监测本次向 {len(units)} 个单位发出提醒："
+    if not units:
+        intro = f"截至 {as_of.isoformat()}，{one_line(site_name)}及政务新媒体监测本次没有需要向各单位发出的提醒。"
     text = [intro]
+    site_lines = [line for n, item in enumerate(sites, 1) for line in _item_text(n, item)]
+    if sites:
+        text += ["", SITES_TITLE, *site_lines]
     rows = []
     for unit, items, ongoing in units:
         counts = _counts(items) + (f"；另有 {ongoing} 项近期已提醒" if ongoing else "")
@@ -381,12 +438,23 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
     unread = [f"未读全：{one_line(unit)} · {one_line(column)}：{one_line(why)}" for unit, column, why in partial]
     if unread:
         text += ["", PARTIAL_TITLE] + [f"  {line}" for line in unread]
+    accounts = [f"{one_line(unit)} · {one_line(account)}：{one_line(why)}"
+                + (f"（自 {since} 起）" if since else "") + ("" if centre_account_failure(why) else ASKED_UNIT)
+                for unit, account, why, since in unreadable]
+    if accounts:
+        text += ["", UNREADABLE_TITLE] + [f"  {line}" for line in accounts]
     text += [""] + notes + ["", FOOTER]
-    body = [f"<p>{e(intro)}</p>", '<table style="border-collapse:collapse">',
-            '<tr><th style="padding:4px 8px;border:1px solid #ccc">单位</th>'
-            '<th style="padding:4px 8px;border:1px solid #ccc">本次提醒</th></tr>', *rows, "</table>"]
+    body = [f"<p>{e(intro)}</p>"]
+    if sites:
+        body += [f"<p>{e(SITES_TITLE)}</p><ol>", *(_item_html(i) for i in sites), "</ol>"]
+    if rows:
+        body += ['<table style="border-collapse:collapse">',
+                 '<tr><th style="padding:4px 8px;border:1px solid #ccc">单位</th>'
+                 '<th style="padding:4px 8px;border:1px solid #ccc">本次提醒</th></tr>', *rows, "</table>"]
     if unread:
         body += [f"<p>{e(PARTIAL_TITLE)}</p><ul>", *(f"<li>{e(line)}</li>" for line in unread), "</ul>"]
+    if accounts:
+        body += [f"<p>{e(UNREADABLE_TITLE)}</p><ul>", *(f"<li>{e(line)}</li>" for line in accounts), "</ul>"]
     body += [f"<p>{e(n)}</p>" for n in notes] + [f'<p style="color:#888;font-size:12px">{e(FOOTER)}</p>']
     return Email(subject, "\n".join(text) + "\n", HTML_HEAD + "".join(body) + "</body></html>", tuple(centre), ())
 

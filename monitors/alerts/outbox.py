@@ -76,10 +76,17 @@ def enqueue(session: Session, plan: AlertPlan, as_of: date, tz: ZoneInfo | str =
             else:
                 queries.record_alert_told(session, item.unit, item.rule, item.target, item.severity, item.detail,
                                           told_at, measure=item.measure, limit=item.limit, since=item.since)
-    if plan.summary is not None and plan.summary_key and report.written:
+    if plan.summary is not None and plan.summary_key and (report.written or plan.centre_items):
         s = plan.summary
         if queries.add_outbox_email(session, plan.summary_key, None, s.to, s.cc, s.subject, s.text, s.html):
             report.written.append(plan.summary_key)
+            for item in plan.centre_items:  # the centre's own findings are told by the summary
+                if item.change == "cleared":
+                    queries.record_alert_cleared(session, item.unit, item.rule, item.target, told_at)
+                else:
+                    queries.record_alert_told(session, item.unit, item.rule, item.target, item.severity,
+                                              item.detail, told_at, measure=item.measure, limit=item.limit,
+                                              since=item.since)
         else:
             report.already.append(plan.summary_key)
     for unit, rule, target in plan.retired:

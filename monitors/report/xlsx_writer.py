@@ -23,7 +23,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from config.model import PLATFORM_LABELS
 from monitors.report.model import CATEGORY_LABELS, FORM_TITLE, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
-from monitors.rules import PARTIAL_MONTH_NOTE
+from monitors.rules import PARTIAL_MONTH_NOTE, AccountState
 from monitors.textable import display_width
 
 # Characters XML 1.0 forbids (openpyxl raises IllegalCharacterError, python-docx ValueError) plus the C1
@@ -112,15 +112,19 @@ def account_field(account: object, name: str) -> object:
 ACCOUNT_HEADERS = ["序号", "维护单位", "政务新媒体类型", "政务新媒体名称", "最近更新", "状态"]
 
 
+# An account the crawler could not read, as the published notice words it: never the crawler's error (the
+# centre's summary and the unit's email carry the reason).
+NOT_VERIFIED = "暂未能自动核验"
+
+
 def account_rows(report: QuarterReport) -> list[list[str]]:
     """序号 | 维护单位 | 政务新媒体类型 | 政务新媒体名称 | 最近更新 | 状态 for each account."""
     rows = []
     for i, account in enumerate(report.accounts, 1):
         platform = clean_text(account_field(account, "platform") or "")
         status = clean_text(account_field(account, "status") or "")
-        reason = account_field(account, "reason")
-        if reason:
-            status = f"{status}（{clean_text(reason)}）" if status else clean_text(reason)
+        if status == AccountState.UNREADABLE:
+            status = NOT_VERIFIED
         rows.append([
             str(i),
             clean_text(account_field(account, "unit") or ""),

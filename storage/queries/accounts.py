@@ -39,6 +39,7 @@ class AccountFact:
     read_status: str | None  # ok | unreadable | None (never read)
     reason: str | None  # why it could not be read
     last_read_at: datetime | None
+    unreadable_since: datetime | None = None  # the first failed read since the last good one
 
 
 def account_targets(session: Session, units: Sequence[str] | None = None) -> list[AccountTarget]:
@@ -54,9 +55,11 @@ def store_account_read(session: Session, account_id: int, posts: Sequence[Accoun
     account = session.get_one(Account, account_id)
     account.last_read_at = utcnow()
     if posts is None:
+        if account.status != "unreadable" or account.unreadable_since is None:
+            account.unreadable_since = account.last_read_at
         account.status, account.reason = "unreadable", reason or "无法读取"
         return 0
-    account.status, account.reason = "ok", None
+    account.status, account.reason, account.unreadable_since = "ok", None, None
     if not posts:
         return 0
     unique = {p.platform_id: p for p in posts}
@@ -80,7 +83,7 @@ def account_facts(session: Session, before: datetime, unit: str | None = None) -
              .outerjoin(newest, newest.c.account_id == Account.id).where(Account.active).order_by(Account.id))
     if unit is not None:
         query = query.where(Unit.name == unit)
-    return [AccountFact(u, a.platform, a.name, a.url, last, a.status, a.reason, a.last_read_at)
+    return [AccountFact(u, a.platform, a.name, a.url, last, a.status, a.reason, a.last_read_at, a.unreadable_since)
             for a, u, last in session.execute(query)]
 
 

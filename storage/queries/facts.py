@@ -33,6 +33,7 @@ class ColumnFact:
     partial: str | None = None
     first_post: datetime | None = None  # oldest dated post before the cut-off: a partial read is sure only after it
     unreadable: str | None = None  # why the newest finished read found no list on the page (FetchStatus.UNREADABLE)
+    fetch_run: int | None = None  # the crawl run of the newest finished fetch (a site's outage is judged per run)
 
 
 def units(session: Session, names: Sequence[str] | None = None) -> list[UnitFact]:
@@ -74,27 +75,28 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
                    last_post=last, ever_fetched=fetched is not None,
                    last_error=_reason_if(newest.get(c.id), FetchStatus.ERROR),
                    partial=_reason_if(newest.get(c.id), FetchStatus.PARTIAL),
-                   first_post=first, unreadable=_reason_if(newest.get(c.id), FetchStatus.UNREADABLE))
+                   first_post=first, unreadable=_reason_if(newest.get(c.id), FetchStatus.UNREADABLE),
+                   fetch_run=fetch[2] if (fetch := newest.get(c.id)) else None)
         for c, u, posts, last, first, fetched in rows
     ]
 
 
-def _reason_if(fetch: tuple[str, str | None] | None, status: str) -> str | None:
+def _reason_if(fetch: tuple[str, str | None, int] | None, status: str) -> str | None:
     if fetch is None or fetch[0] != status:
         return None
     return fetch[1] or ""
 
 
-def _newest_fetches(session: Session, column_ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    """(status, reason) of each column's newest finished fetch (a run still going is not an outcome)."""
+def _newest_fetches(session: Session, column_ids: list[int]) -> dict[int, tuple[str, str | None, int]]:
+    """(status, reason, run id) of each column's newest finished fetch (a run still going is not an outcome)."""
     if not column_ids:
         return {}
     newest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
               .where(ColumnFetch.column_id.in_(column_ids), ColumnFetch.status != FetchStatus.RUNNING)
               .group_by(ColumnFetch.column_id).subquery())
-    query = select(ColumnFetch.column_id, ColumnFetch.status, ColumnFetch.reason).join(
+    query = select(ColumnFetch.column_id, ColumnFetch.status, ColumnFetch.reason, ColumnFetch.run_id).join(
         newest, newest.c.id == ColumnFetch.id)
-    return {cid: (status, reason) for cid, status, reason in session.execute(query)}
+    return {cid: (status, reason, run) for cid, status, reason, run in session.execute(query)}
 
 
 def unit_posts_between(session: Session, unit: str, start: datetime, end: datetime) -> int:
