@@ -103,6 +103,7 @@ class RuleSettings:
     # A crawl in which more than this share of a site's columns failed is the site's outage: one finding for
     # the centre (site.crawl_failed), not a column failure for each unit (a circuit breaker).
     site_failure_share: float = 0.5
+
     def stale_days(self, category: str) -> int:
         return getattr(self, f"stale_days_{category}")
 
