@@ -121,7 +121,8 @@ def test_usage_and_settings_errors_exit_2(demo: Path, tmp_path: Path) -> None:
 def test_report_command_writes_the_three_files(demo: Path, tmp_path: Path) -> None:
     result = monitor("--config", str(demo / "settings.toml"), "report", "--quarter", "2020Q3", "--out", str(tmp_path))
     assert result.exit_code == 0, result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report-2020Q3.json", "通报-2020Q3.docx", "附件-2020Q3.xlsx"]
+    written = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))  # .monitor-hashes.json
+    assert written == ["report-2020Q3.json", "通报-2020Q3.docx", "附件-2020Q3.xlsx", "附件4-2020Q3.xlsx"]
     again = json.loads((tmp_path / "report-2020Q3.json").read_text(encoding="utf-8"))
     assert again["total_posts"] == 2792 and again["as_of"] == "2020-10-10"
 
