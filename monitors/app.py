@@ -305,7 +305,8 @@ class Monitor:
         return DataStatus(run, columns, accounts, self.freshness(now=now))
 
     def quarter_report(self, quarter: str, out: Path, as_of: date | None = None, *, force: bool = False,
-                       allow_incomplete: bool = False, doc_number: str | None = None) -> Written:
+                       allow_incomplete: bool = False, doc_number: str | None = None,
+                       progress: Progress | None = None) -> Written:
         """Write the quarter's notice, attachments and JSON into `out`; returns the paths written, the files
         left alone because the office changed them, and the report's warnings. A quarter not yet over (or a
         notice dated inside it) is refused unless `allow_incomplete`; `force` overwrites changed files."""
@@ -321,8 +322,12 @@ class Monitor:
             when = f"今天是{today:%Y-%m-%d}" if today <= last_day else f"通报日期 {as_of} 在季度结束之前"
             raise BadInput(f"{quarter} 到 {last_day:%Y-%m-%d} 才结束（{when}），数据不全；"
                            "确需生成时加 --allow-incomplete")
-        with self.sessions() as session:
+        say = progress or (lambda line: None)
+        sessions = self.sessions  # prepared first: an unavailable database is the one line, before any progress
+        say(f"[1/2] 评估 {quarter} 各单位")
+        with sessions() as session:
             model = build_quarter_report(session, self.settings, quarter, as_of)
+        say(f"[2/2] 写入通报、附件和数据文件：{out}")
         if doc_number is not None:
             model = dataclasses.replace(model, notice=dataclasses.replace(model.notice, doc_number=doc_number))
         out.mkdir(parents=True, exist_ok=True)

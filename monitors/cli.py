@@ -427,7 +427,7 @@ def report(ctx: click.Context, quarter: str, out: Path, as_of: str | None, doc_n
     day = _as_of(as_of, app) if as_of else None
     with _AppErrors():
         written = app.quarter_report(quarter, out, day, force=force, allow_incomplete=allow_incomplete,
-                                     doc_number=doc_number)
+                                     doc_number=doc_number, progress=ProgressBar())
     for changed, instead in written.kept:
         click.echo(f"提醒：{changed} 已被修改过，未覆盖；新文件写入 {instead.name}（覆盖请加 --force）", err=True)
     for line in written.warnings:

@@ -134,3 +134,11 @@ def test_progress_is_a_bar_on_a_terminal_and_lines_elsewhere() -> None:
             bar(line)
         assert err.getvalue().decode() == "".join(line + "\n" for line in lines)
 
+
+def test_report_says_each_step_as_it_goes(tmp_path: Path) -> None:
+    config = seeded(tmp_path, read_days_ago=0.01)
+    result = monitor("--config", str(config), "report", "--quarter", "2020Q3", "--out", str(tmp_path / "out"))
+    assert result.exit_code == 0, result.output
+    steps = [line for line in result.stderr.splitlines() if line.startswith("[")]
+    assert steps == ["[1/2] 评估 2020Q3 各单位", f"[2/2] 写入通报、附件和数据文件：{tmp_path / 'out'}"]
+    assert (tmp_path / "out" / "report-2020Q3.json").exists()
