@@ -105,7 +105,7 @@ def test_check_text_and_a_unit_without_findings(demo: Path) -> None:
 def test_usage_and_settings_errors_exit_2(demo: Path, tmp_path: Path) -> None:
     config = str(demo / "settings.toml")
     unknown = monitor("--config", config, "check", "--unit", "不存在局", "--no-crawl")
-    assert unknown.exit_code == 2 and "没有单位“不存在局”" in unknown.stderr and "Traceback" not in unknown.stderr
+    assert unknown.exit_code == 2 and "单位“不存在局”不在设置的单位中" in unknown.stderr and "Traceback" not in unknown.stderr
     bad_date = monitor("--config", config, "check", "--unit", "审计局", "--as-of", "2020-13-01", "--no-crawl")
     assert bad_date.exit_code == 2 and "YYYY-MM-DD" in bad_date.stderr
     bad_quarter = monitor("--config", config, "report", "--quarter", "2020Q5", "--out", str(tmp_path))
