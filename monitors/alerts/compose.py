@@ -14,6 +14,16 @@ A finding is known by (unit, rule, target). Against what the unit was last told 
 - cleared: told, not cleared yet, evaluated again and no longer found: said once.
 A finding whose target is not evaluated any more (a month that left the check window, a column or account
 removed from settings) is closed silently: it was not fixed, it just stopped being judged.
+
+Units hear about the current and the last complete month only (`split_older_months`): a finding about an
+older month (a first run on 2020-10-10 finds July and August short) goes to the centre's summary only and is
+recorded there, so it never reaches the unit later as a reminder of something it was never told.
+
+A unit's email is worded as the seed notice's 区大数据服务中心 would word it, not as the district government:
+each open finding states what its rule asks (`requirement`) and the 整改时限 (`[alerts] fix_within_days` after
+the email's date); the email ends with the centre's contact (`[alerts] contact`). An account is named with
+its platform and linked to its page on the platform (`account_page`), never to the search or feed it is read
+through.
 """
 from __future__ import annotations
 
@@ -22,13 +32,17 @@ import html
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from config import Settings
+from config.model import AccountSettings, AlertSettings, RuleSettings
+from crawler.readers.base import UnsupportedUrl
+from crawler.readers.weibo import weibo_uid
 from monitors.evaluate import evaluate_all
+from monitors.report.docx_writer import cn_date
 from monitors.rules import (
     ACCOUNTS_FAILED,
     SEVERITY_LABELS,
@@ -150,7 +164,8 @@ class AlertPlan:
     # (unit, rule, target) of findings no longer judged: closed silently when the plan is enqueued
     retired: tuple[tuple[str, str, str], ...] = ()
     no_recipient: tuple[str, ...] = ()  # units with something to say but no address and no centre
-    centre_items: tuple[AlertItem, ...] = ()  # the centre's own findings (sites that failed), in the summary
+    # the centre's own findings (sites that failed) and months older than the last complete one: in the summary
+    centre_items: tuple[AlertItem, ...] = ()
 
     def emails(self) -> list[tuple[str, str | None, Email]]:
         """(outbox key, unit or None for the summary, email) in sending order."""
@@ -171,6 +186,7 @@ class UnitFindings:
     partial: tuple[tuple[str, str], ...] = ()  # (name, why) of the columns whose newest read was partial
     # (account, why, since when) of the accounts that could not be read: the centre's summary lists them
     unreadable: tuple[tuple[str, str, date | None], ...] = ()
+    accounts: tuple[tuple[str, str, str], ...] = ()  # (url read, label, platform page or "") for links
 
 
 def load_findings(session: Session, settings: Settings, as_of: date) -> list[UnitFindings]:
@@ -187,15 +203,50 @@ def load_findings(session: Session, settings: Settings, as_of: date) -> list[Uni
                         tuple((c.name, c.partial) for c in r.facts.columns if c.partial is not None),
                         tuple((account_label(a.platform, a.name), a.reason or "尚未读取",
                                a.unreadable_since.astimezone(tz).date() if a.unreadable_since else None)
-                              for a in r.facts.accounts if a.read_status != "ok"))
+                              for a in r.facts.accounts if a.read_status != "ok"),
+                        account_links(settings, r.unit))
            for r in evaluation.units]
     out.append(UnitFindings(CENTRE, evaluation.crawl_findings, evaluation.sites_judged,
                             tuple((name, url, False) for name, url in ((s.name, s.url) for s in settings.sites))))
     return out
 
 
-def links_for(finding_target: str, columns: Sequence[tuple[str, str, bool]]) -> tuple[tuple[str, str], ...]:
-    """The pages a finding is about: its column or account, or for a month the unit's quota columns."""
+def account_page(platform: str, url: str, account_id: str = "") -> str:
+    """The account's own page on its platform, for a person to open, or "" when none is known.
+
+    Weibo: weibo.com/u/{uid} (from the configured URL or the register's uid), else the configured URL. WeChat
+    accounts have no web page of their own, and the Sogou search, feed or article they are read through is not
+    one; nor is a feed."""
+    if platform != "weibo":
+        return ""
+    try:
+        uid = weibo_uid(url)
+    except UnsupportedUrl:
+        uid = account_id.strip() if account_id.strip().isdigit() else ""
+    return f"https://weibo.com/u/{uid}" if uid else url
+
+
+def account_links(settings: Settings, unit: str) -> tuple[tuple[str, str, str], ...]:
+    """(url read, label, platform page) of the unit's accounts: `新浪微博“仓山发布”`, WeChat with its 微信号."""
+    return tuple((a.url, _account_name(a), account_page(a.platform, a.url, a.account_id))
+                 for a in settings.accounts if a.unit == unit)
+
+
+def _account_name(account: AccountSettings) -> str:
+    label = account_label(account.platform, account.name)
+    wechat_id = account.account_id.strip() if account.platform == "wechat" else ""
+    if wechat_id and not wechat_id.startswith("http"):  # what a person searches for in WeChat
+        label += f"（{'原始 ID' if wechat_id.startswith('gh_') else '微信号'} {wechat_id}）"
+    return label
+
+
+def links_for(finding_target: str, columns: Sequence[tuple[str, str, bool]],
+              accounts: Sequence[tuple[str, str, str]] = ()) -> tuple[tuple[str, str], ...]:
+    """The pages a finding is about: its column or account, or for a month the unit's quota columns.
+
+    An account is (label, its platform page), the page "" when it has none (shown as its name, unlinked)."""
+    if account := next((a for a in accounts if a[0] == finding_target), None):
+        return ((account[1], account[2]),)
     if finding_target.startswith(("http://", "https://")):
         name = next((n for n, url, _ in columns if url == finding_target), "")
         return ((name or finding_target, finding_target),)
@@ -214,7 +265,7 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
         told_items: list[AlertItem] = []
         for key, f in found.items():
             state = known.get(key)
-            links = links_for(f.target, unit.columns)
+            links = links_for(f.target, unit.columns, unit.accounts)
             if state is None or state.cleared_at is not None:
                 told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, "new", links,
                                             measure=f.measure, limit=f.limit, since=f.since))
@@ -239,7 +290,7 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
                 retired.append(key)
                 continue
             told_items.append(AlertItem(unit.unit, state.rule, state.target, state.severity, state.detail,
-                                        "cleared", links_for(state.target, unit.columns), state.detail,
+                                        "cleared", links_for(state.target, unit.columns, unit.accounts), state.detail,
                                         state.told_on))
         if told_items:
             order = {c: i for i, c in enumerate(CHANGES)}
@@ -258,6 +309,27 @@ def plan_alerts(session: Session, settings: Settings, as_of: date) -> AlertPlan:
     return compose_plan(settings, as_of, items, ongoing, retired, partial, unreadable)
 
 
+def last_complete_month(as_of: date) -> str:
+    """'YYYY-MM' of the month before as_of's (2020-10-10 -> '2020-09')."""
+    first = as_of.replace(day=1) - timedelta(days=1)
+    return f"{first:%Y-%m}"
+
+
+def split_older_months(items: dict[str, list[AlertItem]], as_of: date
+                       ) -> tuple[dict[str, list[AlertItem]], list[AlertItem]]:
+    """Units are told about the current and the last complete month; findings about older months (a first
+    run's July and August in October) are the centre's only: (what stays with the units, what goes to the
+    centre). A unit left with nothing gets no email."""
+    oldest = last_complete_month(as_of)
+    kept: dict[str, list[AlertItem]] = {}
+    older: list[AlertItem] = []
+    for unit, unit_items in items.items():
+        for item in unit_items:
+            is_month = re.fullmatch(r"\d{4}-\d{2}", item.target) is not None
+            (older if is_month and item.target < oldest else kept.setdefault(unit, [])).append(item)
+    return kept, older
+
+
 def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertItem]], ongoing: dict[str, int],
                  retired: Sequence[tuple[str, str, str]] = (),
                  partial: Sequence[tuple[str, str, str]] = (),
@@ -268,6 +340,7 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
     site_name = settings.sites[0].name if settings.sites else settings.report.district
     items = dict(items)
     centre_items = items.pop(CENTRE, [])
+    items, older = split_older_months(items, as_of)
     unit_alerts, no_recipient = [], []
     for unit, unit_items in items.items():
         configured = settings.unit(unit)
@@ -276,20 +349,22 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
             no_recipient.append(unit)
             continue
         email = compose_unit_email(unit, emails, centre, unit_items, as_of, site_name,
-                                   ongoing=ongoing.get(unit, 0), resend_after_days=settings.alerts.resend_after_days)
+                                   ongoing=ongoing.get(unit, 0), resend_after_days=settings.alerts.resend_after_days,
+                                   alerts=settings.alerts, rules=settings.rules)
         unit_alerts.append(UnitAlert(unit, tuple(unit_items), ongoing.get(unit, 0), email,
                                      outbox_key(as_of, f"unit:{unit}", unit_items)))
     summary = summary_key = None
-    if (unit_alerts or centre_items) and centre:
+    if (unit_alerts or centre_items or older) and centre:
         summary = compose_summary([(u.unit, list(u.items), u.ongoing) for u in unit_alerts], centre, as_of,
                                   site_name, no_email=[u.unit for u in unit_alerts if not u.email.to or
                                                        set(u.email.to) <= set(centre)], partial=partial,
-                                  sites=centre_items, unreadable=unreadable)
-        summary_key = outbox_key(as_of, "summary", [*centre_items, *(i for u in unit_alerts for i in u.items)])
+                                  sites=centre_items, unreadable=unreadable, older=older)
+        summary_key = outbox_key(as_of, "summary", [*centre_items, *older,
+                                                    *(i for u in unit_alerts for i in u.items)])
     elif centre_items:
         no_recipient.append("大数据服务中心")
     return AlertPlan(as_of, tuple(unit_alerts), summary, summary_key, tuple(retired), tuple(no_recipient),
-                     tuple(centre_items) if summary else ())
+                     (*centre_items, *older) if summary else ())
 
 
 def outbox_key(as_of: date, who: str, items: Iterable[AlertItem]) -> str:
@@ -325,19 +400,55 @@ def _history_note(item: AlertItem) -> str | None:
     return None
 
 
-def _item_text(n: int, item: AlertItem) -> list[str]:
+def requirement(item: AlertItem, rules: RuleSettings) -> str | None:
+    """What the finding's rule asks, as the seed notice words it; the numbers are the finding's own (`limit`)."""
+    n = item.limit
+    basis = "（国办秘函〔2019〕19号）"
+    match item.rule:
+        case "quota.monthly":
+            return f"门户网站信息发布每月应不少于{rules.monthly_quota if n is None else n}条（政务公开绩效考核要求）"
+        case "column.stale":
+            return (f"该栏目应在{n}天内更新" if n else "栏目应按规定期限更新") + basis
+        case "column.blank":
+            return "栏目不得空白，应及时发布信息，确无信息可发的栏目应整合或关停" + basis
+        case "column.unreachable":
+            return "栏目页面应能正常打开，请排查页面地址和网站服务器"
+        case "column.unreadable":
+            return "栏目页面应正常显示信息列表，请检查页面是否改版或出错"
+        case "account.silent":
+            days = rules.account_silent_days if n is None else n
+            return f"政务新媒体{days}天内无更新即单项否决，判定为不合格" + basis
+        case "account.quiet":
+            return f"政务新媒体应持续更新，{rules.account_silent_days}天内无更新即单项否决，判定为不合格" + basis
+        case "account.unreadable":
+            return f"政务新媒体账号应可公开访问；账号地址有变化的，请向{CENTRE_NAME}更新登记"
+        case "site.unavailable":
+            return f"网站首页应能正常访问，一周内无法打开的次数不得达到{rules.unavailable_ratio:.0%}" + basis
+    return None
+
+
+ACCOUNT_RULES = ("account.silent", "account.quiet", "account.unreadable")  # findings about one account
+
+
+def _links_title(item: AlertItem) -> str:
+    return "相关栏目" if _target_label(item) else "账号" if item.rule in ACCOUNT_RULES else "页面"
+
+
+def _item_text(n: int, item: AlertItem, extra: Sequence[str] = ()) -> list[str]:
+    """An item as text lines; `extra` (the requirement, the deadline) follows its history."""
     label = "已整改" if item.change == "cleared" else SEVERITY_LABELS.get(item.severity, item.severity)
     lines = [f"  {n}. [{label}] {one_line(item.detail)}"]
     if note := _history_note(item):
         lines.append(f"     {note}")
+    lines += [f"     {line}" for line in extra]
     if item.links:
-        title = "相关栏目" if _target_label(item) else "页面"
-        lines.append(f"     {title}：" + "；".join(f"{one_line(name)} {url}" if name != url else url
-                                                  for name, url in item.links))
+        lines.append(f"     {_links_title(item)}：" + "；".join(
+            f"{one_line(name)} {url}" if url and name != url else one_line(name) if not url else url
+            for name, url in item.links))
     return lines
 
 
-def _item_html(item: AlertItem) -> str:
+def _item_html(item: AlertItem, extra: Sequence[str] = ()) -> str:
     e = html.escape
     label = "已整改" if item.change == "cleared" else SEVERITY_LABELS.get(item.severity, item.severity)
     colour = {"veto": "#b00020", "fail": "#c25100", "warn": "#8a6d00"}.get(item.severity, "#555")
@@ -346,11 +457,12 @@ def _item_html(item: AlertItem) -> str:
     parts = [f'<li><span style="color:{colour};font-weight:bold">[{e(label)}]</span> {e(item.detail)}']
     if note := _history_note(item):
         parts.append(f"<br><small>{e(note)}</small>")
-    if item.links:
-        links = "；".join(f'<a href="{e(url)}">{e(name)}</a>' for name, url in item.links
-                         if url.startswith(("http://", "https://")))
+    parts += [f"<br><small>{e(line)}</small>" for line in extra]
+    if item.links:  # a page with no web address (a WeChat account) is named, not linked
+        links = "；".join(f'<a href="{e(url)}">{e(name)}</a>' if url.startswith(("http://", "https://"))
+                         else e(name) for name, url in item.links if url or name)
         if links:
-            parts.append(f"<br><small>{'相关栏目' if _target_label(item) else '页面'}：{links}</small>")
+            parts.append(f"<br><small>{_links_title(item)}：{links}</small>")
     return "".join(parts) + "</li>"
 
 
@@ -361,33 +473,59 @@ def _sections(items: Sequence[AlertItem]) -> list[tuple[str, list[AlertItem]]]:
 
 HTML_HEAD = ('<!DOCTYPE html><html lang="zh-CN"><head><meta charset="utf-8"></head>'
              '<body style="font-family:\'Microsoft YaHei\',\'PingFang SC\',sans-serif;font-size:14px;color:#222">')
-FOOTER = "此邮件由网站与政务新媒体监测系统自动发送，请勿直接回复。"
+CENTRE_NAME = "区大数据服务中心"  # who speaks in the emails (the seed notice's name for the centre)
+FOOTER = "此邮件由网站与政务新媒体监测系统自动发送。"
 PARTIAL_TITLE = "以下栏目最近一次未读全，所在单位的发布数可能偏少："
 SITES_TITLE = "网站抓取故障（属网站或网络问题，已不再逐栏目提醒各单位，请中心核实处理）"
 UNREADABLE_TITLE = "以下政务新媒体账号暂未能自动读取（单位 · 账号：原因，起始日期）："
 ASKED_UNIT = "；已请单位核实账号地址或访问权限"
+OLDER_TITLE = "以下问题属较早月份（{month}之前），只报中心，不发送各单位（季度通报照常列出）："
+
+
+def _site_phrase(site_name: str) -> str:
+    """'仓山区人民政府' -> '仓山区人民政府门户网站' (a name already ending in 网站 is kept)."""
+    name = one_line(site_name)
+    return name if name.endswith(("网站", "网")) else f"{name}门户网站"
+
+
+def contact_line(alerts: AlertSettings, centre: Sequence[str]) -> str:
+    """The centre's contact: `[alerts] contact`, else its name and addresses."""
+    if alerts.contact.strip():
+        return one_line(alerts.contact)
+    return CENTRE_NAME + (f"（电子邮箱：{'、'.join(centre)}）" if centre else "")
 
 
 def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], items: Sequence[AlertItem],
-                       as_of: date, site_name: str, *, ongoing: int = 0, resend_after_days: int | None = None) -> Email:
-    """One unit's email: its new, worse, due and cleared findings, to its addresses, copied to the centre.
+                       as_of: date, site_name: str, *, ongoing: int = 0, resend_after_days: int | None = None,
+                       alerts: AlertSettings | None = None, rules: RuleSettings | None = None) -> Email:
+    """One unit's email from the centre: its new, worse, due and cleared findings, each open one with what its
+    rule asks and the 整改时限 (as_of + `fix_within_days`), then the centre's contact; to the unit's
+    addresses, copied to the centre (its Reply-To is the centre: `SmtpChannel`).
 
     A unit without addresses in settings: the email goes to the centre only and says so.
     """
     e = html.escape
+    alerts = alerts or AlertSettings(centre=tuple(centre))
+    rules = rules or RuleSettings()
+    deadline = cn_date(as_of + timedelta(days=alerts.fix_within_days))
     unit_line = one_line(unit)
     subject = f"{SUBJECT_TAG}{unit_line}：{_counts(items)}（截至{as_of.isoformat()}）"
-    intro = f"截至 {as_of.isoformat()}，{one_line(site_name)}及政务新媒体监测发现贵单位以下情况，请及时核实整改："
+    opening = f"{CENTRE_NAME}对{_site_phrase(site_name)}和政务新媒体开展日常监测。"
+    intro = (f"{opening}截至{cn_date(as_of)}，发现贵单位存在以下问题，请对照要求，找出差距，"
+             f"于{deadline}前整改到位：")
     if all(i.change == "cleared" for i in items):
-        intro = f"截至 {as_of.isoformat()}，此前提醒贵单位的以下问题已不再发现："
+        intro = f"{opening}截至{cn_date(as_of)}，此前提醒贵单位的以下问题已不再发现，特此告知："
     text = [f"{unit_line}：", "", intro]
-    body = [f"<p>{e(unit_line)}：</p>", f"<p>{e(intro)}</p>"]
+    body = [f"<p>{e(unit_line)}：</p>", f"<p style=\"text-indent:2em\">{e(intro)}</p>"]
     for title, group in _sections(items):
         text += ["", title]
-        for n, item in enumerate(group, 1):
-            text += _item_text(n, item)
+        extras = [[] if i.change == "cleared" else
+                  [*([f"要求：{req}"] if (req := requirement(i, rules)) else []), f"整改时限：{deadline}前"]
+                  for i in group]
+        for n, (item, extra) in enumerate(zip(group, extras), 1):
+            text += _item_text(n, item, extra)
         body.append(f"<h3 style=\"font-size:15px;margin:16px 0 6px\">{e(title)}</h3><ol>")
-        body += [_item_html(i) for i in group]
+        body += [_item_html(i, extra) for i, extra in zip(group, extras)]
         body.append("</ol>")
     notes = []
     if ongoing:
@@ -395,9 +533,13 @@ def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], 
     if resend_after_days:
         notes.append(f"同一问题 {resend_after_days} 天内不重复提醒；问题加重时立即提醒。")
     if not emails:
-        notes.append("贵单位未在监测设置中登记接收邮箱，本邮件仅发送至大数据服务中心，请中心转告并补充登记。")
-    text += [""] + notes + ["", FOOTER]
-    body += [f"<p>{e(n)}</p>" for n in notes] + [f'<p style="color:#888;font-size:12px">{e(FOOTER)}</p>']
+        notes.append(f"贵单位未在监测设置中登记接收邮箱，本邮件仅发送至{CENTRE_NAME}，请中心转告并补充登记。")
+    contact = f"联系方式：{contact_line(alerts, centre)}。如有疑问，可直接回复本邮件（回复将送达{CENTRE_NAME}）。"
+    signature = [CENTRE_NAME, cn_date(as_of)]
+    text += [""] + notes + ["", contact, "", *signature, "", FOOTER]
+    body += [f"<p>{e(n)}</p>" for n in notes] + [f"<p>{e(contact)}</p>"]
+    body += [f'<p style="text-align:right">{e(signature[0])}<br>{e(signature[1])}</p>',
+             f'<p style="color:#888;font-size:12px">{e(FOOTER)}</p>']
     to = tuple(emails) if emails else tuple(centre)
     cc = tuple(a for a in centre if a not in to) if emails else ()
     return Email(subject, "\n".join(text) + "\n", HTML_HEAD + "".join(body) + "</body></html>", to, cc)
@@ -406,20 +548,23 @@ def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], 
 def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centre: Sequence[str], as_of: date,
                     site_name: str, *, no_email: Sequence[str] = (),
                     partial: Sequence[tuple[str, str, str]] = (), sites: Sequence[AlertItem] = (),
-                    unreadable: Sequence[tuple[str, str, str, date | None]] = ()) -> Email:
+                    unreadable: Sequence[tuple[str, str, str, date | None]] = (),
+                    older: Sequence[AlertItem] = ()) -> Email:
     """The centre's one summary of all units: the sites whose crawl failed (`sites`: the centre's own items,
     told to no unit), each unit's counts and items in this run, then the columns whose newest read was partial
     (`partial`: unit, column, why), whose units' counts may be short, and the accounts that could not be read
-    (`unreadable`: unit, account, why, since when)."""
+    (`unreadable`: unit, account, why, since when), and the findings about months before the last complete one
+    (`older`: told to the centre only, `split_older_months`)."""
     e = html.escape
     every = [i for _, items, _ in units for i in items]
     subject = f"{SUBJECT_TAG}汇总：{len(units)} 个单位，{_counts(every)}（截至{as_of.isoformat()}）"
     if sites:
         subject = (f"{SUBJECT_TAG}汇总：网站抓取故障 {_counts(sites)}"
                    + (f"；{len(units)} 个单位，{_counts(every)}" if units else "") + f"（截至{as_of.isoformat()}）")
-    intro = f"截至 {as_of.isoformat()}，{one_line(site_name)}及政务新媒体监测本次向 {len(units)} 个单位发出提醒："
-    if not units:
-        intro = f"截至 {as_of.isoformat()}，{one_line(site_name)}及政务新媒体监测本次没有需要向各单位发出的提醒。"
+    if older and not units and not sites:
+        subject = f"{SUBJECT_TAG}汇总：较早月份 {_counts(older)}，仅报中心（截至{as_of.isoformat()}）"
+    monitored = f"截至 {as_of.isoformat()}，{_site_phrase(site_name)}和政务新媒体日常监测本次"
+    intro = f"{monitored}向 {len(units)} 个单位发出提醒：" if units else f"{monitored}没有需要向各单位发出的提醒。"
     text = [intro]
     site_lines = [line for n, item in enumerate(sites, 1) for line in _item_text(n, item)]
     if sites:
@@ -433,6 +578,14 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
         rows.append(f"<tr><td style=\"padding:4px 8px;border:1px solid #ccc;vertical-align:top;white-space:nowrap\">"
                     f"{e(unit)}</td><td style=\"padding:4px 8px;border:1px solid #ccc\">{e(counts)}<ol>"
                     + "".join(_item_html(i) for i in items) + "</ol></td></tr>")
+    older_title = OLDER_TITLE.format(month=month_label(last_complete_month(as_of)))
+    older_units: dict[str, list[AlertItem]] = {}
+    for item in older:
+        older_units.setdefault(item.unit, []).append(item)
+    if older:
+        text += ["", older_title]
+        for unit, items in older_units.items():
+            text += [f"{one_line(unit)}："] + [line for n, i in enumerate(items, 1) for line in _item_text(n, i)]
     missing = "、".join(one_line(u) for u in no_email)
     notes = [f"以下单位未登记接收邮箱，提醒仅发送至中心：{missing}。"] if no_email else []
     unread = [f"未读全：{one_line(unit)} · {one_line(column)}：{one_line(why)}" for unit, column, why in partial]
@@ -451,6 +604,10 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
         body += ['<table style="border-collapse:collapse">',
                  '<tr><th style="padding:4px 8px;border:1px solid #ccc">单位</th>'
                  '<th style="padding:4px 8px;border:1px solid #ccc">本次提醒</th></tr>', *rows, "</table>"]
+    if older:
+        body += [f"<p>{e(older_title)}</p><ul>",
+                 *(f"<li>{e(unit)}：<ol>" + "".join(_item_html(i) for i in items) + "</ol></li>"
+                   for unit, items in older_units.items()), "</ul>"]
     if unread:
         body += [f"<p>{e(PARTIAL_TITLE)}</p><ul>", *(f"<li>{e(line)}</li>" for line in unread), "</ul>"]
     if accounts:
