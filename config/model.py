@@ -16,9 +16,6 @@ CATEGORY_LABELS = {"dynamic": "动态要闻类", "notice": "通知公告类", "p
 PLATFORMS = ("weibo", "wechat", "feed")
 PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}  # as users and reports name them
 SMTP_SECURITY = ("none", "starttls", "ssl")
-PLATFORMS = ("weibo", "wechat", "feed")
-PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}  # as users and reports name them
-SMTP_SECURITY = ("none", "starttls", "ssl")
 
 
 @dataclass(frozen=True)
