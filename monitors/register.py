@@ -34,14 +34,15 @@ from openpyxl.styles import Border
 
 from config.model import PLATFORM_LABELS, AccountSettings, Settings
 from config.toml_text import toml_str, toml_value
-from monitors.report.xlsx_writer import SHORT_FILL, fit_widths, set_cell, write_title, clean_text
+from monitors.report.model import FORM_TITLE
+from monitors.report.xlsx_writer import SHORT_FILL, clean_text, fit_widths, print_setup, set_cell, write_title
 from monitors.sheets import Problem, SheetError, find_header, header_fields, open_workbook
 from monitors.sheets import cell_text as _text
 from monitors.sheets import http_url as _http_url
 from monitors.unit_names import UnitNames, unit_key
 from monitors.unit_names import norm as _norm
 
-REGISTER_TITLE = "福州市政务新媒体详细汇总表"
+REGISTER_TITLE = FORM_TITLE  # 附件4 of the notice is this form
 NAMELESS = "（未填写名称）"  # the settings name of an account the register gives no name (seed row 13)
 NEW_UNIT_KIND = "other"
 
@@ -530,6 +531,7 @@ def write_register(path: str | Path, accounts: Iterable[AccountSettings],
     fit_widths(ws, 3, {c: 6 for c in range(1, ncols + 1)})
     for width_col in ("F", "K", "L"):  # URLs: wide enough to read, not the whole sheet
         ws.column_dimensions[width_col].width = min(ws.column_dimensions[width_col].width or 20, 50)
+    print_setup(ws, (3, 3))  # before the footer: the autofilter covers the accounts' rows only
     for i, text in enumerate(FOOTER, start=r + 1):
         ws.merge_cells(start_row=i, start_column=1, end_row=i, end_column=ncols)
         cell = set_cell(ws, i, 1, text, align="left")

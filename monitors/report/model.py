@@ -11,7 +11,7 @@ from config.model import CATEGORY_LABELS  # noqa: F401 - the one label set (chec
 
 KIND_LABELS = {"township": "镇街", "department": "区直部门", "other": "其他单位"}
 
-# 附件4, the register form units fill in and return: the title monitors.register.REGISTER_TITLE prints.
+# 附件4, the register form units fill in and return (monitors.register.write_register writes it).
 FORM_TITLE = "福州市政务新媒体详细汇总表"
 
 

@@ -17,7 +17,6 @@ from config import load_settings
 from monitors.app import BadInput, Monitor
 from monitors.cli import main
 from monitors.register import HEADERS, REGISTER_TITLE, read_register
-from monitors.report.model import FORM_TITLE
 from monitors.report.writers import HASHES, write_report
 from storage import queries
 from storage.db import migrate
@@ -151,8 +150,10 @@ def test_form_is_written_blank_and_listed(tmp_path: Path) -> None:
     assert notice.sections[-1].page_width > notice.sections[-1].page_height
     assert [c.text for c in notice.tables[-1].rows[0].cells] == HEADERS
     ws = openpyxl.load_workbook(form).active
-    assert FORM_TITLE == REGISTER_TITLE  # the listing names the form the register writes
     assert ws["A1"].value == REGISTER_TITLE and [c.value for c in ws[3]] == HEADERS
+    # the form prints as the attachments do: A4 landscape, one page wide, its header row on every page
+    assert (ws.page_setup.paperSize, ws.page_setup.orientation, ws.page_setup.fitToWidth) == (9, "landscape", 1)
+    assert ws.print_title_rows == "$3:$3"
     rows, problems = read_register(form)  # what a unit returns reads back with `monitor accounts import`
     assert rows == [] and not [p for p in problems if p.level == "error"]
     # Without monitored accounts there is neither 附件3 nor the form.
