@@ -88,6 +88,8 @@ def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO 
         say(line)
     paths = app.quarter_report(DEMO_QUARTER, out, DEMO_AS_OF)
     print_summary(out / f"report-{DEMO_QUARTER}.json", paths, show)
+    for line in paths.warnings:  # as `monitor report` says them: what the office still has to fill in
+        show(f"提醒：{line}")
     show(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")
     show(f"查看将发送的提醒邮件：monitor --config {settings_path} alerts --as-of 2020-10-10 --dry-run")
     (stdout or sys.stdout).flush()

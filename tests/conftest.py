@@ -65,7 +65,7 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
     result = subprocess.run([sys.executable, "-m", "monitors.cli", "demo", "--out", str(out), "--port", "0"],
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-2000:]
-    return DemoRun(out, result.stderr)
+    return DemoRun(out, result.stderr, result.stdout)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

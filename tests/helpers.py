@@ -25,6 +25,7 @@ class DemoRun:
 
     out: Path  # settings.toml, monitor.db and the Q3 2020 report files
     stderr: str  # its progress lines
+    stdout: str = ""  # its summary: the quarter's shortfalls, the files written, the report's reminders
 
 
 def write_test_settings(path: Path, base_url: str, columns: Iterable, database_url: str, *,

@@ -31,6 +31,8 @@ def demo(demo_run: DemoRun) -> Path:
     # progress, one line a column: the portal's 134 and the 7 of its sub-site on the provincial platform
     assert "[141/141]" in demo_run.stderr
     assert "未读全：区政府办 · 政务公开·乡镇动态：已读取 75/107 条" in demo_run.stderr
+    # the demo says, as `monitor report` does, what the office still has to write into the notice
+    assert "提醒：通报第四部分“下一步工作要求”仍是待填写的占位文字" in demo_run.stdout
     return demo_run.out
 
 
