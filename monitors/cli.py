@@ -81,7 +81,7 @@ class ProgressBar:
     WIDTH = 24
 
     def __init__(self, terminal: bool | None = None) -> None:
-        self.terminal = click.get_text_stream("stderr").isatty() if terminal is None else terminal
+        self.terminal = sys.stderr.isatty() if terminal is None else terminal
         self.open = False  # a bar is drawn and its line not yet ended
 
     def __call__(self, line: str) -> None:
