@@ -85,7 +85,7 @@ class RuleSettings:
     stale_days_plan: int = 365
     stale_days_disclosure: int = 365
     stale_days_other: int = 365
-    # Single-veto thresholds for the site (国办秘函〔2019〕19号 栏目不更新).
+    # Single-veto thresholds for a site (国办秘函〔2019〕19号 栏目不更新、空白栏目): site.columns_veto, exceeded (>).
     veto_stale_core_columns: int = 5
     veto_stale_columns: int = 10
     veto_blank_columns: int = 5

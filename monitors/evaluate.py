@@ -11,7 +11,10 @@ from sqlalchemy.orm import Session
 from config import Settings
 from monitors.probes import site_findings
 from monitors.report.model import ColumnIssue, NoticeText, QuarterReport, UnitRow
+from config.model import RuleSettings
 from monitors.rules import (
+    RULES,
+    SITE_COLUMNS_VETO,
     Finding,
     MonthCount,
     UnitFacts,
@@ -24,6 +27,7 @@ from monitors.rules import (
     accounts_failed_for_centre,
     centre_account_failure,
     host_root,
+    site_columns_veto,
     site_crawl_failed,
 )
 from storage import queries
@@ -179,6 +183,18 @@ class Evaluation:
         return next((u for u in self.units if u.unit == name), None)
 
 
+def groupby_unit(columns: Sequence[ColumnFact]) -> dict[str, list[ColumnFact]]:
+    out: dict[str, list[ColumnFact]] = {}
+    for column in columns:
+        out.setdefault(column.unit, []).append(column)
+    return out
+
+
+def column_rules(facts: UnitFacts, as_of: date, params: RuleSettings) -> list[Finding]:
+    """`column.stale` and `column.blank` of a unit not otherwise judged (for site.columns_veto's counts)."""
+    return RULES["column.stale"](facts, as_of, params) + RULES["column.blank"](facts, as_of, params)
+
+
 def evaluate_all(session: Session, settings: Settings, as_of: date,
                  windows: list[tuple[str, date, date]] | None = None,
                  units: Sequence[str] | None = None) -> Evaluation:
@@ -198,16 +214,27 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
     all_accounts = queries.account_facts(session, cut, only)
     for account in all_accounts:
         accounts.setdefault(account.unit, []).append(account)
-    sites = site_findings(session, settings, as_of)
+    judged_units = [(unit, evaluator.unit_facts(unit, as_of, windows, columns.get(unit.name, []),
+                                                accounts.get(unit.name, [])))
+                    for unit in queries.units(session, list(units) if units is not None else None)]
+    own = {unit.name: evaluator.findings(facts, as_of) for unit, facts in judged_units}
+    # site.columns_veto counts every unit's column findings on the site: made once above for the units judged,
+    # by the same rules for the others when the evaluation is narrowed to some units (check --unit)
+    veto_columns = all_columns if only is None else queries.column_facts(session, cut, None)
+    column_findings = [f for found in own.values() for f in found]
+    for name, others in groupby_unit(veto_columns).items():
+        if name not in own:
+            column_findings += column_rules(UnitFacts(name, "", [], others, tz=evaluator.tz), as_of, settings.rules)
+    sites = site_findings(session, settings, as_of) + site_columns_veto(column_findings, veto_columns, site_list,
+                                                                         settings.rules)
     results = []
-    for unit in queries.units(session, list(units) if units is not None else None):
-        facts = evaluator.unit_facts(unit, as_of, windows, columns.get(unit.name, []), accounts.get(unit.name, []))
+    for unit, facts in judged_units:
         owned = evaluator.owned_sites(unit.name)
-        found = evaluator.findings(facts, as_of) + [f for f in sites if owned and f.target.startswith(owned)]
+        found = own[unit.name] + [f for f in sites if owned and f.target.startswith(owned)]
         # the unit's sites are judged too, so a site that recovered is announced as cleared
         evaluated = ({m.month for m in facts.months if m.complete} | {c.url for c in facts.columns}
                      | {a.url for a in facts.accounts} | set(owned)
-                     | {f.target for f in found if f.rule == "site.unavailable"})
+                     | {f.target for f in found if f.rule in ("site.unavailable", SITE_COLUMNS_VETO)})
         results.append(UnitResult(unit.name, unit.kind, as_of, facts, found,
                                   evaluator.account_rows(facts.accounts, as_of), frozenset(evaluated)))
     centre_findings = crawl_findings + accounts_failed_for_centre(all_accounts)

@@ -353,6 +353,47 @@ def site_crawl_failed(columns: Sequence[ColumnFact], sites: Sequence[tuple[str, 
     return findings, covered_urls
 
 
+SITE_COLUMNS_VETO = "site.columns_veto"
+CORE_CATEGORIES = ("dynamic", "notice")  # 动态要闻类、通知公告类: the indicator's first count
+
+
+def site_columns_veto(findings: Sequence[Finding], columns: Sequence[ColumnFact], sites: Sequence[tuple[str, str]],
+                      params: RuleSettings) -> list[Finding]:
+    """栏目单项否决：超期未更新的动态、通知公告类栏目超过 5 个，或超期栏目超过 10 个，或空白栏目超过 5 个。
+
+    Counts the `column.stale` and `column.blank` findings already made (never judged again here), per configured
+    site (the longest URL prefix, `site_of`); one VETO finding per site, its target the site's URL.
+    Threshold: a count *exceeding* the setting (>): the indicator says 累计超过5个未更新、栏目数量超过10个、
+    空白栏目数量超过5个, and the settings' defaults are its numbers (so the demo's 10 stale portal columns,
+    which the seed notice did not call a veto, are not one)."""
+    category = {c.url: c.category for c in columns}
+    counts: dict[tuple[str, str], list[int]] = {}  # site -> [stale core, stale, blank]
+    for finding in findings:
+        if finding.rule not in ("column.stale", "column.blank") or finding.target not in category:
+            continue
+        if (site := site_of(finding.target, sites)) is None:
+            continue
+        count = counts.setdefault(site, [0, 0, 0])
+        if finding.rule == "column.blank":
+            count[2] += 1
+        else:
+            count[1] += 1
+            count[0] += category[finding.target] in CORE_CATEGORIES
+    out = []
+    for (name, url), (core, stale, blank) in counts.items():
+        reached = [(what, n, limit) for what, n, limit in (
+            ("超期未更新的动态、通知公告类栏目", core, params.veto_stale_core_columns),
+            ("超期未更新栏目", stale, params.veto_stale_columns),
+            ("空白栏目", blank, params.veto_blank_columns)) if n > limit]
+        if not reached:
+            continue
+        _what, measure, limit = reached[0]  # the first threshold reached is the finding's numbers
+        out.append(Finding(SITE_COLUMNS_VETO, Severity.VETO, url,
+                           f"网站“{name}”" + "、".join(f"{w} {n} 个（超过 {lim} 个）" for w, n, lim in reached),
+                           measure=measure, limit=limit))
+    return out
+
+
 ACCOUNTS_FAILED = "account.read_failed"
 
 

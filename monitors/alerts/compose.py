@@ -424,6 +424,9 @@ def requirement(item: AlertItem, rules: RuleSettings) -> str | None:
             return f"政务新媒体账号应可公开访问；账号地址有变化的，请向{CENTRE_NAME}更新登记"
         case "site.unavailable":
             return f"网站首页应能正常访问，一周内无法打开的次数不得达到{rules.unavailable_ratio:.0%}" + basis
+        case "site.columns_veto":
+            return (f"超期未更新的动态、通知公告类栏目超过{rules.veto_stale_core_columns}个，或超期未更新栏目超过"
+                    f"{rules.veto_stale_columns}个，或空白栏目超过{rules.veto_blank_columns}个，即单项否决" + basis)
     return None
 
 

@@ -65,3 +65,55 @@ def test_worse_is_decided_from_the_numbers_not_the_words() -> None:
     assert short.shortfall == 9 and got_worse(short, was, 0)  # 9 short now, 7 when told
     better = Finding("quota.monthly", Severity.FAIL, "2020-09", "措辞", "审计局", 5, 10)
     assert not got_worse(better, was, 0)
+
+
+def test_the_columns_veto_reaches_check_the_report_and_the_centre(db_url: str, tmp_path: Path) -> None:
+    """Six blank columns on the portal (of two units): one site.columns_veto for the site, its owner's too;
+    a sub-site's blank column is not counted for the portal."""
+    blank = "".join(f"""
+[[columns]]
+unit = "{'审计局' if i % 2 else '区政府办'}"
+name = "空白{i}"
+url = "http://127.0.0.1:9/k{i}/"
+""" for i in range(6))
+    settings = parse_settings(f"""
+[monitor]
+database_url = "{db_url}"
+[[sites]]
+name = "仓山区人民政府"
+url = "http://127.0.0.1:9/"
+unit = "区政府办"
+[[sites]]
+name = "教育局"
+url = "http://127.0.0.1:9/jyj/"
+[[units]]
+name = "审计局"
+kind = "department"
+[[units]]
+name = "区政府办"
+kind = "department"
+{blank}
+[[columns]]
+unit = "审计局"
+name = "教育空白"
+url = "http://127.0.0.1:9/jyj/kb/"
+""")
+    app = Monitor(settings)
+    with app.sessions.begin() as s:
+        run = queries.start_run(s, full=False)
+        for target in queries.crawl_targets(s):  # read whole, nothing on it: blank
+            queries.record_fetch(s, run, target.column_id, status="ok", pages=1)
+        queries.finish_run(s, run)
+    as_of = date.today()
+    evaluation = app.evaluate_all(as_of)
+    assert [(f.rule, f.severity, f.target, f.measure, f.limit) for f in evaluation.site_findings] == [
+        ("site.columns_veto", "veto", "http://127.0.0.1:9/", 6, 5)]
+    assert evaluation.site_findings[0].detail == "网站“仓山区人民政府”空白栏目 6 个（超过 5 个）"
+    assert "site.columns_veto" in [f.rule for f in evaluation.unit("区政府办").findings]
+    assert "site.columns_veto" not in [f.rule for f in evaluation.unit("审计局").findings]
+    # check of one unit counts the other units' columns on the site too
+    assert [f.rule for f in app.check("区政府办", as_of).findings if f.severity == "veto"] == ["site.columns_veto"]
+    quarter = f"{as_of.year}Q{(as_of.month - 1) // 3 + 1}"
+    app.quarter_report(quarter, tmp_path, as_of, allow_incomplete=True)
+    report = json.loads((tmp_path / f"report-{quarter}.json").read_text(encoding="utf-8"))
+    assert [f["rule"] for f in report["site_findings"]] == ["site.columns_veto"]

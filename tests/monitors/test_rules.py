@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from config.model import RuleSettings
-from monitors.rules import RULES, MonthCount, UnitFacts, evaluate_rules
+from monitors.rules import RULES, MonthCount, UnitFacts, evaluate_rules, site_columns_veto
 from storage.queries import AccountFact, ColumnFact
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -136,3 +136,55 @@ def test_a_partial_month_still_passes_when_the_quota_is_met() -> None:
     found = evaluate_rules(facts((10, 12, 10, 0), (column(partial="已读取 75/107 条", first=None),)), AS_OF,
                            RuleSettings())
     assert found == []
+
+
+# --- site.columns_veto: counts the column findings per configured site ------------------------------------
+
+PORTAL = ("仓山区人民政府", "http://127.0.0.1/")
+SUB = ("仓山区教育局", "http://127.0.0.1/jyj/")
+OLD = datetime(2019, 1, 1, tzinfo=TZ)  # stale for every category as of AS_OF
+
+
+def veto_columns(stale_core: int = 0, stale_other: int = 0, blank: int = 0, root: str = PORTAL[1]) -> list[ColumnFact]:
+    def one(i: int, kind: str, category: str, last: datetime | None, posts: int) -> ColumnFact:
+        return ColumnFact("审计局", f"栏目{kind}{i}", f"{root}{kind}{i}/", category, False, posts, last, True, None)
+    return ([one(i, "core", "dynamic" if i % 2 else "notice", OLD, 3) for i in range(stale_core)]
+            + [one(i, "plan", "plan", OLD, 3) for i in range(stale_other)]
+            + [one(i, "blank", "other", None, 0) for i in range(blank)]
+            + [one(0, "fresh", "dynamic", datetime(2020, 10, 9, tzinfo=TZ), 3)])
+
+
+def veto(columns: list[ColumnFact], params: RuleSettings | None = None) -> list[tuple[str, int | None, int | None]]:
+    params = params or RuleSettings()
+    unit = UnitFacts("审计局", "department", [], columns, tz=TZ)
+    found = RULES["column.stale"](unit, AS_OF, params) + RULES["column.blank"](unit, AS_OF, params)
+    return [(f.target, f.measure, f.limit) for f in site_columns_veto(found, columns, [PORTAL, SUB], params)
+            if f.rule == "site.columns_veto" and f.severity == "veto"]
+
+
+@pytest.mark.parametrize("counts, expected", [
+    ((5, 0, 0), []), ((6, 0, 0), [(PORTAL[1], 6, 5)]),          # stale 动态/通知公告类: more than 5
+    ((0, 10, 0), []), ((0, 11, 0), [(PORTAL[1], 11, 10)]),      # stale in all: more than 10
+    ((5, 5, 0), []), ((5, 6, 0), [(PORTAL[1], 11, 10)]),        # core ones count in the total too
+    ((0, 0, 5), []), ((0, 0, 6), [(PORTAL[1], 6, 5)]),          # blank: more than 5
+])
+def test_site_columns_veto_thresholds(counts: tuple[int, int, int], expected: list) -> None:
+    assert veto(veto_columns(*counts)) == expected
+
+
+def test_site_columns_veto_names_each_threshold_reached_and_follows_the_settings() -> None:
+    columns = veto_columns(0, 12, 6)
+    unit = UnitFacts("审计局", "department", [], columns, tz=TZ)
+    params = RuleSettings()
+    found = RULES["column.stale"](unit, AS_OF, params) + RULES["column.blank"](unit, AS_OF, params)
+    [finding] = site_columns_veto(found, columns, [PORTAL, SUB], params)
+    assert finding.detail == "网站“仓山区人民政府”超期未更新栏目 12 个（超过 10 个）、空白栏目 6 个（超过 5 个）"
+    assert veto(veto_columns(0, 0, 3), RuleSettings(veto_blank_columns=2)) == [(PORTAL[1], 3, 2)]
+
+
+def test_site_columns_veto_counts_each_column_on_its_own_site_only() -> None:
+    # 5 on the portal and 5 under the sub-site (its longer prefix): neither more than 5
+    assert veto(veto_columns(blank=5) + veto_columns(blank=5, root=SUB[1])) == []
+    assert veto(veto_columns(blank=6, root=SUB[1])) == [(SUB[1], 6, 5)]
+    # a column outside every configured site counts for none
+    assert veto(veto_columns(blank=6, root="http://127.0.0.2/")) == []
