@@ -152,7 +152,6 @@ def setup_logging(timezone: str = "Asia/Shanghai", stream: TextIO | None = None)
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-_safe_url = safe_url  # the one URL-redacting helper (storage.db)
 
 
 # --- locks: one daemon per database, one run of a job at a time ----------------------------------------
@@ -626,7 +625,7 @@ def run_daemon(config_path: str) -> int:
     url = settings.monitor.database_url
     lock = Lock(url, "daemon")
     if not lock.acquire():
-        print(f"错误：同一数据库（{_safe_url(url)}）已有守护进程在运行（{lock.holder}），本进程不再启动。",
+        print(f"错误：同一数据库（{safe_url(url)}）已有守护进程在运行（{lock.holder}），本进程不再启动。",
               file=sys.stderr, flush=True)
         log.error(kv(event="refused", reason="another daemon holds the lock", holder=lock.holder))
         return EXIT_LOCKED
@@ -669,7 +668,7 @@ def run_daemon(config_path: str) -> int:
         scheduler.start(paused=True)
         _register_jobs(scheduler, settings, config_path)
         scheduler.resume()
-        log.info(kv(event="started", pid=os.getpid(), database=_safe_url(url),
+        log.info(kv(event="started", pid=os.getpid(), database=safe_url(url),
                     jobs=",".join(j.id for j in scheduler.get_jobs()) or "none"))
         for job in scheduler.get_jobs():
             log.info(kv(job=job.id, event="scheduled", schedule=job.name,
@@ -707,7 +706,7 @@ def _stop_now(url: str, holder: str, scheduler: BackgroundScheduler) -> None:
     interrupted by the other daemon when it next runs the job.
     """
     STOP.set()
-    print(f"错误：守护进程与数据库的连接中断期间，另一守护进程（{holder}）取得了同一数据库（{_safe_url(url)}）"
+    print(f"错误：守护进程与数据库的连接中断期间，另一守护进程（{holder}）取得了同一数据库（{safe_url(url)}）"
           "的守护进程锁；本进程停止，任务由该守护进程运行。", file=sys.stderr, flush=True)
     scheduler.pause()
     for child in multiprocessing.active_children():
