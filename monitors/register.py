@@ -18,9 +18,7 @@ import is asked to skip them (`skip_unsupported`).
 """
 from __future__ import annotations
 
-import ipaddress
 import re
-import socket
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -34,6 +32,7 @@ from openpyxl.styles import Border
 
 from config.model import PLATFORM_LABELS, AccountSettings, Settings
 from config.toml_text import toml_str, toml_value
+from crawler.readers.http import internal_host
 from monitors.report.model import FORM_TITLE
 from monitors.report.xlsx_writer import SHORT_FILL, clean_text, fit_widths, print_setup, set_cell, write_title
 from monitors.sheets import Problem, SheetError, find_header, header_fields, open_workbook
@@ -88,7 +87,6 @@ _YES = ("是", "有", "已", "建立", "y", "yes", "true", "√", "✓", "✔")
 _NO = ("否", "无", "未", "没", "不", "n", "no", "false", "×", "✗")
 _NOT_BUILT = ("未建立", "没有建立", "尚未", "暂未", "暂无", "还没")
 _SCHEME = re.compile(r"^\s*([a-z][a-z0-9+.-]*):", re.I)   # a URL's scheme as written (http, file, gopher, …)
-_INTERNAL_NAMES = ("localhost", "metadata", "metadata.google.internal", "instance-data")
 _PHONE = re.compile(r"1[3-9]\d{9}|\d{3,4}-?\d{7,8}|\d{7,8}")
 
 RegisterError = SheetError  # a register that cannot be read at all (monitors.sheets); Problem.row is the sheet row
@@ -323,26 +321,6 @@ def _check_row(line: int, values: dict[str, str]) -> tuple[RegisterRow | None, l
 
 
 # ---------------------------------------------------------------------------------------- to settings
-
-
-def internal_host(host: str) -> bool:
-    """True for an address a monitor must never be sent to: loopback, private, link-local (169.254.169.254,
-    the cloud metadata address, among them), unspecified or reserved, by IP in any spelling or by name."""
-    host = host.strip("[]").rstrip(".").lower()
-    if host in _INTERNAL_NAMES or host.endswith(".localhost"):
-        return True
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        if not re.fullmatch(r"[0-9a-fx.]+", host):
-            return False  # a name: not resolved here
-        try:  # 2130706433, 0x7f.1, 017700000001: what the resolver reads as IPv4
-            ip = ipaddress.ip_address(socket.inet_aton(host))
-        except OSError:
-            return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved
 
 
 def _internal_address(row: RegisterRow, site_hosts: set[str]) -> str | None:

@@ -18,6 +18,9 @@ to the portal crawl and starts once per process.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import re
+import socket
 import time
 import zlib
 from concurrent.futures import ThreadPoolExecutor
@@ -37,6 +40,7 @@ MOBILE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 16_6 like Mac OS X) AppleWebKit
              "Version/16.6 Mobile/15E148 Safari/604.1")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024  # config.model.CrawlSettings.max_page_mb's default
 CHUNK = 64 * 1024
+_INTERNAL_NAMES = ("localhost", "metadata", "metadata.google.internal", "instance-data")
 
 
 @dataclass
@@ -205,3 +209,23 @@ class HttpClient:
             return await asyncio.wait_for(fut, self._overall(max_redirects) + 1)
         except asyncio.TimeoutError as e:
             raise Unreachable("超时") from e
+
+
+def internal_host(host: str) -> bool:
+    """True for an address a monitor must never be sent to: loopback, private, link-local (169.254.169.254,
+    the cloud metadata address, among them), unspecified or reserved, by IP in any spelling or by name."""
+    host = host.strip("[]").rstrip(".").lower()
+    if host in _INTERNAL_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        if not re.fullmatch(r"[0-9a-fx.]+", host):
+            return False  # a name: not resolved here
+        try:  # 2130706433, 0x7f.1, 017700000001: what the resolver reads as IPv4
+            ip = ipaddress.ip_address(socket.inet_aton(host))
+        except OSError:
+            return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved
