@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
+    LINK_SCOPES,
     CATEGORIES,
     CATEGORY_LABELS,
     MIN_SCHEDULE_INTERVAL,
@@ -34,6 +35,7 @@ from config.model import (
     AccountSettings,
     AlertSettings,
     ColumnSettings,
+    ContentSettings,
     CrawlSettings,
     MonitorSettings,
     ProbeSettings,
@@ -64,6 +66,7 @@ TABLES: dict[str, type] = {
     "alerts": AlertSettings,
     "schedule": ScheduleSettings,
     "probes": ProbeSettings,
+    "content": ContentSettings,
 }
 ARRAYS: dict[str, type] = {
     "sites": SiteSettings,
@@ -76,6 +79,7 @@ ENUMS: dict[tuple[str, str], tuple[str, ...]] = {
     ("columns", "category"): CATEGORIES,
     ("accounts", "platform"): PLATFORMS,
     ("smtp", "security"): SMTP_SECURITY,
+    ("content", "check_links"): LINK_SCOPES,
 }
 # Words a value may be written as instead of its key: a category's label (动态要闻类, or 动态要闻 without 类).
 ENUM_LABELS: dict[tuple[str, str], dict[str, str]] = {
@@ -232,6 +236,10 @@ class _Builder:
         if origin in (types.UnionType, typing.Union):
             args = [a for a in typing.get_args(hint) if a is not type(None)]
             return self.convert(value, args[0], key_path)
+        if origin is tuple and typing.get_args(hint)[0] == tuple[str, str]:
+            return self.pairs(value, key_path)
+        if origin is tuple and typing.get_args(hint)[0] == tuple[str, tuple[str, ...]]:
+            return self.term_table(value, key_path)
         if origin is tuple:
             if isinstance(value, str):
                 value = [value]
@@ -259,6 +267,31 @@ class _Builder:
                 raise self.error(key_path, f"应为字符串，而不是 {value!r}")
             return value
         raise self.error(key_path, f"无法识别的类型 {hint!r}")
+
+    def pairs(self, value: Any, key_path: tuple[str | int, ...]) -> tuple[tuple[str, str], ...]:
+        """`[["按装", "安装"], …]`: (wrong, right) pairs of non-empty, different strings."""
+        if not isinstance(value, list):
+            raise self.error(key_path, "应为 [错误写法, 正确写法] 的列表，如 [[\"按装\", \"安装\"]]")
+        out = []
+        for pair in value:
+            if (not isinstance(pair, list) or len(pair) != 2 or not all(isinstance(v, str) and v.strip() for v in pair)
+                    or pair[0] == pair[1]):
+                raise self.error(key_path, f"{pair!r} 不是 [错误写法, 正确写法]（两个不同的非空字符串）")
+            out.append((pair[0], pair[1]))
+        return tuple(out)
+
+    def term_table(self, value: Any, key_path: tuple[str | int, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """`{ "仓山区人民政府" = ["苍山区人民政府"] }`: a term and its wrong forms (non-empty, not the term)."""
+        if not isinstance(value, dict):
+            raise self.error(key_path, "应为一个表，如 { \"仓山区人民政府\" = [\"苍山区人民政府\"] }")
+        out = []
+        for term, wrong in value.items():
+            forms = (wrong,) if isinstance(wrong, str) else wrong
+            if (not term.strip() or not isinstance(forms, (list, tuple)) or not forms
+                    or not all(isinstance(v, str) and v.strip() and v != term for v in forms)):
+                raise self.error(key_path, f"“{term}”的错误写法应为非空字符串列表（且不同于正确写法）")
+            out.append((term, tuple(forms)))
+        return tuple(out)
 
     def check_range(self, value: float, allowed: Range, key_path: tuple[str | int, ...]) -> None:
         if allowed.gt is not None and not value > allowed.gt:
@@ -357,6 +390,9 @@ class _Builder:
             account_urls.add(account.url)
         for page in settings.probes.pages:
             self.check_url(page, ("probes", "pages"))
+        if settings.content.sensitive_file and not content_file(settings, settings.content.sensitive_file).is_file():
+            raise self.error(("content", "sensitive_file"),
+                             f"找不到敏感词文件 {content_file(settings, settings.content.sensitive_file)}")
         floor = float(os.environ.get(ENV_MIN_SCHEDULE) or MIN_SCHEDULE_INTERVAL)
         for f in dataclasses.fields(settings.schedule):
             if f.name != "out":
@@ -399,6 +435,11 @@ def parse_schedule(text: str) -> tuple[str, Any]:
     except ValueError as exc:
         raise ValueError(f"\"{text}\" 不是有效的 cron 表达式（{exc}）") from None
     return "cron", value
+
+
+def content_file(settings: Settings, name: str) -> Path:
+    """A file a setting names (`[content] sensitive_file`), relative to the settings file's directory."""
+    return Path(settings.path).parent / Path(name).expanduser()
 
 
 def owner_by_prefix(units: tuple[UnitSettings, ...], url: str) -> str | None:

@@ -16,6 +16,7 @@ CATEGORY_LABELS = {"dynamic": "动态要闻类", "notice": "通知公告类", "p
 PLATFORMS = ("weibo", "wechat", "feed")
 PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}  # as users and reports name them
 SMTP_SECURITY = ("none", "starttls", "ssl")
+LINK_SCOPES = ("all", "site")  # [content] check_links: every link, or only links on the configured sites
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("rules", "veto_blank_columns"): AT_LEAST_ONE,
     ("rules", "account_silent_days"): AT_LEAST_ONE,
     ("rules", "account_quiet_days"): AT_LEAST_ONE,
+    ("rules", "homepage_stale_days"): AT_LEAST_ONE,
     ("rules", "unavailable_ratio"): RATIO,
     ("rules", "unavailable_days"): AT_LEAST_ONE,
     ("rules", "probe_timeout"): POSITIVE,
@@ -64,6 +66,8 @@ RANGES: dict[tuple[str, str], Range] = {
     ("probes", "retries"): NON_NEGATIVE,
     ("probes", "retry_delay"): NON_NEGATIVE,
     ("probes", "concurrency"): AT_LEAST_ONE,
+    ("content", "link_check_days"): AT_LEAST_ONE,
+    ("content", "max_articles_per_column"): AT_LEAST_ONE,
 }
 MIN_SCHEDULE_INTERVAL = 60.0  # seconds: an `every N` schedule more often than this would hammer the sites
 
@@ -94,6 +98,8 @@ class RuleSettings:
     account_quiet_days: int = 7
     # Availability (国办秘函〔2019〕19号 单项否决): the home page must open within 15 s; a site fails when 5 % or
     # more of a week's probes (at least 20 a day) failed.
+    # 首页长期不更新 (国办秘函〔2019〕19号 单项否决): nothing new on the home page's dated lists in 2 weeks.
+    homepage_stale_days: int = 14
     unavailable_ratio: float = 0.05
     unavailable_days: int = 7
     probe_timeout: float = 15.0
@@ -235,6 +241,26 @@ class ProbeSettings:
 
 
 @dataclass(frozen=True)
+class ContentSettings:
+    """Content checks on new articles and the sites' home pages (issue 11; off by default: a plain crawl then
+    costs what it always did)."""
+
+    enabled: bool = False
+    # Besides government domains (.gov.cn by the public suffix rules) and the configured sites' own hosts: the
+    # platforms a post may link to without link.external (a domain covers its subdomains).
+    allow_domains: tuple[str, ...] = ("mp.weixin.qq.com", "weibo.com", "weibo.cn")
+    typos: tuple[tuple[str, str], ...] = ()  # (wrong, right) pairs added to the shipped dictionary
+    protected: tuple[tuple[str, tuple[str, ...]], ...] = ()  # a term and the wrong forms it must never appear in
+    sensitive_words: tuple[str, ...] = ()  # the district's list (the product ships only a neutral sample)
+    sensitive_file: str = ""  # one word a line (# comments), relative to the settings file
+    link_check_days: int = 7  # a URL checked within this many days is not checked again
+    check_links: str = "all"  # all: every link; site: only links on the configured sites (no request elsewhere)
+    # Article pages opened for the checks per column and run, newest first: a first crawl checks each column's
+    # newest posts, later crawls every new post (up to this many a column).
+    max_articles_per_column: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     path: str
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
@@ -249,6 +275,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
+    content: ContentSettings = field(default_factory=ContentSettings)
 
     def unit(self, name: str) -> UnitSettings | None:
         return next((u for u in self.units if u.name == name), None)

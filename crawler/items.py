@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from storage.models import FetchStatus
+from storage.queries import PageRecord
 
 
 @dataclass
@@ -49,3 +50,10 @@ class ColumnDoneItem:
     # The column's total as its page states it (recordCount, 共N条, jpage totalRecord), if it states one:
     # the pipeline compares it with the posts stored for the column (a short read is partial, never complete).
     stated_total: int | None = None
+
+
+@dataclass
+class PageContentItem:
+    """A page read for the content checks (an article or a site's home page), stored whole in one transaction."""
+
+    record: PageRecord

@@ -17,7 +17,7 @@ from typing import Any
 from scrapy import Spider
 from scrapy.crawler import Crawler
 
-from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem
+from crawler.items import ArticleDateItem, ColumnDoneItem, PageContentItem, PageItem
 from storage import queries
 from storage.db import get_sessionmaker, is_outage
 from storage.models import FetchStatus
@@ -84,6 +84,9 @@ class StoragePipeline:
         elif isinstance(item, ArticleDateItem):
             with self.sessions.begin() as session:
                 queries.settle_post_date(session, item.url, item.published_at, "article")
+        elif isinstance(item, PageContentItem):
+            with self.sessions.begin() as session:
+                queries.store_page(session, self.run_id, item.record)
         elif isinstance(item, ColumnDoneItem):
             new = self.new_posts.get(item.column_id, 0)
             with self.sessions.begin() as session:

@@ -7,6 +7,7 @@ to the system after each crawl, and a crash of one crawl cannot take the caller 
 """
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from config.model import CrawlSettings
+from crawler.content.linkstep import LinkStepSummary
 from crawler.items import ColumnDoneItem
 from crawler.pipelines import READ, crawl_stopped
 from storage import queries
@@ -97,6 +99,7 @@ class CrawlSummary:
     partial: list[tuple[str, str, str]] = field(default_factory=list)  # read, but not whole: (unit, column, reason)
     # read whole, with something to say all the same (suspicious dates): (unit, column, reason)
     notes: list[tuple[str, str, str]] = field(default_factory=list)
+    links: LinkStepSummary | None = None  # the content checks' link step ([content] enabled), else None
 
 
 class ProgressPrinter:
@@ -183,18 +186,44 @@ def _crawl_run(settings: Settings, sessions: sessionmaker[Session], units: Seque
         process.crawl(crawler, targets, complete_urls=complete_urls, full=full, timezone=settings.monitor.timezone,
                       selectors=selectors, allowed_netlocs={n for n in netlocs if n},
                       max_pages=settings.crawl.max_pages_per_column,
-                      max_entries=settings.crawl.max_entries_per_page)
+                      max_entries=settings.crawl.max_entries_per_page,
+                      content=content_plan(settings, all_sites=not units))
         process.start()
     try:
         if lost:  # the run stays `running`: the next crawl marks it interrupted and reads its columns whole
             raise lost[0]
+        links = None
+        if settings.content.enabled and targets:
+            from crawler.content.linkstep import check_run_links
+
+            say = (progress if callable(progress) else _stderr_line) if progress else None
+            links = check_run_links(settings, sessions, run_id, say)
         with sessions.begin() as session:
             queries.finish_run(session, run_id)
     except Exception as exc:
         if not is_outage(exc):
             raise
         raise DatabaseUnavailable(crawl_stopped(outage_message(exc, url))) from None
-    return summarize(settings, run_id)
+    return dataclasses.replace(summarize(settings, run_id), links=links)
+
+
+def _stderr_line(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def content_plan(settings: Settings, all_sites: bool) -> Any:
+    """The content checks' plan for the spider (`crawler.content.collect.ContentPlan`), None when they are off.
+    The sites' home pages are read by a crawl of every unit (not by `crawl --unit`)."""
+    if not settings.content.enabled:
+        return None
+    from pathlib import Path
+
+    from crawler.content.collect import ContentPlan
+    from crawler.content.textmatch import TextMatcher
+
+    matcher = TextMatcher.from_settings(settings.content, Path(settings.path).parent)
+    return ContentPlan(matcher, settings.content.max_articles_per_column,
+                       tuple(s.url for s in settings.sites) if all_sites else ())
 
 
 def summarize(settings: Settings, run_id: int) -> CrawlSummary:

@@ -19,15 +19,16 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import scrapy
-from scrapy.http import FormRequest, Request, Response
+from scrapy.http import FormRequest, Request, Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.web._newclient import ResponseFailed
 from twisted.python.failure import Failure
 
+from crawler.content.collect import ContentPlan, article_record, home_record, is_attachment
 from crawler.dates import article_date, suspicious
 from crawler.extract import BLANK_MARKERS, ListEntry, read_list, unreadable_cause
-from crawler.items import ArticleDateItem, ColumnDoneItem, PageItem, PostRow
+from crawler.items import ArticleDateItem, ColumnDoneItem, PageContentItem, PageItem, PostRow
 from crawler.middlewares import VALIDATORS, OffsiteRequest, Validators, netloc
 from crawler.overrides import extract_with_selectors, next_page_with_selector
 from crawler.pagination import PageRequest, hanweb_config, next_page, platform_config, stated_total
@@ -58,6 +59,7 @@ class ColumnState:
     problems: list[str] = field(default_factory=list)
     unreadable: str | None = None   # why the first page, fetched, could not be read as a list
     odd_dates: list[str] = field(default_factory=list)   # suspicious dates seen: flagged, never a read problem
+    articles_for_content: int = 0   # article pages opened for the content checks in this run
 
 
 class ColumnSpider(scrapy.Spider):
@@ -66,7 +68,7 @@ class ColumnSpider(scrapy.Spider):
     def __init__(self, targets: list[CrawlTarget], *, complete_urls: Callable[[list[str]], set[str]],
                  full: bool = False, timezone: str = "Asia/Shanghai", selectors: dict[str, Any] | None = None,
                  allowed_netlocs: set[str] | None = None, max_pages: int = 200, max_entries: int = 500,
-                 **kwargs: Any) -> None:
+                 content: ContentPlan | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.targets = targets
         self.complete_urls = complete_urls
@@ -82,6 +84,7 @@ class ColumnSpider(scrapy.Spider):
                                       | {n.rsplit(":", 1)[0] for n in self.allowed_netlocs})
         self.states: dict[int, ColumnState] = {t.column_id: ColumnState(t) for t in targets}
         self.requested_articles: set[str] = set()
+        self.content = content  # [content] enabled: new posts' article pages and the home pages are read too
 
     def _full(self, state: ColumnState) -> bool:
         return self.full or state.target.needs_full
@@ -98,6 +101,10 @@ class ColumnSpider(scrapy.Spider):
             # Conditional request (ConditionalRequestMiddleware): a 304 costs the server nothing.
             validators = None if self._full(state) else Validators(target.etag, target.last_modified)
             yield self._list_request(state, PageRequest(target.url), first=True, validators=validators)
+        for home in self.content.homes if self.content else ():
+            if netloc(home) in self.allowed_netlocs:
+                yield Request(home, callback=self.parse_home, errback=self.home_failed, dont_filter=True,
+                              meta={"site_url": home}, priority=2)
 
     def _list_request(self, state: ColumnState, page: PageRequest, *, first: bool = False,
                       validators: Validators | None = None) -> Request:
@@ -156,15 +163,29 @@ class ColumnSpider(scrapy.Spider):
         if rows:
             yield PageItem(state.target.column_id, rows)
         for entry in entries:
-            if entry.needs_article and entry.url not in complete and entry.url not in self.requested_articles:
+            if entry.url in complete or entry.url in self.requested_articles:
+                continue
+            for_content = self._wants_content(state, entry)
+            if entry.needs_article or for_content:
                 self.requested_articles.add(entry.url)
                 state.pending += 1
                 state.requests += 1
                 yield Request(entry.url, callback=self.parse_article, errback=self.article_failed, dont_filter=True,
-                              meta={"column_id": state.target.column_id, "post_url": entry.url}, priority=1)
+                              meta={"column_id": state.target.column_id, "post_url": entry.url,
+                                    "for_date": entry.needs_article, "for_content": for_content}, priority=1)
         if entries and not capped and (self._full(state) or entries[-1].url not in complete):
             yield from self._next(state, html, response)
         yield from self._maybe_done(state)
+
+    def _wants_content(self, state: ColumnState, entry: ListEntry) -> bool:
+        """A new post's article page is read for the content checks: on a configured site, up to the plan's
+        number a column and run (lists are newest first, so these are the newest posts)."""
+        if self.content is None or netloc(entry.url) not in self.allowed_netlocs or is_attachment(entry.url):
+            return False
+        if state.articles_for_content >= self.content.max_articles:
+            return False
+        state.articles_for_content += 1
+        return True
 
     def _onsite_or_dated(self, state: ColumnState, entries: list[ListEntry]) -> list[ListEntry]:
         """Drops the undated entries that link off the configured sites: their date is only on a page the crawl
@@ -230,6 +251,14 @@ class ColumnSpider(scrapy.Spider):
     def parse_article(self, response: Response) -> Iterator[Any]:
         state = self.states[response.meta["column_id"]]
         state.pending -= 1
+        if response.meta.get("for_content") and self.content is not None and isinstance(response, TextResponse):
+            yield PageContentItem(article_record(response.text, response.url, state.target.column_id,
+                                                 self.content.matcher))
+        if response.meta.get("for_date", True):
+            yield from self._article_date(state, response)
+        yield from self._maybe_done(state)
+
+    def _article_date(self, state: ColumnState, response: Response) -> Iterator[Any]:
         published = article_date(response.text, url=response.url)
         why = suspicious(published.date(), datetime.now(self.tz).date()) if published is not None else None
         if why and published is not None:
@@ -240,14 +269,23 @@ class ColumnSpider(scrapy.Spider):
             state.undated += 1
         yield ArticleDateItem(state.target.column_id, response.meta["post_url"],
                               published.replace(tzinfo=self.tz) if published else None)
-        yield from self._maybe_done(state)
 
     def article_failed(self, failure: Failure) -> Iterator[Any]:
         request: Request = failure.request  # type: ignore[attr-defined]  # Scrapy attaches it to the failure
         state = self.states[request.meta["column_id"]]
         state.pending -= 1
-        state.article_failures += 1
+        if request.meta.get("for_date", True):  # a page opened only for the content checks is no read problem
+            state.article_failures += 1
         yield from self._maybe_done(state)
+
+    # --- home pages (content checks) -----------------------------------------------------------------
+
+    def parse_home(self, response: Response) -> Iterator[Any]:
+        if response.status == 200 and isinstance(response, TextResponse):
+            yield PageContentItem(home_record(response.text, response.url, response.meta["site_url"]))
+
+    def home_failed(self, failure: Failure) -> None:
+        """A home page that does not open is the availability probes' finding (site.unavailable), not ours."""
 
     # --- completion ----------------------------------------------------------------------------------
 

@@ -1,7 +1,9 @@
 """Evaluation: load facts from storage once, run the rules as of a date, build results and the report model."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -9,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from config import Settings
+from config.model import ContentSettings
 from monitors.probes import site_findings
 from monitors.report.model import ColumnIssue, NoticeText, QuarterReport, UnitRow
 from config.model import RuleSettings
@@ -30,6 +33,7 @@ from monitors.rules import (
     site_columns_veto,
     site_crawl_failed,
 )
+from monitors.content_rules import ContentContext, evaluate_homes, evaluate_pages
 from storage import queries
 from storage.queries import AccountFact, ColumnFact
 
@@ -158,8 +162,51 @@ def read_label(column: dict) -> str:
 
 
 def findings_json(findings: list[Finding]) -> list[dict]:
-    """Findings as DESIGN.md's JSON shows them."""
-    return [{"rule": f.rule, "severity": str(f.severity), "target": f.target, "detail": f.detail} for f in findings]
+    """Findings as DESIGN.md's JSON shows them; a content finding also lists its `evidence` (each link or word:
+    `item`, `text`, `outcome`)."""
+    return [{"rule": f.rule, "severity": str(f.severity), "target": f.target, "detail": f.detail,
+             **({"evidence": [{"item": e.item, "text": e.text, "outcome": e.outcome} for e in f.evidence]}
+                if f.evidence else {})}
+            for f in findings]
+
+
+@functools.cache
+def _knows(content: ContentSettings, base_dir: str) -> Callable[[str, str], bool]:
+    from crawler.content.textmatch import TextMatcher
+
+    return TextMatcher.from_settings(content, Path(base_dir)).knows
+
+
+def content_context(settings: Settings) -> ContentContext:
+    from crawler.content.linkstep import site_netlocs
+
+    return ContentContext(frozenset(site_netlocs(settings)), settings.content.allow_domains,
+                          _knows(settings.content, str(Path(settings.path).parent)))
+
+
+@dataclass(frozen=True)
+class ContentFindings:
+    """The content rules' findings as of a date: each unit's (its article pages), the sites' (home pages), and
+    the page URLs judged for each unit (so a fixed page is said cleared)."""
+
+    units: dict[str, list[Finding]] = field(default_factory=dict)
+    sites: list[Finding] = field(default_factory=list)
+    judged: dict[str, set[str]] = field(default_factory=dict)
+
+
+def content_findings(session: Session, settings: Settings, start: datetime, end: datetime, as_of: date,
+                     unit: str | None) -> ContentFindings:
+    """Article pages of the posts published in [start, end), and the home pages read before `end`."""
+    if not settings.content.enabled:
+        return ContentFindings()
+    ctx = content_context(settings)
+    by_unit: dict[str, list[queries.PageFact]] = {}
+    for page in queries.article_facts(session, start, end, unit):
+        by_unit.setdefault(page.unit, []).append(page)
+    homes = queries.home_facts(session, [s.url for s in settings.sites], end)
+    return ContentFindings({u: evaluate_pages(pages, ctx) for u, pages in by_unit.items()},
+                           evaluate_homes(homes, ctx, as_of, settings.rules, {s.url: s.name for s in settings.sites}),
+                           {u: {p.url for p in pages} for u, pages in by_unit.items()})
 
 
 @dataclass(frozen=True)
@@ -218,6 +265,8 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
                                                 accounts.get(unit.name, [])))
                     for unit in queries.units(session, list(units) if units is not None else None)]
     own = {unit.name: evaluator.findings(facts, as_of) for unit, facts in judged_units}
+    content = content_findings(session, settings, evaluator.at(windows[0][1]),
+                               min(cut, evaluator.at(windows[-1][2])), as_of, only)
     # site.columns_veto counts every unit's column findings on the site: made once above for the units judged,
     # by the same rules for the others when the evaluation is narrowed to some units (check --unit)
     veto_columns = all_columns if only is None else queries.column_facts(session, cut, None)
@@ -226,15 +275,17 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
         if name not in own:
             column_findings += column_rules(UnitFacts(name, "", [], others, tz=evaluator.tz), as_of, settings.rules)
     sites = site_findings(session, settings, as_of) + site_columns_veto(column_findings, veto_columns, site_list,
-                                                                         settings.rules)
+                                                                         settings.rules) + content.sites
     results = []
     for unit, facts in judged_units:
         owned = evaluator.owned_sites(unit.name)
-        found = own[unit.name] + [f for f in sites if owned and f.target.startswith(owned)]
+        found = (own[unit.name] + content.units.get(unit.name, [])
+                 + [f for f in sites if owned and f.target.startswith(owned)])
         # the unit's sites are judged too, so a site that recovered is announced as cleared
         evaluated = ({m.month for m in facts.months if m.complete} | {c.url for c in facts.columns}
-                     | {a.url for a in facts.accounts} | set(owned)
-                     | {f.target for f in found if f.rule in ("site.unavailable", SITE_COLUMNS_VETO)})
+                     | {a.url for a in facts.accounts} | set(owned) | content.judged.get(unit.name, set())
+                     | {f.target for f in found if f.rule in ("site.unavailable", SITE_COLUMNS_VETO)
+                        or f.target.startswith(owned or ("\0",))})
         results.append(UnitResult(unit.name, unit.kind, as_of, facts, found,
                                   evaluator.account_rows(facts.accounts, as_of), frozenset(evaluated)))
     centre_findings = crawl_findings + accounts_failed_for_centre(all_accounts)

@@ -29,6 +29,15 @@ SEVERITY_LABELS: dict[str, str] = {Severity.VETO: "单项否决", Severity.FAIL:
 
 
 @dataclass(frozen=True)
+class Evidence:
+    """One problem a content finding is made of (issue 11): the link or the word, and what was found."""
+
+    item: str  # the link's URL, a page's URL (meta.missing), or the word as written
+    text: str  # the link's text, the page's title, or the words around the hit
+    outcome: str  # what the check found (HTTP 404 错误…), the right form of a typo, or the meta tags missing
+
+
+@dataclass(frozen=True)
 class Finding:
     """One finding. `detail` is the sentence a person reads; the numbers beside it are what code compares."""
 
@@ -40,6 +49,7 @@ class Finding:
     measure: int | None = None  # posts in the month (quota.monthly) or days without update (stale, silent, quiet)
     limit: int | None = None  # the quota or the days allowed
     since: date | None = None  # the newest post's date, for findings that age with the calendar
+    evidence: tuple[Evidence, ...] = ()  # content findings: each link, image, attachment, word or page
 
     @property
     def shortfall(self) -> int | None:

@@ -250,3 +250,59 @@ class JobRun(Base):
     # running | ok | failed | skipped | interrupted (stopped by a signal, or left running by a dead process)
     status: Mapped[str] = mapped_column(String(20), default="running")
     message: Mapped[str | None] = mapped_column(Text)
+
+
+class Page(Base):
+    """A page read for the content checks (issue 11): a new post's article page, or a site's home page. One row a
+    URL, replaced whole by each new read of it (its links and hits with it)."""
+
+    __tablename__ = "pages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))  # article | home
+    column_id: Mapped[int | None] = mapped_column(ForeignKey("columns.id"), index=True)  # article: read for it
+    site_url: Mapped[str | None] = mapped_column(String(1000))  # home: the configured site's URL
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("crawl_runs.id"), index=True)
+    fetched_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    title: Mapped[str] = mapped_column(Text, default="")
+    meta_missing: Mapped[str] = mapped_column(String(300), default="")  # the standard meta tags it lacks, " "-joined
+    newest_date: Mapped[date | None] = mapped_column(Date)  # home: the newest date on its dated lists
+    dated_items: Mapped[int] = mapped_column(Integer, default=0)  # home: the dated list items it shows
+    links_skipped: Mapped[int] = mapped_column(Integer, default=0)  # links past the per-page cap, not checked
+
+
+class PageLink(Base):
+    """A link, image or attachment on a page (articles: only those in the body)."""
+
+    __tablename__ = "page_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000), index=True)
+    kind: Mapped[str] = mapped_column(String(12))  # link | image | attachment
+    text: Mapped[str] = mapped_column(Text, default="")  # the link's text or the image's alt
+
+
+class PageHit(Base):
+    """A typo or sensitive word found in an article's text when it was read (the text itself is not kept)."""
+
+    __tablename__ = "page_hits"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), index=True)
+    rule: Mapped[str] = mapped_column(String(30))  # content.typo | content.sensitive
+    term: Mapped[str] = mapped_column(String(200))
+    suggestion: Mapped[str] = mapped_column(String(200), default="")
+    context: Mapped[str] = mapped_column(Text, default="")
+    serious: Mapped[bool] = mapped_column(Boolean, default=False)  # a protected term written wrong
+
+
+class LinkCheck(Base):
+    """The shared cache of link checks: each URL's newest outcome, checked again only after
+    `[content] link_check_days` (or at once when undetermined)."""
+
+    __tablename__ = "link_checks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000), unique=True)
+    checked_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    ok: Mapped[bool | None] = mapped_column(Boolean)  # None: undetermined (its host could not be reached at all)
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(Text, default="")

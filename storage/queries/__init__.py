@@ -21,6 +21,20 @@ from storage.queries.alerts import (
     record_alert_cleared,
     record_alert_told,
 )
+from storage.queries.content import (
+    CheckedLink,
+    HitRow,
+    LinkOutcomeRow,
+    LinkRow,
+    PageFact,
+    PageRecord,
+    article_facts,
+    home_facts,
+    links_due,
+    record_link_checks,
+    run_link_count,
+    store_page,
+)
 from storage.queries.crawl import (
     CrawlTarget,
     EntryRow,
@@ -144,4 +158,16 @@ __all__ = [
     "interrupt_stale_sending",
     "outbox_interrupted",
     "settle_interrupted",
+    "PageRecord",
+    "LinkRow",
+    "HitRow",
+    "store_page",
+    "links_due",
+    "run_link_count",
+    "LinkOutcomeRow",
+    "record_link_checks",
+    "CheckedLink",
+    "PageFact",
+    "article_facts",
+    "home_facts",
 ]
