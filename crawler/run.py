@@ -12,13 +12,12 @@ import multiprocessing
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
 from config.model import CrawlSettings
-from crawler.content.linkstep import LinkStepSummary
 from crawler.items import ColumnDoneItem
 from crawler.pipelines import READ, crawl_stopped
 from storage import queries
@@ -26,6 +25,9 @@ from storage.db import EXIT_DATABASE_UNAVAILABLE, DatabaseUnavailable, is_outage
 from storage.crawl_lock import begin_run
 from storage.db import get_sessionmaker
 from storage.models import FetchStatus
+
+if TYPE_CHECKING:
+    from crawler.content.linkstep import LinkStepSummary
 
 STATUS_LABELS = {FetchStatus.OK: "正常", FetchStatus.UNCHANGED: "无变化", FetchStatus.PARTIAL: "部分读取",
                  FetchStatus.ERROR: "失败", FetchStatus.UNREADABLE: "无法读取"}

@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -25,7 +25,6 @@ from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTi
 from twisted.web._newclient import ResponseFailed
 from twisted.python.failure import Failure
 
-from crawler.content.collect import ContentPlan, article_record, home_record, is_attachment
 from crawler.dates import article_date, suspicious
 from crawler.extract import BLANK_MARKERS, ListEntry, read_list, unreadable_cause
 from crawler.items import ArticleDateItem, ColumnDoneItem, PageContentItem, PageItem, PostRow
@@ -34,6 +33,9 @@ from crawler.overrides import extract_with_selectors, next_page_with_selector
 from crawler.pagination import PageRequest, hanweb_config, next_page, platform_config, stated_total
 from storage.models import FetchStatus
 from storage.queries import CrawlTarget
+
+if TYPE_CHECKING:  # the content modules load only when a crawl checks content ([content] enabled)
+    from crawler.content.collect import ContentPlan
 
 
 
@@ -180,7 +182,11 @@ class ColumnSpider(scrapy.Spider):
     def _wants_content(self, state: ColumnState, entry: ListEntry) -> bool:
         """A new post's article page is read for the content checks: on a configured site, up to the plan's
         number a column and run (lists are newest first, so these are the newest posts)."""
-        if self.content is None or netloc(entry.url) not in self.allowed_netlocs or is_attachment(entry.url):
+        if self.content is None or netloc(entry.url) not in self.allowed_netlocs:
+            return False
+        from crawler.content.collect import is_attachment
+
+        if is_attachment(entry.url):
             return False
         if state.articles_for_content >= self.content.max_articles:
             return False
@@ -252,6 +258,8 @@ class ColumnSpider(scrapy.Spider):
         state = self.states[response.meta["column_id"]]
         state.pending -= 1
         if response.meta.get("for_content") and self.content is not None and isinstance(response, TextResponse):
+            from crawler.content.collect import article_record
+
             yield PageContentItem(article_record(response.text, response.url, state.target.column_id,
                                                  self.content.matcher))
         if response.meta.get("for_date", True):
@@ -282,6 +290,8 @@ class ColumnSpider(scrapy.Spider):
 
     def parse_home(self, response: Response) -> Iterator[Any]:
         if response.status == 200 and isinstance(response, TextResponse):
+            from crawler.content.collect import home_record
+
             yield PageContentItem(home_record(response.text, response.url, response.meta["site_url"]))
 
     def home_failed(self, failure: Failure) -> None:
