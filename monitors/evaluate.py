@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from config import Settings
 from config.model import ContentSettings
 from monitors.probes import site_findings
-from monitors.report.model import ColumnIssue, NoticeText, QuarterReport, UnitRow
+from monitors.report.model import ColumnIssue, ContentIssue, NoticeText, QuarterReport, UnitRow
 from config.model import RuleSettings
 from monitors.rules import (
     RULES,
@@ -33,7 +33,13 @@ from monitors.rules import (
     site_columns_veto,
     site_crawl_failed,
 )
-from monitors.content_rules import ContentContext, evaluate_homes, evaluate_pages
+from monitors.content_rules import (
+    CONTENT_RULES,
+    SITE_HOMEPAGE_STALE,
+    ContentContext,
+    evaluate_homes,
+    evaluate_pages,
+)
 from storage import queries
 from storage.queries import AccountFact, ColumnFact
 
@@ -387,4 +393,23 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
         site_findings=findings_json(evaluation.site_findings),
         accounts=accounts, accounts_as_of=accounts_day,
         notice=NoticeText(text.masthead, text.doc_number, text.next_steps, text.contact, text.sealed),
+        content_issues=content_issues(evaluation, settings) if settings.content.enabled else None,
     )
+
+
+CONTENT_RULE_IDS = (*CONTENT_RULES, SITE_HOMEPAGE_STALE)
+
+
+def content_issues(evaluation: Evaluation, settings: Settings) -> list[ContentIssue]:
+    """The content findings of every unit and site as rows: one per piece of evidence (link, word, page)."""
+    owners = {s.url: s.unit for s in settings.sites}
+    found = [(r.unit, f) for r in evaluation.units for f in r.findings if f.rule in CONTENT_RULE_IDS]
+    seen = {id(f) for _, f in found}
+    found += [(next((u for url, u in owners.items() if f.target.startswith(url)), ""), f)
+              for f in evaluation.site_findings if f.rule in CONTENT_RULE_IDS and id(f) not in seen]
+    rows = []
+    for unit, f in found:
+        for e in f.evidence or (None,):
+            rows.append(ContentIssue(unit, f.rule, str(f.severity), f.target, f.detail,
+                                     e.item if e else "", e.text if e else "", e.outcome if e else ""))
+    return rows

@@ -86,11 +86,12 @@ def test_every_monitor_command_is_in_the_cli_page() -> None:
 
 
 def test_every_rule_is_in_the_rules_page() -> None:
-    from monitors import rules
+    from monitors import content_rules, rules
 
-    # the registered rules, and the rule ids the module names apart (a site's crawl failure, judged elsewhere)
-    ids = {*rules.RULES, *(v for k, v in vars(rules).items()
-                           if k.isupper() and isinstance(v, str) and re.fullmatch(r"[a-z]+\.[a-z_]+", v))}
+    # the registered rules, and the rule ids the modules name apart (a site's crawl failure, judged elsewhere)
+    ids = {*rules.RULES, *content_rules.CONTENT_RULES,
+           *(v for module in (rules, content_rules) for k, v in vars(module).items()
+             if k.isupper() and isinstance(v, str) and re.fullmatch(r"[a-z]+\.[a-z_]+", v))}
     page = (DOCS / "rules.md").read_text(encoding="utf-8")
     missing = sorted(r for r in ids if f"| `{r}` |" not in page)
     assert not missing, missing

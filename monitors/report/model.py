@@ -46,6 +46,21 @@ class ColumnIssue:
 
 
 @dataclass(frozen=True)
+class ContentIssue:
+    """One problem the content checks found (issue 11): a broken link, image or attachment, an external link, a
+    typo or sensitive word, a column's pages without meta tags, a home page problem; one row of its attachment."""
+
+    unit: str  # the unit that answers for it ("" for a site no unit answers for)
+    rule: str  # link.broken, image.broken, attachment.broken, link.external, content.typo, content.sensitive, …
+    severity: str  # veto | fail | warn
+    page: str  # the page's URL (meta.missing: the column's URL; site.homepage_stale: the site's)
+    detail: str  # the finding's sentence
+    item: str = ""  # the link's URL, or the word as written
+    text: str = ""  # the link's text, or the words around it
+    outcome: str = ""  # what the check found, or the right form
+
+
+@dataclass(frozen=True)
 class NoticeText:
     """What the office writes into the notice itself (settings [report]); printed as given."""
 
@@ -78,6 +93,8 @@ class QuarterReport:
     accounts: list = field(default_factory=list)  # attachment 3 rows, filled by the new-media monitor (issue 3)
     partial_columns: list[ColumnIssue] = field(default_factory=list)  # not read whole: counts may be short
     unreadable_columns: list[ColumnIssue] = field(default_factory=list)  # no list recognised (column.unreadable)
+    # The content checks' problems ([content] enabled), one row per link, word or page; None when they are off.
+    content_issues: list[ContentIssue] | None = None
     notice: NoticeText = NoticeText()
     accounts_as_of: date | None = None  # the day accounts were judged (the quarter's last day); None: as_of
 
