@@ -292,7 +292,8 @@ class ColumnSpider(scrapy.Spider):
         if response.status == 200 and isinstance(response, TextResponse):
             from crawler.content.collect import home_record
 
-            yield PageContentItem(home_record(response.text, response.url, response.meta["site_url"]))
+            yield PageContentItem(home_record(response.text, response.url, response.meta["site_url"],
+                                              datetime.now(self.tz).date()))
 
     def home_failed(self, failure: Failure) -> None:
         """A home page that does not open is the availability probes' finding (site.unavailable), not ours."""

@@ -202,14 +202,14 @@ class ContentFindings:
 
 def content_findings(session: Session, settings: Settings, start: datetime, end: datetime, as_of: date,
                      unit: str | None) -> ContentFindings:
-    """Article pages of the posts published in [start, end), and the home pages read before `end`."""
+    """Article pages of the posts published in [start, end), and the sites' home pages as last read."""
     if not settings.content.enabled:
         return ContentFindings()
     ctx = content_context(settings)
     by_unit: dict[str, list[queries.PageFact]] = {}
     for page in queries.article_facts(session, start, end, unit):
         by_unit.setdefault(page.unit, []).append(page)
-    homes = queries.home_facts(session, [s.url for s in settings.sites], end)
+    homes = queries.home_facts(session, [s.url for s in settings.sites])
     return ContentFindings({u: evaluate_pages(pages, ctx) for u, pages in by_unit.items()},
                            evaluate_homes(homes, ctx, as_of, settings.rules, {s.url: s.name for s in settings.sites}),
                            {u: {p.url for p in pages} for u, pages in by_unit.items()})

@@ -3,6 +3,7 @@ between `crawler.content.page` (reading) and the pipeline (storing)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import urlsplit
 
 from crawler.content.page import ATTACHMENT_EXTENSIONS, PageContent, missing_meta, read_article, read_home
@@ -29,9 +30,10 @@ def article_record(html: str, url: str, column_id: int, matcher: TextMatcher) ->
     return _record(page, url, "article", column_id=column_id, hits=hits, body_only=True)
 
 
-def home_record(html: str, url: str, site_url: str) -> PageRecord:
-    """A site's home page: every link and image on it, the newest date of its lists, its meta tags."""
-    return _record(read_home(html, url), url, "home", site_url=site_url)
+def home_record(html: str, url: str, site_url: str, today: date) -> PageRecord:
+    """A site's home page: every link and image on it, the newest date of its lists (a year-less 10-09 placed by
+    `today`, the day it was read), its meta tags."""
+    return _record(read_home(html, url, today=today), url, "home", site_url=site_url)
 
 
 def _record(page: PageContent, url: str, kind: str, *, column_id: int | None = None, site_url: str | None = None,

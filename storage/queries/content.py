@@ -161,12 +161,13 @@ def article_facts(session: Session, start: datetime, end: datetime, unit: str | 
     return facts
 
 
-def home_facts(session: Session, site_urls: Sequence[str], before: datetime) -> list[PageFact]:
-    """Each configured site's home page as last read before `before`."""
+def home_facts(session: Session, site_urls: Sequence[str]) -> list[PageFact]:
+    """Each configured site's home page as last read (one row a page: a new read replaces the last; a home page
+    read after the evaluation's date still shows what it held then, as the posts' own dates do)."""
     if not site_urls:
         return []
-    rows = session.scalars(select(Page).where(Page.kind == "home", Page.site_url.in_(site_urls),
-                                              Page.fetched_at < before).order_by(Page.id)).all()
+    rows = session.scalars(select(Page).where(Page.kind == "home", Page.site_url.in_(site_urls))
+                           .order_by(Page.id)).all()
     facts = [PageFact(p.url, p.kind, p.title, "", p.site_url or p.url, "", None, p.fetched_at,
                       tuple(p.meta_missing.split()), links=[], hits=[], newest_date=p.newest_date,
                       dated_items=p.dated_items) for p in rows]
