@@ -2,7 +2,9 @@
 
 `summary-YYYY-MM.json` in `[schedule] out`: the month, the date it was judged as of (the month's last day),
 the sites' availability findings, and one entry a unit with its post count for the month (quota columns),
-whether it met the quota, and its findings as `monitor check --format json` shows them.
+whether it met the quota, and its findings as `monitor check --format json` shows them. With the content checks
+on ([content] enabled), `content` counts their findings per rule over the units and sites: findings, and the
+links, words or pages they are made of.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from config import Settings
-from monitors.evaluate import evaluate_all, findings_json
+from monitors.evaluate import CONTENT_RULE_IDS, Evaluation, evaluate_all, findings_json
 
 
 def previous_month(today: date) -> str:
@@ -35,8 +37,24 @@ def monthly_summary(session: Session, settings: Settings, month: str) -> dict:
         posts = next((m.posts for m in result.facts.months if m.month == month), 0)
         units.append({"unit": result.unit, "kind": result.kind, "posts": posts,
                       "quota_met": month not in result.shortfalls, "findings": findings_json(result.findings)})
-    return {"month": month, "as_of": as_of.isoformat(), "sites": findings_json(evaluation.site_findings),
-            "units": units}
+    data: dict[str, object] = {"month": month, "as_of": as_of.isoformat(),
+                               "sites": findings_json(evaluation.site_findings), "units": units}
+    if settings.content.enabled:
+        data["content"] = content_counts(evaluation)
+    return data
+
+
+def content_counts(evaluation: Evaluation) -> dict[str, dict[str, int]]:
+    """Rule -> {"findings": n, "items": links, words or pages} of the content findings, each counted once
+    (a home page's finding is the site's and its unit's)."""
+    found = {id(f): f for f in [*evaluation.site_findings, *(f for r in evaluation.units for f in r.findings)]
+             if f.rule in CONTENT_RULE_IDS}
+    counts: dict[str, dict[str, int]] = {}
+    for f in found.values():
+        entry = counts.setdefault(f.rule, {"findings": 0, "items": 0})
+        entry["findings"] += 1
+        entry["items"] += len(f.evidence) or 1
+    return dict(sorted(counts.items()))
 
 
 def write_summary(data: dict, out: Path) -> Path:

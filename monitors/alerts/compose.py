@@ -47,6 +47,7 @@ from monitors.rules import (
     ACCOUNTS_FAILED,
     SEVERITY_LABELS,
     SITE_CRAWL_FAILED,
+    Evidence,
     Finding,
     Severity,
     account_label,
@@ -135,6 +136,7 @@ class AlertItem:
     measure: int | None = None  # the finding's numbers (monitors.rules.Finding), recorded with the state
     limit: int | None = None
     since: date | None = None
+    evidence: tuple[Evidence, ...] = ()  # a content finding's links or words, listed under it in the unit's email
 
 
 @dataclass(frozen=True)
@@ -268,7 +270,7 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
             links = links_for(f.target, unit.columns, unit.accounts)
             if state is None or state.cleared_at is not None:
                 told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, "new", links,
-                                            measure=f.measure, limit=f.limit, since=f.since))
+                                            measure=f.measure, limit=f.limit, since=f.since, evidence=f.evidence))
                 continue
             told_on = state.told_on or as_of  # an open state always has a send date; none reads as "just told"
             since = (as_of - told_on).days
@@ -280,7 +282,7 @@ def decide(units: Sequence[UnitFindings], states: Iterable[AlertStateRow], as_of
                 ongoing[unit.unit] = ongoing.get(unit.unit, 0) + 1
                 continue
             told_items.append(AlertItem(unit.unit, f.rule, f.target, f.severity, f.detail, change, links,
-                                        state.detail, told_on, f.measure, f.limit, f.since))
+                                        state.detail, told_on, f.measure, f.limit, f.since, f.evidence))
         targets_found = {(f.rule, f.target) for f in unit.findings}
         for key, state in known.items():
             if key[0] != unit.unit or state.cleared_at is not None or key in found:
@@ -427,7 +429,46 @@ def requirement(item: AlertItem, rules: RuleSettings) -> str | None:
         case "site.columns_veto":
             return (f"超期未更新的动态、通知公告类栏目超过{rules.veto_stale_core_columns}个，或超期未更新栏目超过"
                     f"{rules.veto_stale_columns}个，或空白栏目超过{rules.veto_blank_columns}个，即单项否决" + basis)
+        case "site.homepage_stale":
+            days = rules.homepage_stale_days if n is None else n
+            return f"网站首页应及时更新，首页信息{days}天内无更新即单项否决" + basis
+        case "meta.missing":
+            return ("网页应按规范设置 SiteName、SiteIDCode、ColumnName、ArticleTitle、PubDate 等元数据"
+                    "（国办发〔2017〕47号）")
+    if content := CONTENT_REQUIREMENTS.get(item.rule):
+        return f"信息发布应落实三审制度和保密审查制度，{content}" + (basis if item.rule in CONTENT_INDICATORS else "")
     return None
+
+
+# What a content rule asks, in the words of the seed notice's demand (确保公开的内容未涉密、无错别字、无敏感信息、
+# 无发布非政府网站链接、排版正常、图片正常显示、附件能够下载); the national indicators' own are cited as such.
+CONTENT_REQUIREMENTS = {
+    "link.broken": "确保页面链接能够正常打开，失效链接请修改或删除",
+    "image.broken": "确保图片正常显示",
+    "attachment.broken": "确保附件能够下载",
+    "link.external": "确保无发布非政府网站链接",
+    "content.typo": "确保公开的内容无错别字；领导姓名、机构名称等严重表述错误即单项否决",
+    "content.sensitive": "确保公开的内容无敏感信息",
+}
+CONTENT_INDICATORS = ("link.broken", "content.typo")  # 链接不可用、严重表述错误: 国办秘函〔2019〕19号's
+EVIDENCE_SHOWN = 10  # links or words listed under a content finding in a unit's email
+
+
+def evidence_lines(item: AlertItem) -> tuple[list[tuple[str, str]], int]:
+    """A content finding's evidence for the email, not escaped: (link or word, what about it) each, up to
+    EVIDENCE_SHOWN, and how many more there are. A link is its URL (its text and outcome beside it); a word is
+    itself, its context, and for a typo the right form."""
+    from monitors.report.xlsx_writer import evidence_outcome
+
+    out = []
+    for ev in item.evidence[:EVIDENCE_SHOWN]:
+        outcome = evidence_outcome(item.rule, ev.outcome)
+        if item.rule in ("content.typo", "content.sensitive"):
+            out.append((f"“{one_line(ev.item)}”", f"{one_line(ev.text)}" + (f"（{outcome}）" if outcome else "")))
+        else:
+            about = f"“{one_line(ev.text)}”" if ev.text else ""
+            out.append((one_line(ev.item), about + (f"（{outcome}）" if outcome else "")))
+    return out, max(0, len(item.evidence) - EVIDENCE_SHOWN)
 
 
 ACCOUNT_RULES = ("account.silent", "account.quiet", "account.unreadable")  # findings about one account
@@ -437,10 +478,15 @@ def _links_title(item: AlertItem) -> str:
     return "相关栏目" if _target_label(item) else "账号" if item.rule in ACCOUNT_RULES else "页面"
 
 
-def _item_text(n: int, item: AlertItem, extra: Sequence[str] = ()) -> list[str]:
-    """An item as text lines; `extra` (the requirement, the deadline) follows its history."""
+def _item_text(n: int, item: AlertItem, extra: Sequence[str] = (), evidence: bool = False) -> list[str]:
+    """An item as text lines; `extra` (the requirement, the deadline) follows its history; with `evidence`, a
+    content finding's links or words are listed under its sentence."""
     label = "已整改" if item.change == "cleared" else SEVERITY_LABELS.get(item.severity, item.severity)
     lines = [f"  {n}. [{label}] {one_line(item.detail)}"]
+    if evidence and item.change != "cleared" and item.evidence:
+        shown, more = evidence_lines(item)
+        lines += [f"     - {what} {about}".rstrip() for what, about in shown]
+        lines += [f"     …另有 {more} 处，共 {len(item.evidence)} 处"] if more else []
     if note := _history_note(item):
         lines.append(f"     {note}")
     lines += [f"     {line}" for line in extra]
@@ -451,13 +497,30 @@ def _item_text(n: int, item: AlertItem, extra: Sequence[str] = ()) -> list[str]:
     return lines
 
 
-def _item_html(item: AlertItem, extra: Sequence[str] = ()) -> str:
+def _evidence_html(item: AlertItem) -> str:
+    """A content finding's links or words as a list: every crawled string escaped, a URL linked only when it
+    is http(s)."""
+    e = html.escape
+    shown, more = evidence_lines(item)
+    rows = []
+    for what, about in shown:
+        linked = what.startswith(("http://", "https://"))
+        head = f'<a href="{e(what, quote=True)}">{e(what)}</a>' if linked else e(what)
+        rows.append(f"<li>{head} {e(about)}</li>")
+    if more:
+        rows.append(f"<li>…另有 {more} 处，共 {len(item.evidence)} 处</li>")
+    return '<ul style="margin:4px 0;font-size:13px">' + "".join(rows) + "</ul>"
+
+
+def _item_html(item: AlertItem, extra: Sequence[str] = (), evidence: bool = False) -> str:
     e = html.escape
     label = "已整改" if item.change == "cleared" else SEVERITY_LABELS.get(item.severity, item.severity)
     colour = {"veto": "#b00020", "fail": "#c25100", "warn": "#8a6d00"}.get(item.severity, "#555")
     if item.change == "cleared":
         colour = "#2e7d32"
     parts = [f'<li><span style="color:{colour};font-weight:bold">[{e(label)}]</span> {e(item.detail)}']
+    if evidence and item.change != "cleared" and item.evidence:
+        parts.append(_evidence_html(item))
     if note := _history_note(item):
         parts.append(f"<br><small>{e(note)}</small>")
     parts += [f"<br><small>{e(line)}</small>" for line in extra]
@@ -526,9 +589,9 @@ def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], 
                   [*([f"要求：{req}"] if (req := requirement(i, rules)) else []), f"整改时限：{deadline}前"]
                   for i in group]
         for n, (item, extra) in enumerate(zip(group, extras), 1):
-            text += _item_text(n, item, extra)
+            text += _item_text(n, item, extra, evidence=True)
         body.append(f"<h3 style=\"font-size:15px;margin:16px 0 6px\">{e(title)}</h3><ol>")
-        body += [_item_html(i, extra) for i, extra in zip(group, extras)]
+        body += [_item_html(i, extra, evidence=True) for i, extra in zip(group, extras)]
         body.append("</ol>")
     notes = []
     if ongoing:

@@ -32,15 +32,22 @@ from docx.text.run import Run
 
 from monitors.register import FOOTER as REGISTER_FOOTER
 from monitors.register import HEADERS as REGISTER_HEADERS
+from monitors.content_rules import CONTENT_RULES, SITE_HOMEPAGE_STALE
 from monitors.register import NAMELESS
-from monitors.report.model import KIND_LABELS, ColumnIssue, QuarterReport
+from monitors.report.model import KIND_LABELS, ColumnIssue, ContentIssue, QuarterReport
 from monitors.report.xlsx_writer import (
     NAME_HEADERS,
     ACCOUNT_HEADERS,
+    CONTENT_HEADERS,
+    CONTENT_LABELS,
+    NO_CONTENT_ISSUES,
+    SERIOUS_TYPO,
     Attachment,
     account_rows,
     attachments,
     clean_text,
+    content_row,
+    is_home_issue,
     month_label,
     season_label,
     status_lines,
@@ -274,6 +281,8 @@ def _portal_section(doc: WordDocument, report: QuarterReport, plan: Sequence[Att
     text += "".join(_units_sentence(report, a.kind, a.number) for a in plan if a.kind in KIND_LABELS)
     _paragraph(doc, text)
     for finding in report.site_findings:  # site-level vetoes (site.unavailable) come first: they fail the site
+        if finding.get("rule") in CONTENT_RULE_IDS:
+            continue  # the home page's content problems are in the content paragraph (`_content_paragraph`)
         _paragraph(doc, clean_text(finding["detail"]) + "，按考核指标属单项否决，请网站主办单位立即排查。")
 
     stale, blank = report.stale_columns, report.blank_columns
@@ -294,6 +303,53 @@ def _portal_section(doc: WordDocument, report: QuarterReport, plan: Sequence[Att
         for unit, issues in _by_unit(blank).items():
             _paragraph(doc, f"{unit}：" + "、".join(f"“{clean_text(i.column)}”" for i in issues) + "。")
     _paragraph(doc, "请上述栏目的维护单位按照要求加大维护更新力度。")
+
+
+CONTENT_RULE_IDS = frozenset({*CONTENT_RULES, SITE_HOMEPAGE_STALE})
+CONTENT_DEMAND = ("确保公开的内容未涉密、无错别字、无敏感信息、无发布非政府网站链接、排版正常、图片正常显示、"
+                  "附件能够下载")
+UNITS_NAMED = 8  # units the content paragraph names before 等
+
+
+def content_counts(issues: Sequence[ContentIssue]) -> str:
+    """'链接无法打开3处、错别字2处（其中严重表述错误1处）', in CONTENT_LABELS' order (a stale home page is a
+    sentence of its own)."""
+    parts = []
+    for rule, label in CONTENT_LABELS.items():
+        rows = [i for i in issues if i.rule == rule]
+        if not rows or rule == SITE_HOMEPAGE_STALE:
+            continue
+        part = f"缺少元数据的页面{len(rows)}个" if rule == "meta.missing" else f"{label}{len(rows)}处"
+        serious = sum(1 for i in rows if rule == "content.typo" and i.severity == "veto")
+        parts.append(part + (f"（其中{SERIOUS_TYPO}{serious}处）" if serious else ""))
+    return "、".join(parts)
+
+
+def content_sentence(report: QuarterReport, number: int) -> str:
+    """Section 一's paragraph on the content checks: the problems per kind on the article pages, the units
+    concerned (详见附件N), then the home pages' apart, and a stale home page as the veto it is."""
+    issues = report.content_issues or []
+    site = clean_text(report.site_name)
+    text = (f"3.网站内容检查情况。按照“谁发布谁负责”原则，信息发布应{CONTENT_DEMAND}。{report.quarter_label}，"
+            f"对{site}门户网站首页和各单位新发布的文章页进行了检查")
+    if not issues:
+        return text + "，未发现链接无法打开、图片无法显示、附件无法下载、非政府网站链接、错别字、敏感词等内容问题。"
+    pages = [i for i in issues if not is_home_issue(i)]
+    homes = [i for i in issues if is_home_issue(i)]
+    text += "，"
+    if pages:
+        units = list(dict.fromkeys(clean_text(i.unit) for i in pages if clean_text(i.unit)))
+        named = "、".join(units[:UNITS_NAMED]) + ("等" if len(units) > UNITS_NAMED else "")
+        text += f"文章页发现{content_counts(pages)}" + (f"，涉及{named}{len(units)}个单位" if units else "")
+    else:
+        text += "文章页未发现内容问题"
+    home_counts = content_counts(homes)
+    text += f"；网站首页发现{home_counts}" if home_counts else ""
+    text += f"（详见附件{number}）。"
+    stale = [clean_text(i.detail) for i in homes if i.rule == SITE_HOMEPAGE_STALE]
+    if stale:
+        text += "；".join(stale) + "，按考核指标属单项否决，请网站主办单位立即更新。"
+    return text + "请相关单位对照附件逐条核实整改，落实信息发布三审制度和保密审查制度。"
 
 
 def _accounts_section(doc: WordDocument, report: QuarterReport, plan: Sequence[Attachment]) -> None:
@@ -541,14 +597,42 @@ def _accounts_table(doc: WordDocument, report: QuarterReport, attachment: Attach
 FORM_BLANK_ROWS = 6  # rows a unit writes its accounts into on the printed form
 
 
-def _form_table(doc: WordDocument, attachment: Attachment) -> None:
-    """附件4 as the seed prints it: the blank register form (monitors.register's columns and notes) on a
-    landscape page of its own, for units that fill it in on paper; the workbook beside the notice is the same."""
+def _landscape_page(doc: WordDocument) -> None:
+    """A new landscape A4 section with GB/T 9704's margins turned with the page."""
     section = doc.add_section(WD_SECTION.NEW_PAGE)
     section.orientation = WD_ORIENT.LANDSCAPE
     section.page_width, section.page_height = Mm(297), Mm(210)
     section.top_margin, section.bottom_margin = Mm(28), Mm(26)
     section.left_margin, section.right_margin = Mm(37), Mm(35)
+
+
+def _content_table(doc: WordDocument, report: QuarterReport, attachment: Attachment) -> None:
+    """附件N, the content checks' problems: one row a link, word or page, on landscape pages (URLs are long)."""
+    _landscape_page(doc)
+    p = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT)
+    _run(p, f"附件{attachment.number}", HEADING1_FONT)
+    _run(_paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER), attachment.title, TITLE_FONT, TITLE_SIZE)
+    _paragraph(doc, indent=False)
+    issues = report.content_issues or []
+    headers = CONTENT_HEADERS
+    table = doc.add_table(rows=1 + max(1, len(issues)), cols=len(headers))
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    for c, header in enumerate(headers):
+        _cell_text(table.rows[0].cells[c], header, bold=True)
+    if not issues:
+        row = table.rows[1].cells
+        _cell_text(row[0].merge(row[-1]), NO_CONTENT_ISSUES)
+    for r, (row, issue) in enumerate(zip(list(table.rows)[1:], issues), start=1):  # rows[r] is O(rows): once
+        for cell, value in zip(row.cells, [str(r), *content_row(issue)]):
+            _cell_text(cell, value)
+    _repeat_header(table, 1)
+
+
+def _form_table(doc: WordDocument, attachment: Attachment) -> None:
+    """附件4 as the seed prints it: the blank register form (monitors.register's columns and notes) on a
+    landscape page of its own, for units that fill it in on paper; the workbook beside the notice is the same."""
+    _landscape_page(doc)
     p = _paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.LEFT)
     _run(p, f"附件{attachment.number}", HEADING1_FONT)
     _run(_paragraph(doc, indent=False, align=WD_ALIGN_PARAGRAPH.CENTER), attachment.title, TITLE_FONT, TITLE_SIZE)
@@ -590,6 +674,8 @@ def write_docx(report: QuarterReport, path: Path) -> Path:
                     f"对政府网站与政务新媒体的考核指标要求，对{season}区政府门户网站维护情况、新媒体平台维护情况"
                     "和政府信息公开工作情况进行检查，现将有关情况通报如下：")
     _portal_section(doc, report, plan)
+    if content := next((a for a in plan if a.kind == "content"), None):
+        _paragraph(doc, content_sentence(report, content.number))
     _accounts_section(doc, report, plan)
     _disclosure_section(doc, report)
     _closing(doc, report, plan)
@@ -599,6 +685,8 @@ def write_docx(report: QuarterReport, path: Path) -> Path:
             _accounts_table(doc, report, attachment)
         elif attachment.kind == "form":  # also written as a workbook beside the notice: writers.write_form
             _form_table(doc, attachment)
+        elif attachment.kind == "content":
+            _content_table(doc, report, attachment)
         else:
             _units_table(doc, report, attachment)
 

@@ -73,6 +73,9 @@ def report_dict(report: QuarterReport) -> dict:
         "accounts": _plain(report.accounts),
         "accounts_as_of": report.accounts_day.isoformat(),  # the day the accounts were judged
         "partial_columns": [_issue(i) for i in report.partial_columns],
+        # the content checks' problems, one a link, word or page; absent when [content] is off
+        **({"content_issues": [dataclasses.asdict(i) for i in report.content_issues]}
+           if report.content_issues is not None else {}),
     }
 
 

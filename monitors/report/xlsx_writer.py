@@ -1,4 +1,4 @@
-"""The notice's attachments as one workbook (附件1 镇街, 附件2 区直部门, 附件3 政务新媒体, 栏目更新).
+"""The notice's attachments as one workbook (附件1 镇街, 附件2 区直部门, 附件3 政务新媒体, 附件5 内容问题, 栏目更新).
 
 Laid out like the seed notice's tables: a merged title row, a two-row header (名称 | 网站信息更新数 over the
 quarter's three months | 完成情况), one row per unit in the model's order, short months filled light red.
@@ -22,8 +22,17 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from config.model import PLATFORM_LABELS
-from monitors.report.model import CATEGORY_LABELS, FORM_TITLE, KIND_LABELS, ColumnIssue, QuarterReport, UnitRow
-from monitors.rules import PARTIAL_MONTH_NOTE, AccountState
+from monitors.content_rules import SITE_HOMEPAGE_STALE
+from monitors.report.model import (
+    CATEGORY_LABELS,
+    FORM_TITLE,
+    KIND_LABELS,
+    ColumnIssue,
+    ContentIssue,
+    QuarterReport,
+    UnitRow,
+)
+from monitors.rules import PARTIAL_MONTH_NOTE, AccountState, Severity
 from monitors.textable import display_width
 
 # Characters XML 1.0 forbids (openpyxl raises IllegalCharacterError, python-docx ValueError) plus the C1
@@ -65,7 +74,7 @@ def season_label(report: QuarterReport) -> str:
 @dataclass(frozen=True)
 class Attachment:
     number: int
-    kind: str  # township | department | other | accounts
+    kind: str  # township | department | other | accounts | form | content
     title: str  # the title printed above the table
     listing: str  # the line in the notice's 附件： list
 
@@ -84,7 +93,71 @@ def attachments(report: QuarterReport) -> list[Attachment]:
         plan.append(Attachment(len(plan) + 1, "accounts", title, title))
         # The form units fill in and return (monitor accounts export's layout, written blank beside the notice).
         plan.append(Attachment(len(plan) + 1, "form", FORM_TITLE, FORM_TITLE))
+    if report.content_issues is not None:  # the content checks are on: their list, even when empty
+        title = f"{report.quarter_label}{clean_text(report.district)}政府网站内容问题清单"
+        plan.append(Attachment(len(plan) + 1, "content", title, title))
     return plan
+
+
+# --- the content checks' problems (issue 11) --------------------------------------------------------------
+
+# What each content rule's row is called in the notice and its attachment, worded as the seed's demand
+# (确保公开的内容未涉密、无错别字、无敏感信息、无发布非政府网站链接、排版正常、图片正常显示、附件能够下载).
+CONTENT_LABELS = {
+    "link.broken": "链接无法打开",
+    "image.broken": "图片无法显示",
+    "attachment.broken": "附件无法下载",
+    "link.external": "非政府网站链接",
+    "content.typo": "错别字",
+    "content.sensitive": "敏感词",
+    "meta.missing": "元数据缺失",
+    SITE_HOMEPAGE_STALE: "首页长期未更新",
+}
+CONTENT_HEADERS = ["序号", "单位", "问题类型", "页面", "链接或词语", "链接文字或上下文", "检查结果"]
+NO_CONTENT_ISSUES = "本季度未发现内容问题"
+SERIOUS_TYPO = "严重表述错误"
+
+
+def is_home_issue(issue: ContentIssue) -> bool:
+    """A problem of a site's home page (counted apart, as the national indicators count them): its finding's
+    sentence begins 网站“…”首页 (links, images, stale) or 首页 (meta tags)."""
+    detail = issue.detail
+    return (issue.rule == SITE_HOMEPAGE_STALE or detail.startswith("首页")
+            or (detail.startswith("网站“") and "”首页" in detail))
+
+
+def content_label(issue: ContentIssue) -> str:
+    """链接无法打开, or 首页链接无法打开 for the home page's; 错别字 with a serious one's 严重表述错误."""
+    label = CONTENT_LABELS.get(issue.rule, issue.rule)
+    if issue.rule == "content.typo" and issue.severity == Severity.VETO:
+        return f"{label}（{SERIOUS_TYPO}）"
+    if is_home_issue(issue) and not label.startswith("首页"):
+        return "首页" + label
+    return label
+
+
+def evidence_outcome(rule: str, outcome: str) -> str:
+    """What a piece of evidence found, for a reader: a typo's right form as 应为“…”, the meta tags missing."""
+    outcome = clean_text(outcome)
+    if rule == "content.typo":
+        return f"应为“{outcome}”" if outcome else "错别字"
+    if rule == "content.sensitive":
+        return outcome or "敏感词"
+    if rule == "meta.missing":
+        return f"缺少 {outcome}" if outcome else "缺少元数据"
+    return outcome
+
+
+def content_row(issue: ContentIssue) -> list[str]:
+    """单位 | 问题类型 | 页面 | 链接或词语 | 链接文字或上下文 | 检查结果 of one problem. A page without meta tags is
+    its own row (the page, its title); a stale home page has no evidence: its sentence is the result."""
+    unit = clean_text(issue.unit) or "—"
+    if issue.rule == "meta.missing":
+        return [unit, content_label(issue), clean_text(issue.item or issue.page), "", clean_text(issue.text),
+                evidence_outcome(issue.rule, issue.outcome)]
+    outcome = evidence_outcome(issue.rule, issue.outcome) if issue.item else clean_text(issue.detail)
+    return [unit, content_label(issue), clean_text(issue.page), clean_text(issue.item), clean_text(issue.text),
+            outcome]
 
 
 DATE_FORMAT = "yyyy-mm-dd"
@@ -302,6 +375,26 @@ def _columns_sheet(wb: Workbook, report: QuarterReport) -> None:
     print_setup(ws, (2, 2))
 
 
+def _content_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
+    ws = wb.create_sheet(f"附件{attachment.number}")
+    headers = CONTENT_HEADERS
+    write_title(ws, attachment.title, len(headers))
+    for c, header in enumerate(headers, 1):
+        set_cell(ws, 2, c, header, bold=True)
+    ws.freeze_panes = "A3"
+    issues = report.content_issues or []
+    if not issues:
+        set_cell(ws, 3, 1, NO_CONTENT_ISSUES)
+        ws.merge_cells(start_row=3, start_column=1, end_row=3, end_column=len(headers))
+    for r, issue in enumerate(issues, start=3):
+        for c, value in enumerate([r - 2, *content_row(issue)], 1):
+            # the page, the link and the words wrap inside fit_widths' widest column
+            set_cell(ws, r, c, value, align="center" if c in (1, 3) else "left", wrap=c in (4, 5, 6, 7))
+    fit_widths(ws, 2, {c: display_width(h) for c, h in enumerate(headers, 1)})
+    print_setup(ws, (2, 2))
+    ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE  # seven columns of URLs and sentences
+
+
 def write_xlsx(report: QuarterReport, path: Path) -> Path:
     """Write the attachments workbook to `path` and return it."""
     wb = Workbook()
@@ -309,6 +402,8 @@ def write_xlsx(report: QuarterReport, path: Path) -> Path:
     for attachment in attachments(report):
         if attachment.kind == "accounts":
             _accounts_sheet(wb, report, attachment)
+        elif attachment.kind == "content":
+            _content_sheet(wb, report, attachment)
         elif attachment.kind in KIND_LABELS:  # the form (附件4) is a workbook of its own: writers.write_form
             _units_sheet(wb, report, attachment)
     _columns_sheet(wb, report)
