@@ -35,6 +35,18 @@ LINK_KIND_RULES = {"link": "link.broken", "image": "image.broken", "attachment":
 LINK_KIND_LABELS = {"link": "链接", "image": "图片", "attachment": "附件"}
 SITE_HOMEPAGE_STALE = "site.homepage_stale"
 SHOWN = 3  # problems named in a finding's sentence; the rest are in its evidence
+# What each content rule's problem is called in the notice, its attachment and the demo, worded as the seed's
+# demand (确保公开的内容未涉密、无错别字、无敏感信息、无发布非政府网站链接、排版正常、图片正常显示、附件能够下载).
+CONTENT_LABELS = {
+    "link.broken": "链接无法打开",
+    "image.broken": "图片无法显示",
+    "attachment.broken": "附件无法下载",
+    "link.external": "非政府网站链接",
+    "content.typo": "错别字",
+    "content.sensitive": "敏感词",
+    "meta.missing": "元数据缺失",
+    SITE_HOMEPAGE_STALE: "首页长期未更新",
+}
 
 
 def evaluate_pages(pages: Sequence[PageFact], ctx: ContentContext) -> list[Finding]:
@@ -62,7 +74,8 @@ def _broken(pages: Sequence[PageFact], kind: str, where: Callable[[PageFact], st
         named = [f"“{link.text}” {link.url}（{link.outcome}）" if link.text else f"{link.url}（{link.outcome}）"
                  for link in bad]
         out.append(Finding(rule_id, Severity.FAIL, page.url,
-                           f"{where(page)}有 {len(bad)} 个{label}无法{'下载' if kind == 'attachment' else '打开'}："
+                           f"{where(page)}有 {len(bad)} 个{label}"
+                           f"{dict(attachment='无法下载', image='无法显示').get(kind, '无法打开')}："
                            f"{_named(named)}", unit=page.unit, measure=len(bad),
                            evidence=tuple(Evidence(link.url, link.text, link.outcome) for link in bad)))
     return out
@@ -214,3 +227,6 @@ def homepage_stale(homes: Sequence[PageFact], as_of: date, params: RuleSettings,
                            limit=params.homepage_stale_days, since=newest))
     return out
 
+
+# Every content rule id (the pages' and the home page's staleness): what the report's 内容问题 lists.
+CONTENT_RULE_IDS = frozenset({*CONTENT_RULES, SITE_HOMEPAGE_STALE})

@@ -50,6 +50,7 @@ def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO 
     from fixtures.accounts import ACCOUNTS_NOW, accounts_settings_toml
     from fixtures.fjplatform import settings_toml as platform_settings_toml
     from fixtures.portal import portal_units, write_settings
+    from fixtures.portal.planted import content_toml
     from fixtures.server import FixtureServer
 
     def say(line: str) -> None:
@@ -75,6 +76,8 @@ def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO 
             f.write(DEMO_CRAWL)
             f.write(accounts_settings_toml(media.base_url, {u.name for u in portal_units()}))
             f.write("\n" + platform_settings_toml(platform.base_url))
+            # content checks on: the portal's planted problems; only its own links are requested (no internet)
+            f.write("\n" + content_toml())
         settings = load_settings(settings_path)
         say(f"设置文件：{settings_path}（{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
             f"{len(settings.accounts)} 个政务新媒体账号）")
@@ -88,11 +91,27 @@ def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO 
         say(line)
     paths = app.quarter_report(DEMO_QUARTER, out, DEMO_AS_OF)
     print_summary(out / f"report-{DEMO_QUARTER}.json", paths, show)
+    print_content_summary(out / f"report-{DEMO_QUARTER}.json", show)
     for line in paths.warnings:  # as `monitor report` says them: what the office still has to fill in
         show(f"提醒：{line}")
     show(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")
     show(f"查看将发送的提醒邮件：monitor --config {settings_path} alerts --as-of 2020-10-10 --dry-run")
     (stdout or sys.stdout).flush()
+
+
+def print_content_summary(report_json: Path, show: Callable[[str], None]) -> None:
+    """The content checks' problems of the quarter by kind (the report's 内容问题清单 lists each)."""
+    from monitors.content_rules import CONTENT_LABELS
+
+    issues = json.loads(report_json.read_text(encoding="utf-8")).get("content_issues")
+    if issues is None:
+        return
+    counts: dict[str, int] = {}
+    for issue in issues:
+        counts[issue["rule"]] = counts.get(issue["rule"], 0) + 1
+    units = {i["unit"] for i in issues if i["unit"]}
+    show(f"内容检查发现问题 {len(issues)} 处，涉及 {len(units)} 个单位：" + "，".join(
+        f"{CONTENT_LABELS.get(rule, rule)} {n} 处" for rule, n in sorted(counts.items())))
 
 
 def print_summary(report_json: Path, paths: list[Path], show: Callable[[str], None]) -> None:

@@ -34,8 +34,7 @@ from monitors.rules import (
     site_crawl_failed,
 )
 from monitors.content_rules import (
-    CONTENT_RULES,
-    SITE_HOMEPAGE_STALE,
+    CONTENT_RULE_IDS,
     ContentContext,
     evaluate_homes,
     evaluate_pages,
@@ -397,12 +396,10 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
     )
 
 
-CONTENT_RULE_IDS = (*CONTENT_RULES, SITE_HOMEPAGE_STALE)
-
-
 def content_issues(evaluation: Evaluation, settings: Settings) -> list[ContentIssue]:
     """The content findings of every unit and site as rows: one per piece of evidence (link, word, page)."""
     owners = {s.url: s.unit for s in settings.sites}
+    homes = {id(f) for f in evaluation.site_findings}  # the content findings of a site are its home page's
     found = [(r.unit, f) for r in evaluation.units for f in r.findings if f.rule in CONTENT_RULE_IDS]
     seen = {id(f) for _, f in found}
     found += [(next((u for url, u in owners.items() if f.target.startswith(url)), ""), f)
@@ -411,5 +408,6 @@ def content_issues(evaluation: Evaluation, settings: Settings) -> list[ContentIs
     for unit, f in found:
         for e in f.evidence or (None,):
             rows.append(ContentIssue(unit, f.rule, str(f.severity), f.target, f.detail,
-                                     e.item if e else "", e.text if e else "", e.outcome if e else ""))
+                                     e.item if e else "", e.text if e else "", e.outcome if e else "",
+                                     home=id(f) in homes))
     return rows

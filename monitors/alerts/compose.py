@@ -38,6 +38,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from config import Settings
+from monitors.content_rules import CONTENT_RULE_IDS, SITE_HOMEPAGE_STALE
 from config.model import AccountSettings, AlertSettings, RuleSettings
 from crawler.readers.base import UnsupportedUrl
 from crawler.readers.weibo import weibo_uid
@@ -69,6 +70,8 @@ SUPERSEDED_BY: dict[str, tuple[str, ...]] = {"account.quiet": ("account.silent",
 # unit can have (a unit's name is never empty).
 CENTRE = ""
 CENTRE_RULES = (SITE_CRAWL_FAILED, ACCOUNTS_FAILED)  # their measure counts what failed: more is worse
+# Rules whose measure counts problems (what failed, links, words, pages): more is worse
+COUNTED_RULES = frozenset({*CENTRE_RULES, *CONTENT_RULE_IDS} - {SITE_HOMEPAGE_STALE})
 SUBJECT_TAG = "【网站监测提醒】"
 
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")  # names inside a detail: never read a size from them
@@ -111,8 +114,8 @@ def got_worse(finding: Finding, told: AlertStateRow, days_since_told: int) -> bo
     now = finding.shortfall
     if now is not None and told.measure is not None and told.limit is not None:
         return now > told.limit - told.measure
-    if finding.rule in CENTRE_RULES and finding.measure is not None and told.measure is not None:
-        return finding.measure > told.measure  # an outage that spread to more columns or accounts
+    if finding.rule in COUNTED_RULES and finding.measure is not None and told.measure is not None:
+        return finding.measure > told.measure  # an outage that spread, more broken links or typos on a page
     return False
 
 

@@ -32,14 +32,13 @@ from docx.text.run import Run
 
 from monitors.register import FOOTER as REGISTER_FOOTER
 from monitors.register import HEADERS as REGISTER_HEADERS
-from monitors.content_rules import CONTENT_RULES, SITE_HOMEPAGE_STALE
+from monitors.content_rules import CONTENT_LABELS, CONTENT_RULE_IDS, SITE_HOMEPAGE_STALE
 from monitors.register import NAMELESS
 from monitors.report.model import KIND_LABELS, ColumnIssue, ContentIssue, QuarterReport
 from monitors.report.xlsx_writer import (
     NAME_HEADERS,
     ACCOUNT_HEADERS,
     CONTENT_HEADERS,
-    CONTENT_LABELS,
     NO_CONTENT_ISSUES,
     SERIOUS_TYPO,
     Attachment,
@@ -305,7 +304,6 @@ def _portal_section(doc: WordDocument, report: QuarterReport, plan: Sequence[Att
     _paragraph(doc, "请上述栏目的维护单位按照要求加大维护更新力度。")
 
 
-CONTENT_RULE_IDS = frozenset({*CONTENT_RULES, SITE_HOMEPAGE_STALE})
 CONTENT_DEMAND = ("确保公开的内容未涉密、无错别字、无敏感信息、无发布非政府网站链接、排版正常、图片正常显示、"
                   "附件能够下载")
 UNITS_NAMED = 8  # units the content paragraph names before 等

@@ -58,6 +58,7 @@ class ContentIssue:
     item: str = ""  # the link's URL, or the word as written
     text: str = ""  # the link's text, or the words around it
     outcome: str = ""  # what the check found, or the right form
+    home: bool = False  # a problem of a site's home page (counted apart, as the national indicators count them)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from config.model import PLATFORM_LABELS
-from monitors.content_rules import SITE_HOMEPAGE_STALE
+from monitors.content_rules import CONTENT_LABELS
 from monitors.report.model import (
     CATEGORY_LABELS,
     FORM_TITLE,
@@ -101,29 +101,14 @@ def attachments(report: QuarterReport) -> list[Attachment]:
 
 # --- the content checks' problems (issue 11) --------------------------------------------------------------
 
-# What each content rule's row is called in the notice and its attachment, worded as the seed's demand
-# (确保公开的内容未涉密、无错别字、无敏感信息、无发布非政府网站链接、排版正常、图片正常显示、附件能够下载).
-CONTENT_LABELS = {
-    "link.broken": "链接无法打开",
-    "image.broken": "图片无法显示",
-    "attachment.broken": "附件无法下载",
-    "link.external": "非政府网站链接",
-    "content.typo": "错别字",
-    "content.sensitive": "敏感词",
-    "meta.missing": "元数据缺失",
-    SITE_HOMEPAGE_STALE: "首页长期未更新",
-}
 CONTENT_HEADERS = ["序号", "单位", "问题类型", "页面", "链接或词语", "链接文字或上下文", "检查结果"]
 NO_CONTENT_ISSUES = "本季度未发现内容问题"
 SERIOUS_TYPO = "严重表述错误"
 
 
 def is_home_issue(issue: ContentIssue) -> bool:
-    """A problem of a site's home page (counted apart, as the national indicators count them): its finding's
-    sentence begins 网站“…”首页 (links, images, stale) or 首页 (meta tags)."""
-    detail = issue.detail
-    return (issue.rule == SITE_HOMEPAGE_STALE or detail.startswith("首页")
-            or (detail.startswith("网站“") and "”首页" in detail))
+    """A problem of a site's home page (counted apart, as the national indicators count them)."""
+    return issue.home
 
 
 def content_label(issue: ContentIssue) -> str:

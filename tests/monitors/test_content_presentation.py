@@ -42,11 +42,11 @@ def issues() -> list[ContentIssue]:
         ContentIssue("民政局", "content.sensitive", "fail", ARTICLE.replace("sjj", "mzj"), "…敏感词",
                      "某敏感词", "…文中【某敏感词】出现…", ""),
         ContentIssue("区政府办", "link.broken", "fail", SITE, "网站“仓山区人民政府”首页有 1 个链接无法打开：…",
-                     "http://127.0.0.1:8700/zt/", "专题专栏", "HTTP 500 错误"),
+                     "http://127.0.0.1:8700/zt/", "专题专栏", "HTTP 500 错误", home=True),
         ContentIssue("区政府办", "meta.missing", "warn", SITE, "首页缺少元数据 SiteIDCode", SITE,
-                     "仓山区人民政府", "SiteIDCode"),
+                     "仓山区人民政府", "SiteIDCode", home=True),
         ContentIssue("区政府办", "site.homepage_stale", "veto", SITE,
-                     "网站“仓山区人民政府”首页最新信息日期为 2020-09-01，已 39 天未更新（超过 14 天）"),
+                     "网站“仓山区人民政府”首页最新信息日期为 2020-09-01，已 39 天未更新（超过 14 天）", home=True),
     ]
 
 
@@ -111,7 +111,7 @@ def test_the_json_carries_the_rows(written: dict[str, Path]) -> None:
     assert data["content_issues"][3] == {"unit": "建设局", "rule": "content.typo", "severity": "veto",
                                          "page": ARTICLE.replace("sjj", "jsj"), "detail": "…严重表述错误",
                                          "item": "仓山区人民政付", "text": "…召开【仓山区人民政付】常务会议…",
-                                         "outcome": "仓山区人民政府"}
+                                         "outcome": "仓山区人民政府", "home": False}
 
 
 def test_checks_on_with_nothing_found_say_so(tmp_path: Path) -> None:
