@@ -422,9 +422,10 @@ def _json_entries(records: list[dict], page_url: str) -> list[ListEntry]:
 _TAG_RE = re.compile(r"<[^>]+>")   # search APIs highlight words in titles: <font color=red>仓山</font>
 
 
-def _parse(text: str) -> lxml_html.HtmlElement | None:
-    # lxml refuses str input carrying an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text)
+def parse_html(text: str) -> lxml_html.HtmlElement | None:
+    """The one way a decoded page becomes an lxml tree (None for an empty or unparsable one)."""
+    # lxml refuses str input carrying an XML encoding declaration, and NUL characters.
+    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", text or "").replace("\x00", "")
     if not text.strip():
         return None
     try:
@@ -455,7 +456,7 @@ def read_list(html: str, page_url: str, limit: int | None = None) -> ListRead:
     rows = json_records(html)
     if rows is not None:
         return ListRead(_dedupe(_json_entries(rows[:limit], page_url)), len(rows))
-    doc = _parse(html)
+    doc = parse_html(html)
     if doc is None:
         return ListRead([], 0)
     base = doc.find(".//base[@href]")

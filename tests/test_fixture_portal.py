@@ -146,7 +146,7 @@ def test_write_settings(tmp_path):
     assert d["monitor"] == {"database_url": 'sqlite:///x "q".db', "timezone": "Asia/Shanghai"}
     assert d["rules"]["monthly_quota"] == 10
     assert d["report"] == {"issuer": "福州市仓山区人民政府办公室", "district": "仓山区"}
-    assert d["sites"] == [{"name": "仓山区人民政府", "url": "http://127.0.0.1:8700/"}]
+    assert d["sites"] == [{"name": "仓山区人民政府", "url": "http://127.0.0.1:8700/", "unit": "区政府办"}]
     assert len(d["units"]) == 37 and all(u["emails"] for u in d["units"])
     assert len(d["columns"]) == len(portal_columns())
     assert all(c["url"].startswith("http://127.0.0.1:8700/") for c in d["columns"])

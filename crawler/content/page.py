@@ -24,7 +24,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.dates import YEARLESS_YEAR, parse_date
-from crawler.extract import hanweb_records, squash   # str.split() folds full-width spaces and &nbsp; too
+from crawler.extract import hanweb_records, parse_html, squash   # str.split() folds full-width spaces and &nbsp; too
 
 ATTACHMENT_EXTENSIONS: frozenset[str] = frozenset(
     ".doc .docx .wps .wpt .rtf .odt .pdf .ofd .ceb .sep .xls .xlsx .et .csv .ods .ppt .pptx .pps .dps .odp .txt "
@@ -104,17 +104,6 @@ _LOOSE_ITEM_TAGS = frozenset({"dt", "dd", "dl", "div", "p", "span"})
 _DATE_ONLY = re.compile(r"[\s\[\]()（）【】\d:：/.\-年月日]+")   # `[2020-10-09]`, `2020年10月9日`, `10-09`
 _ITEM_CLIMB = 4     # a list item sits at most this many levels above its link
 _ITEM_MAX_TEXT = 300   # a <div>/<p> item is a title, a date and at most a short summary (an article is no item)
-
-
-def _parse(html: str) -> lxml_html.HtmlElement | None:
-    # lxml refuses str input carrying an XML encoding declaration, and NUL characters.
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", "", html or "").replace("\x00", "")
-    if not text.strip():
-        return None
-    try:
-        return lxml_html.document_fromstring(text)
-    except (etree.ParserError, ValueError):
-        return None
 
 
 def _tokens(el: lxml_html.HtmlElement) -> list[str]:
@@ -380,7 +369,7 @@ def _title(doc: lxml_html.HtmlElement, meta: dict[str, str], body: lxml_html.Htm
 def read_article(html: str, url: str) -> PageContent:
     """An article page: its title, the body's text, meta tags and every link (in_body for the body's own links,
     including the attachment block after it)."""
-    doc = _parse(html)
+    doc = parse_html(html)
     if doc is None:
         return PageContent("", "", {}, ())
     meta = _meta(doc)
@@ -505,7 +494,7 @@ def read_home(html: str, url: str, *, today: date | None = None) -> PageContent:
     list items (Hanweb's <datastore> records too). Year-less item dates ([10-09]) count only with `today` (the
     day the page was fetched, in the site's time zone): the latest such day not after tomorrow; with `today`,
     dates after tomorrow never count."""
-    doc = _parse(html)
+    doc = parse_html(html)
     if doc is None:
         return PageContent("", "", {}, ())
     page_body = doc.find("body")

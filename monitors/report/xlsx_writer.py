@@ -223,6 +223,14 @@ MM_PER_WIDTH = 2.0
 DEFAULT_ROW_PT = 15
 
 
+def header_rows(ws: Worksheet, title: str, headers: list[str]) -> None:
+    """A sheet's title row and its frozen row of headers (the data starts on row 3)."""
+    write_title(ws, title, len(headers))
+    for c, header in enumerate(headers, 1):
+        set_cell(ws, 2, c, header, bold=True)
+    ws.freeze_panes = "A3"
+
+
 def print_setup(ws: Worksheet, header_rows: tuple[int, int]) -> None:
     """Make a sheet print: A4, landscape when the table is wider than tall, one page wide (as many pages
     tall as it needs), centred, the header rows repeated on every page, the title row tall enough for its
@@ -308,10 +316,7 @@ def _units_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) ->
 def _accounts_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
     ws = wb.create_sheet(f"附件{attachment.number}")
     headers = ACCOUNT_HEADERS
-    write_title(ws, attachment.title, len(headers))
-    for c, header in enumerate(headers, 1):
-        set_cell(ws, 2, c, header, bold=True)
-    ws.freeze_panes = "A3"
+    header_rows(ws, attachment.title, headers)
     for r, (account, values) in enumerate(zip(report.accounts, account_rows(report)), start=3):
         # 序号 a number and 最近更新 a date in the sheet (the notice's table prints the same as text).
         last_post = account_field(account, "last_post")
@@ -341,10 +346,7 @@ def _columns_sheet(wb: Workbook, report: QuarterReport) -> None:
     ws = wb.create_sheet("栏目更新")
     headers = ["序号", "单位", "栏目", "类别", "问题", "最近更新", "未更新天数", "更新期限（天）", "网址"]
     title = f"{report.quarter_label}{clean_text(report.site_name)}门户网站栏目更新情况"
-    write_title(ws, title, len(headers))
-    for c, header in enumerate(headers, 1):
-        set_cell(ws, 2, c, header, bold=True)
-    ws.freeze_panes = "A3"
+    header_rows(ws, title, headers)
     issues = ([(i, "更新不及时") for i in report.stale_columns] + [(i, "空白栏目") for i in report.blank_columns]
               + [(i, f"未读全：{clean_text(i.note)}") for i in report.partial_columns]
               + [(i, f"无法读取：{clean_text(i.note)}") for i in report.unreadable_columns])
@@ -363,10 +365,7 @@ def _columns_sheet(wb: Workbook, report: QuarterReport) -> None:
 def _content_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) -> None:
     ws = wb.create_sheet(f"附件{attachment.number}")
     headers = CONTENT_HEADERS
-    write_title(ws, attachment.title, len(headers))
-    for c, header in enumerate(headers, 1):
-        set_cell(ws, 2, c, header, bold=True)
-    ws.freeze_panes = "A3"
+    header_rows(ws, attachment.title, headers)
     issues = report.content_issues or []
     if not issues:
         set_cell(ws, 3, 1, NO_CONTENT_ISSUES)
