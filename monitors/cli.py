@@ -366,6 +366,7 @@ def freshness_lines(freshness: Freshness, timezone: str, what: str = "栏目或�
 def format_check_text(result: UnitResult, freshness: Freshness | None = None, timezone: str = "Asia/Shanghai") -> str:
     """Everything `check --format json` shows, as text: months (with their year), columns with how they were
     read, accounts with status and reason, findings, and when the data was read."""
+    from monitors.content_rules import SHOWN
     from monitors.report.xlsx_writer import evidence_outcome
     from monitors.rules import PARTIAL_MONTH_NOTE, SEVERITY_LABELS
     from monitors.textable import table
@@ -403,8 +404,10 @@ def format_check_text(result: UnitResult, freshness: Freshness | None = None, ti
         lines.append(f"发现 {len(result.findings)} 个问题：")
         for i, f in enumerate(result.findings, 1):
             lines.append(f"  {i}. [{SEVERITY_LABELS.get(f.severity, f.severity)}] {f.detail}")
-            # a content finding's links or words (issue 11): the first five, then how many in all
-            for ev in f.evidence[:5]:
+            # a content finding's links or words (issue 11): the first five, then how many in all; a link the
+            # sentence already names in full is not repeated (a word is: its line shows the text around it)
+            named = len(f.evidence) <= SHOWN and not f.rule.startswith("content.")
+            for ev in [] if named else f.evidence[:5]:
                 outcome = evidence_outcome(f.rule, ev.outcome)
                 lines.append("     - " + " ".join(f"{ev.item} {ev.text}".split())
                              + (f"（{outcome}）" if outcome else ""))
