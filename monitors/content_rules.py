@@ -164,7 +164,7 @@ def _hits(pages: Sequence[PageFact], ctx: ContentContext, rule_id: str) -> list[
                            f"{page_label(page)}有 {len(hits)} 处{what}"
                            + ("（含严重表述错误）" if serious else "") + f"：{_named(named)}",
                            unit=page.unit, measure=len(hits),
-                           evidence=tuple(Evidence(h.term, h.context, h.suggestion) for h in hits)))
+                           evidence=tuple(Evidence(h.term, h.context, h.suggestion, h.serious) for h in hits)))
     return out
 
 

@@ -19,6 +19,7 @@ from monitors.rules import (
     RULES,
     SITE_COLUMNS_VETO,
     Finding,
+    Severity,
     MonthCount,
     UnitFacts,
     account_status,
@@ -407,7 +408,9 @@ def content_issues(evaluation: Evaluation, settings: Settings) -> list[ContentIs
     rows = []
     for unit, f in found:
         for e in f.evidence or (None,):
-            rows.append(ContentIssue(unit, f.rule, str(f.severity), f.target, f.detail,
+            # a typo finding is a veto for its serious words: each row has its own word's severity
+            severity = Severity.VETO if e and e.serious else Severity.FAIL if f.rule == "content.typo" else f.severity
+            rows.append(ContentIssue(unit, f.rule, str(severity), f.target, f.detail,
                                      e.item if e else "", e.text if e else "", e.outcome if e else "",
                                      home=id(f) in homes))
     return rows

@@ -35,6 +35,7 @@ class Evidence:
     item: str  # the link's URL, a page's URL (meta.missing), or the word as written
     text: str  # the link's text, the page's title, or the words around the hit
     outcome: str  # what the check found (HTTP 404 错误…), the right form of a typo, or the meta tags missing
+    serious: bool = False  # a protected term written wrong (严重表述错误): the typo finding is then a veto
 
 
 @dataclass(frozen=True)

@@ -142,3 +142,14 @@ def test_a_home_page_that_stopped_and_a_site_over_the_column_veto(tmp_path: Path
     truth = substale.TRUTH["site.homepage_stale"]
     assert (stale[0].measure, stale[0].limit, stale[0].since) == (truth["days"], truth["limit"], truth["newest"])
     assert len(veto) == 1 and "空白栏目 6 个" in veto[0].detail
+
+
+def test_the_report_rows_mark_only_the_protected_words_serious(checked: Checked) -> None:
+    from fixtures.portal.planted import PROTECTED
+    from monitors.evaluate import content_issues
+
+    rows = content_issues(checked.evaluation, checked.settings)
+    serious = {r.item for r in rows if r.rule == "content.typo" and r.severity == "veto"}
+    assert serious == {wrong for _, forms in PROTECTED for wrong in forms}
+    assert {r.home for r in rows if r.page.rstrip("/") == checked.server.base_url.rstrip("/")} == {True}
+    assert not [r for r in rows if r.home and r.page.rstrip("/") != checked.server.base_url.rstrip("/")]
