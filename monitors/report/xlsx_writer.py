@@ -102,6 +102,7 @@ def attachments(report: QuarterReport) -> list[Attachment]:
 # --- the content checks' problems (issue 11) --------------------------------------------------------------
 
 CONTENT_HEADERS = ["序号", "单位", "问题类型", "页面", "链接或词语", "链接文字或上下文", "检查结果"]
+CONTENT_WIDTHS = {4: 34, 5: 34, 6: 34, 7: 22}  # the wrapping columns' widths at most (page, link, words, result)
 NO_CONTENT_ISSUES = "本季度未发现内容问题"
 SERIOUS_TYPO = "严重表述错误"
 
@@ -375,6 +376,14 @@ def _content_sheet(wb: Workbook, report: QuarterReport, attachment: Attachment) 
             # the page, the link and the words wrap inside fit_widths' widest column
             set_cell(ws, r, c, value, align="center" if c in (1, 3) else "left", wrap=c in (4, 5, 6, 7))
     fit_widths(ws, 2, {c: display_width(h) for c, h in enumerate(headers, 1)})
+    # long URLs and contexts wrap in columns a landscape A4 page holds at a readable size
+    for col, cap in CONTENT_WIDTHS.items():
+        letter = get_column_letter(col)
+        ws.column_dimensions[letter].width = min(ws.column_dimensions[letter].width or cap, cap)
+    for r in range(3, 3 + len(issues)):  # a row as tall as its most wrapped cell (spreadsheets do not grow it)
+        lines = max(-(-display_width(str(ws.cell(r, c).value or "")) // max(1, int(ws.column_dimensions[
+            get_column_letter(c)].width or 10) - 2)) for c in CONTENT_WIDTHS)
+        ws.row_dimensions[r].height = max(1, lines) * DEFAULT_ROW_PT + 3
     print_setup(ws, (2, 2))
     ws.page_setup.orientation = ws.ORIENTATION_LANDSCAPE  # seven columns of URLs and sentences
 
