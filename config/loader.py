@@ -43,6 +43,7 @@ from config.model import (
     ReportSettings,
     RuleSettings,
     ScheduleSettings,
+    ServeSettings,
     Settings,
     SiteSettings,
     SmtpSettings,
@@ -52,6 +53,7 @@ from config.model import (
 ENV_SETTINGS = "MONITOR_SETTINGS"
 ENV_DATABASE_URL = "MONITOR_DATABASE_URL"
 ENV_SMTP_PASSWORD = "MONITOR_SMTP_PASSWORD"
+ENV_SERVE_PASSWORD = "MONITOR_SERVE_PASSWORD"
 ENV_MIN_SCHEDULE = "MONITOR_MIN_SCHEDULE_SECONDS"
 DATABASE_DIALECTS = ("sqlite", "postgresql")
 EMAIL_FIELDS = {("units", "emails"), ("alerts", "centre"), ("smtp", "sender")}
@@ -67,6 +69,7 @@ TABLES: dict[str, type] = {
     "schedule": ScheduleSettings,
     "probes": ProbeSettings,
     "content": ContentSettings,
+    "serve": ServeSettings,
 }
 ARRAYS: dict[str, type] = {
     "sites": SiteSettings,

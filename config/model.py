@@ -66,6 +66,7 @@ RANGES: dict[tuple[str, str], Range] = {
     ("probes", "retries"): NON_NEGATIVE,
     ("probes", "retry_delay"): NON_NEGATIVE,
     ("probes", "concurrency"): AT_LEAST_ONE,
+    ("serve", "port"): Range(ge=1, le=65535),
     ("content", "link_check_days"): AT_LEAST_ONE,
     ("content", "max_articles_per_column"): AT_LEAST_ONE,
 }
@@ -261,6 +262,18 @@ class ContentSettings:
 
 
 @dataclass(frozen=True)
+class ServeSettings:
+    """`monitor serve`, the dashboard (issue 12)."""
+
+    host: str = "127.0.0.1"  # another address only with the centre's login (env MONITOR_SERVE_PASSWORD or the hash)
+    port: int = 8080
+    # pbkdf2_sha256$<iterations>$<salt>$<hash> of the centre's password (`monitor serve --hash-password` prints
+    # one); env MONITOR_SERVE_PASSWORD, when set, is the password instead
+    password_hash: str = ""
+    public_url: str = ""  # the dashboard's address as units reach it, for the links in emails ("" for none)
+
+
+@dataclass(frozen=True)
 class Settings:
     path: str
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
@@ -276,6 +289,7 @@ class Settings:
     schedule: ScheduleSettings = field(default_factory=ScheduleSettings)
     probes: ProbeSettings = field(default_factory=ProbeSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def unit(self, name: str) -> UnitSettings | None:
         return next((u for u in self.units if u.name == name), None)

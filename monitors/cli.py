@@ -680,6 +680,53 @@ def daemon(ctx: click.Context, once: str | None) -> None:
 
 
 @main.command()
+@click.option("--host", default=None,
+              help="监听地址（默认取设置 [serve] host，即 127.0.0.1）；其他地址须先配置中心的登录口令")
+@click.option("--port", type=int, default=None, help="端口（默认取设置 [serve] port，即 8080）")
+@click.option("--hash-password", is_flag=True, help="读入一个口令，打印可写入 [serve] password_hash 的散列值后退出")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None, hash_password: bool) -> None:
+    """运行监测看板（网页和 /api/ 接口，OpenAPI 说明在 /openapi.json）。
+
+    默认只在本机 127.0.0.1 上提供；要在其他地址上提供，须先设置环境变量 MONITOR_SERVE_PASSWORD
+    （或 [serve] password_hash），否则拒绝启动，退出码 2。各单位通过本单位的专用链接查看和反馈整改情况。
+    """
+    from monitors.web.security import hash_password as make_hash
+    from monitors.web.security import login_configured
+
+    if hash_password:
+        password = click.prompt("口令", hide_input=True, confirmation_prompt=True)
+        click.echo(make_hash(password))
+        return
+    settings = _settings(ctx)
+    host = host or settings.serve.host
+    port = port or settings.serve.port
+    if not loopback_host(host) and not login_configured(settings):
+        raise UserError(f"拒绝在 {host} 上提供看板：未配置区大数据服务中心的登录口令。请设置环境变量 "
+                        "MONITOR_SERVE_PASSWORD（或在设置文件 [serve] password_hash 中写入 monitor serve "
+                        "--hash-password 生成的散列值），或只在 127.0.0.1 上提供")
+    import uvicorn
+
+    from monitors.web.app import create_app
+
+    app = create_app(settings)
+    click.echo(f"监测看板：http://{host if ':' not in host else f'[{host}]'}:{port}/（Ctrl-C 退出）", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
+
+
+def loopback_host(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost: the only addresses served without the centre's login."""
+    import ipaddress
+
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@main.command()
 @click.pass_context
 def status(ctx: click.Context) -> None:
     """显示定时任务（计划、上次运行的时间和结果、下次运行时间）、守护进程是否在运行，以及最近一次抓取、

@@ -306,3 +306,41 @@ class LinkCheck(Base):
     ok: Mapped[bool | None] = mapped_column(Boolean)  # None: undetermined (its host could not be reached at all)
     http_status: Mapped[int | None] = mapped_column(Integer)
     outcome: Mapped[str] = mapped_column(Text, default="")
+
+
+class FindingState(Base):
+    """A finding's place in the 整改 loop (issue 12): open → acknowledged → fixed → verified, or reopened; one row
+    a (unit, rule, target), kept while the finding comes and goes."""
+
+    __tablename__ = "finding_states"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit: Mapped[str] = mapped_column(String(200))
+    rule: Mapped[str] = mapped_column(String(50))
+    target: Mapped[str] = mapped_column(String(1000))
+    state: Mapped[str] = mapped_column(String(20), default="open")  # open | acknowledged | fixed | verified | reopened
+    note: Mapped[str] = mapped_column(Text, default="")  # the last note given with a change
+    updated_by: Mapped[str] = mapped_column(String(200), default="")  # who made the last change (unit or centre)
+    updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    deadline: Mapped[date | None] = mapped_column(Date)  # 整改时限: [alerts] fix_within_days after it was opened
+    __table_args__ = (UniqueConstraint("unit", "rule", "target"),)
+
+
+class FindingEvent(Base):
+    """One change of a finding's state: who, when, with what note (the history a unit's page shows)."""
+
+    __tablename__ = "finding_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    state_id: Mapped[int] = mapped_column(ForeignKey("finding_states.id"), index=True)
+    state: Mapped[str] = mapped_column(String(20))
+    note: Mapped[str] = mapped_column(Text, default="")
+    actor: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+
+class WebState(Base):
+    """Small values the dashboard keeps (its signing secret when none is given in the environment)."""
+
+    __tablename__ = "web_state"
+    key: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
