@@ -30,7 +30,7 @@ from __future__ import annotations
 import hashlib
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -311,7 +311,40 @@ def plan_alerts(session: Session, settings: Settings, as_of: date) -> AlertPlan:
     items, ongoing, retired = decide(units, states, as_of, settings.alerts.resend_after_days)
     partial = [(u.unit, name, why) for u in units for name, why in u.partial]
     unreadable = [(u.unit, *account) for u in units for account in u.unreadable]
-    return compose_plan(settings, as_of, items, ongoing, retired, partial, unreadable)
+    fixes = queries.finding_states(session) if queries.finding_states_ready(session) else []
+    return compose_plan(settings, as_of, items, ongoing, retired, partial, unreadable,
+                        fix_states={(s.unit, s.rule, s.target): s.state for s in fixes},
+                        overdue=overdue_findings(fixes, units, states, as_of))
+
+
+@dataclass(frozen=True)
+class OverdueFinding:
+    """A finding past its 整改时限 and not reported fixed (the 整改 loop, monitors/remediation.py)."""
+
+    unit: str
+    detail: str
+    deadline: date
+    days: int  # days past the deadline
+    state: str  # its 整改 state's label
+
+
+def overdue_findings(fixes: Sequence[queries.FindingStateRow], units: Sequence[UnitFindings],
+                     told: Sequence[AlertStateRow], as_of: date) -> list[OverdueFinding]:
+    """The findings the centre's summary escalates: awaiting a fix past their deadline, most overdue first; each
+    named by its sentence as found now (else as last told, else its rule and target)."""
+    from monitors.remediation import STATE_LABELS, status_of
+
+    found = {(u.unit, f.rule, f.target): f.detail for u in units for f in u.findings}
+    said = {(s.unit, s.rule, s.target): s.detail for s in told}
+    out = []
+    for row in fixes:
+        status = status_of(row, as_of)
+        if status.overdue and status.deadline is not None:
+            key = (row.unit, row.rule, row.target)
+            detail = found.get(key) or said.get(key) or f"{row.rule} {row.target}"
+            out.append(OverdueFinding(row.unit, detail, status.deadline, status.days_overdue,
+                                      STATE_LABELS.get(row.state, row.state)))
+    return sorted(out, key=lambda o: (-o.days, o.unit))
 
 
 def last_complete_month(as_of: date) -> str:
@@ -338,9 +371,13 @@ def split_older_months(items: dict[str, list[AlertItem]], as_of: date
 def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertItem]], ongoing: dict[str, int],
                  retired: Sequence[tuple[str, str, str]] = (),
                  partial: Sequence[tuple[str, str, str]] = (),
-                 unreadable: Sequence[tuple[str, str, str, date | None]] = ()) -> AlertPlan:
+                 unreadable: Sequence[tuple[str, str, str, date | None]] = (), *,
+                 fix_states: Mapping[tuple[str, str, str], str] | None = None,
+                 overdue: Sequence[OverdueFinding] = ()) -> AlertPlan:
     """The emails: each unit its items (copied to the centre), the centre one summary with its own items
-    (sites that failed: never sent to a unit) and the standing lists (partial reads, unreadable accounts)."""
+    (sites that failed: never sent to a unit) and the standing lists (partial reads, unreadable accounts, and
+    the findings past their 整改时限: `overdue`). `fix_states` ((unit, rule, target) -> 整改 state) shows each
+    item's state in the unit's email."""
     centre = settings.alerts.centre
     site_name = settings.sites[0].name if settings.sites else settings.report.district
     items = dict(items)
@@ -355,7 +392,8 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
             continue
         email = compose_unit_email(unit, emails, centre, unit_items, as_of, site_name,
                                    ongoing=ongoing.get(unit, 0), resend_after_days=settings.alerts.resend_after_days,
-                                   alerts=settings.alerts, rules=settings.rules)
+                                   alerts=settings.alerts, rules=settings.rules,
+                                   fix_states={(r, t): v for (u, r, t), v in (fix_states or {}).items() if u == unit})
         unit_alerts.append(UnitAlert(unit, tuple(unit_items), ongoing.get(unit, 0), email,
                                      outbox_key(as_of, f"unit:{unit}", unit_items)))
     summary = summary_key = None
@@ -363,7 +401,7 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
         summary = compose_summary([(u.unit, list(u.items), u.ongoing) for u in unit_alerts], centre, as_of,
                                   site_name, no_email=[u.unit for u in unit_alerts if not u.email.to or
                                                        set(u.email.to) <= set(centre)], partial=partial,
-                                  sites=centre_items, unreadable=unreadable, older=older)
+                                  sites=centre_items, unreadable=unreadable, older=older, overdue=overdue)
         summary_key = outbox_key(as_of, "summary", [*centre_items, *older,
                                                     *(i for u in unit_alerts for i in u.items)])
     elif centre_items:
@@ -548,6 +586,10 @@ PARTIAL_TITLE = "以下栏目最近一次未读全，所在单位的发布数可
 SITES_TITLE = "网站抓取故障（属网站或网络问题，已不再逐栏目提醒各单位，请中心核实处理）"
 UNREADABLE_TITLE = "以下政务新媒体账号暂未能自动读取（单位 · 账号：原因，起始日期）："
 ASKED_UNIT = "；已请单位核实账号地址或访问权限"
+OVERDUE_TITLE = "逾期未整改（{n} 项，已过整改时限且单位未报整改）："
+# A finding's 整改 state as a unit's email shows it (open says nothing: the email itself asks for the fix)
+EMAIL_STATE_LABELS = {"acknowledged": "已确认，待整改", "fixed": "已报整改，待核实", "reopened": "重新打开，请再次整改",
+                      "verified": "已核实"}
 OLDER_TITLE = "以下问题属较早月份（{month}之前），只报中心，不发送各单位（季度通报照常列出）："
 
 
@@ -564,14 +606,22 @@ def contact_line(alerts: AlertSettings, centre: Sequence[str]) -> str:
     return CENTRE_NAME + (f"（电子邮箱：{'、'.join(centre)}）" if centre else "")
 
 
+def _fix_state_line(item: AlertItem, fix_states: Mapping[tuple[str, str], str]) -> list[str]:
+    """The item's 整改 state when it is not plain open (〔已确认，待整改〕), as a line of its own."""
+    label = EMAIL_STATE_LABELS.get(fix_states.get((item.rule, item.target), ""))
+    return [f"〔{label}〕"] if label else []
+
+
 def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], items: Sequence[AlertItem],
                        as_of: date, site_name: str, *, ongoing: int = 0, resend_after_days: int | None = None,
-                       alerts: AlertSettings | None = None, rules: RuleSettings | None = None) -> Email:
+                       alerts: AlertSettings | None = None, rules: RuleSettings | None = None,
+                       fix_states: Mapping[tuple[str, str], str] | None = None) -> Email:
     """One unit's email from the centre: its new, worse, due and cleared findings, each open one with what its
     rule asks and the 整改时限 (as_of + `fix_within_days`), then the centre's contact; to the unit's
     addresses, copied to the centre (its Reply-To is the centre: `SmtpChannel`).
 
-    A unit without addresses in settings: the email goes to the centre only and says so.
+    A unit without addresses in settings: the email goes to the centre only and says so. An open item whose
+    整改 state (`fix_states`: (rule, target) -> state) is not "open" says it (〔已确认，待整改〕).
     """
     e = html.escape
     alerts = alerts or AlertSettings(centre=tuple(centre))
@@ -589,7 +639,8 @@ def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], 
     for title, group in _sections(items):
         text += ["", title]
         extras = [[] if i.change == "cleared" else
-                  [*([f"要求：{req}"] if (req := requirement(i, rules)) else []), f"整改时限：{deadline}前"]
+                  [*_fix_state_line(i, fix_states or {}),
+                   *([f"要求：{req}"] if (req := requirement(i, rules)) else []), f"整改时限：{deadline}前"]
                   for i in group]
         for n, (item, extra) in enumerate(zip(group, extras), 1):
             text += _item_text(n, item, extra, evidence=True)
@@ -618,12 +669,13 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
                     site_name: str, *, no_email: Sequence[str] = (),
                     partial: Sequence[tuple[str, str, str]] = (), sites: Sequence[AlertItem] = (),
                     unreadable: Sequence[tuple[str, str, str, date | None]] = (),
-                    older: Sequence[AlertItem] = ()) -> Email:
+                    older: Sequence[AlertItem] = (), overdue: Sequence[OverdueFinding] = ()) -> Email:
     """The centre's one summary of all units: the sites whose crawl failed (`sites`: the centre's own items,
     told to no unit), each unit's counts and items in this run, then the columns whose newest read was partial
     (`partial`: unit, column, why), whose units' counts may be short, and the accounts that could not be read
     (`unreadable`: unit, account, why, since when), and the findings about months before the last complete one
-    (`older`: told to the centre only, `split_older_months`)."""
+    (`older`: told to the centre only, `split_older_months`), and the findings past their 整改时限 that the units
+    have not reported fixed (`overdue`: 逾期未整改, most overdue first)."""
     e = html.escape
     every = [i for _, items, _ in units for i in items]
     subject = f"{SUBJECT_TAG}汇总：{len(units)} 个单位，{_counts(every)}（截至{as_of.isoformat()}）"
@@ -658,6 +710,10 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
     missing = "、".join(one_line(u) for u in no_email)
     notes = [f"以下单位未登记接收邮箱，提醒仅发送至中心：{missing}。"] if no_email else []
     unread = [f"未读全：{one_line(unit)} · {one_line(column)}：{one_line(why)}" for unit, column, why in partial]
+    late = [f"{one_line(o.unit)}：{one_line(o.detail)}（整改时限 {o.deadline.isoformat()}，已逾期 {o.days} 天，"
+            f"状态：{o.state}）" for o in overdue]
+    if late:
+        text += ["", OVERDUE_TITLE.format(n=len(late))] + [f"  {line}" for line in late]
     if unread:
         text += ["", PARTIAL_TITLE] + [f"  {line}" for line in unread]
     accounts = [f"{one_line(unit)} · {one_line(account)}：{one_line(why)}"
@@ -677,6 +733,9 @@ def compose_summary(units: Sequence[tuple[str, Sequence[AlertItem], int]], centr
         body += [f"<p>{e(older_title)}</p><ul>",
                  *(f"<li>{e(unit)}：<ol>" + "".join(_item_html(i) for i in items) + "</ol></li>"
                    for unit, items in older_units.items()), "</ul>"]
+    if late:
+        body += [f'<p style="color:#b00020;font-weight:bold">{e(OVERDUE_TITLE.format(n=len(late)))}</p><ul>',
+                 *(f"<li>{e(line)}</li>" for line in late), "</ul>"]
     if unread:
         body += [f"<p>{e(PARTIAL_TITLE)}</p><ul>", *(f"<li>{e(line)}</li>" for line in unread), "</ul>"]
     if accounts:

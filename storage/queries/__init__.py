@@ -92,6 +92,15 @@ from storage.queries.probes import (
     recent_probes,
     store_probe,
 )
+from storage.queries.remediation import (
+    FindingEventRow,
+    FindingStateRow,
+    change_finding_state,
+    finding_state,
+    finding_states,
+    finding_states_ready,
+    open_finding_state,
+)
 from storage.queries.settings_sync import (
     sync_settings,
 )
@@ -170,4 +179,11 @@ __all__ = [
     "PageFact",
     "article_facts",
     "home_facts",
+    "FindingEventRow",
+    "FindingStateRow",
+    "finding_states_ready",
+    "finding_states",
+    "finding_state",
+    "open_finding_state",
+    "change_finding_state",
 ]
