@@ -20,7 +20,7 @@ TOWN_COLUMN = "http://127.0.0.1:9/cmz/tzgg/"
 OCT10 = date(2020, 10, 10)
 
 
-def settings_text(url: str, fix_within_days: int = 10) -> str:
+def settings_text(url: str, fix_within_days: int = 10, centre: str = "") -> str:
     return f"""
 [monitor]
 database_url = "{url}"
@@ -51,6 +51,7 @@ category = "notice"
 
 [alerts]
 fix_within_days = {fix_within_days}
+{f'centre = ["{centre}"]' if centre else ""}
 """
 
 
@@ -191,3 +192,34 @@ def test_sync_after_a_real_evaluation_and_months_leaving_the_units_range(monitor
     assert (september.state, september.note) == ("verified", remediation.MONTH_PAST_NOTE)
     october = state(monitor, AUDIT, "2020-10", date(2020, 11, 5))
     assert (october.state, october.deadline) == ("open", date(2020, 11, 15))
+
+
+def test_emails_show_the_state_and_the_summary_escalates_overdue_findings(db_url: str, tmp_path: Path) -> None:
+    from monitors.alerts import plan_alerts
+
+    path = tmp_path / "settings.toml"
+    path.write_text(settings_text(db_url, centre="centre@cangshan.example.gov.cn"), encoding="utf-8")
+    monitor = Monitor(parse_settings(path.read_text(encoding="utf-8"), str(path)))
+    remediation.sync(monitor, OCT10)  # September short for both units, deadline 2020-10-20
+    audit = state(monitor, AUDIT, "2020-09", OCT10)
+    remediation.acknowledge(monitor, AUDIT, audit.id, "本月补足", AUDIT, now=at(OCT10, 10))
+    as_of = date(2020, 10, 25)
+    remediation.sync(monitor, as_of)
+    with monitor.sessions() as session:
+        plan = plan_alerts(session, monitor.settings, as_of)
+    emails = {u.unit: u.email for u in plan.units}
+    assert "〔已确认，待整改〕" in emails[AUDIT].text and "〔已确认，待整改〕" in emails[AUDIT].html
+    assert "〔" not in emails[TOWN].text  # open: the email itself asks for the fix
+    assert plan.summary is not None
+    text = plan.summary.text
+    assert "逾期未整改（2 项" in text and "逾期未整改（2 项" in plan.summary.html
+    late = text.split("逾期未整改")[1].splitlines()[1:3]
+    assert all("整改时限 2020-10-20，已逾期 5 天" in line for line in late)
+    assert any(line.strip().startswith(AUDIT) and "状态：已确认" in line for line in late)
+    assert any(line.strip().startswith(TOWN) and "状态：待处理" in line for line in late)
+    # a claimed fix is no longer escalated
+    town = state(monitor, TOWN, "2020-09", as_of)
+    remediation.claim_fixed(monitor, TOWN, town.id, "已补发", TOWN, now=at(as_of, 10))
+    with monitor.sessions() as session:
+        summary = plan_alerts(session, monitor.settings, as_of).summary
+    assert summary is not None and "逾期未整改（1 项" in summary.text and "状态：待处理" not in summary.text
