@@ -46,6 +46,7 @@ MONTH_PAST_NOTE = "该月份已过提醒范围，停止跟踪（系统自动关�
 NOTE_MAX = 2000
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
 _MONTH = re.compile(r"\d{4}-\d{2}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 class RemediationError(Exception):
@@ -207,7 +208,7 @@ def with_states(findings: Sequence[dict], statuses: Sequence[FindingStatus]) -> 
 
 
 def _clean_note(note: str, required: bool) -> str:
-    note = note.strip()
+    note = _CONTROL.sub("", note).strip()  # line breaks kept; NUL and the like never reach the database
     if required and not note:
         raise RemediationError("请填写说明")
     if len(note) > NOTE_MAX:

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Form, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Form, Header, HTTPException, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
@@ -31,6 +32,9 @@ from monitors.web.security import Viewer
 router = APIRouter()
 
 NoteField = Annotated[str, Form(max_length=remediation.NOTE_MAX)]
+FindingId = Annotated[int, Path(ge=1, le=2_147_483_647)]  # the table's integer key: larger never exists
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"  # names and tokens have no control characters (PostgreSQL refuses NUL)
+DAY = r"^\d{4}-\d{2}-\d{2}$"
 StateName = Literal["open", "acknowledged", "fixed", "verified", "reopened"]
 
 
@@ -59,14 +63,14 @@ def _unit_action(request: Request, unit: str, finding_id: int, note: str, csrf: 
 
 
 @router.post("/u/{unit}/findings/{finding_id}/acknowledge", include_in_schema=False)
-def acknowledge(request: Request, unit: str, finding_id: int, note: NoteField = "",
+def acknowledge(request: Request, unit: str, finding_id: FindingId, note: NoteField = "",
                 csrf: Annotated[str, Form()] = "", token: Annotated[str, Form()] = "") -> Response:
     """确认收到."""
     return _unit_action(request, unit, finding_id, note, csrf, token, remediation.acknowledge)
 
 
 @router.post("/u/{unit}/findings/{finding_id}/fixed", include_in_schema=False)
-def fixed(request: Request, unit: str, finding_id: int, note: NoteField = "",
+def fixed(request: Request, unit: str, finding_id: FindingId, note: NoteField = "",
           csrf: Annotated[str, Form()] = "", token: Annotated[str, Form()] = "") -> Response:
     """已整改."""
     return _unit_action(request, unit, finding_id, note, csrf, token, remediation.claim_fixed)
@@ -84,14 +88,14 @@ def _centre_action(request: Request, finding_id: int, note: str, csrf: str,
 
 
 @router.post("/findings/{finding_id}/verify", include_in_schema=False)
-def verify(request: Request, finding_id: int, note: NoteField = "",
+def verify(request: Request, finding_id: FindingId, note: NoteField = "",
            csrf: Annotated[str, Form()] = "") -> Response:
     """核实通过 (the centre)."""
     return _centre_action(request, finding_id, note, csrf, remediation.verify)
 
 
 @router.post("/findings/{finding_id}/reopen", include_in_schema=False)
-def reopen(request: Request, finding_id: int, note: NoteField = "",
+def reopen(request: Request, finding_id: FindingId, note: NoteField = "",
            csrf: Annotated[str, Form()] = "") -> Response:
     """重新打开 (the centre)."""
     return _centre_action(request, finding_id, note, csrf, remediation.reopen)
@@ -130,10 +134,13 @@ class FindingStateOut(BaseModel):
             summary="问题及整改状态", responses={401: {"description": "需要登录或本单位的专用链接"},
                                                  403: {"description": "单位令牌无效"}})
 def api_findings(request: Request,
-                 unit: Annotated[str | None, Query(max_length=200, description="单位名称；单位令牌须与之对应")] = None,
+                 unit: Annotated[str | None, Query(max_length=200, pattern=PLAIN_TEXT,
+                                                      description="单位名称；单位令牌须与之对应")] = None,
                  state: Annotated[StateName | None, Query(description="只列此状态")] = None,
-                 as_of: Annotated[date | None, Query(description="判断逾期的日期，默认今天")] = None,
-                 token: Annotated[str | None, Query(max_length=100, description="单位令牌（或 X-Unit-Token）")] = None,
+                 as_of: Annotated[str | None, Query(pattern=DAY, json_schema_extra={"format": "date"},
+                                                    description="判断逾期的日期 YYYY-MM-DD，默认今天")] = None,
+                 token: Annotated[str | None, Query(max_length=100, pattern=PLAIN_TEXT,
+                                                        description="单位令牌（或 X-Unit-Token）")] = None,
                  x_unit_token: Annotated[str | None, Header(max_length=100)] = None) -> list[dict]:
     """Findings with their state, deadline and whether overdue: the centre sees every unit's (or `unit`'s),
     a unit only its own (its token in `X-Unit-Token` or `token`, with `unit`)."""
@@ -143,6 +150,11 @@ def api_findings(request: Request,
         if given:
             raise HTTPException(status_code=403, detail="单位令牌无效，或与所给单位不符")
         raise LoginRequired()
+    try:
+        day = date.fromisoformat(as_of) if as_of else None
+    except ValueError:  # 2020-02-30: shaped as FastAPI's own validation errors
+        raise RequestValidationError([{"type": "value_error", "loc": ("query", "as_of"),
+                                       "msg": "日期格式应为 YYYY-MM-DD", "input": as_of}]) from None
     scope = unit if viewer.kind == "centre" else viewer.unit
-    statuses = remediation.states_for(app_monitor(request), scope, as_of, states=[state] if state else None)
+    statuses = remediation.states_for(app_monitor(request), scope, day, states=[state] if state else None)
     return [s.to_json() for s in statuses]

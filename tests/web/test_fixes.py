@@ -184,3 +184,24 @@ def test_deadline_shown_red_when_overdue(dash: Dashboard) -> None:
         finding=finding, unit=AUDIT, viewer=Viewer("centre"), csrf="c", token="")
     assert 'class="deadline overdue"' in html and "已逾期 2 天" in html and "#b00020" in html
     assert date(2020, 10, 20).isoformat() in html
+
+
+def test_malformed_input_is_refused_not_a_server_error(dash: Dashboard) -> None:
+    centre = dash.centre()
+    assert centre.get("/api/findings", params={"unit": "审计\x00局"}).status_code == 422
+    assert centre.get("/api/findings", params={"token": "a\x00"}).status_code == 422
+    csrf = dash.security.csrf_token(Viewer("centre"))
+    assert centre.post("/findings/99999999999/verify", data={"csrf": csrf}, follow_redirects=False).status_code == 422
+    assert centre.post("/findings/123456/verify", data={"csrf": csrf}, follow_redirects=False).status_code == 404
+    finding_id = dash.ids[AUDIT]
+    response = centre.post(f"/u/{quote(AUDIT)}/findings/{finding_id}/acknowledge",
+                           data={"note": "收到\x00了\n下周整改", "csrf": csrf}, follow_redirects=False)
+    assert response.status_code == 303
+    status = dash.status(AUDIT)
+    assert (status.state, status.note, status.updated_by) == ("acknowledged", "收到了\n下周整改", "区大数据服务中心")
+
+
+def test_a_date_that_does_not_exist_is_a_validation_error(dash: Dashboard) -> None:
+    response = dash.centre().get("/api/findings", params={"as_of": "2020-02-30"})
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "as_of"]
+    assert dash.centre().get("/api/findings", params={"as_of": "0"}).status_code == 422
