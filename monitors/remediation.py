@@ -86,6 +86,7 @@ class FindingStatus:
     days_overdue: int
     events: tuple[FindingEventRow, ...] = ()
     updated_local: str = ""  # updated_at in the site's time zone, "YYYY-MM-DD HH:MM"
+    history: tuple[tuple[str, str, str, str], ...] = ()  # the events as shown: (local time, who, state label, note)
 
     def to_json(self) -> dict:
         return {"id": self.id, "unit": self.unit, "rule": self.rule, "target": self.target, "state": self.state,
@@ -101,7 +102,9 @@ def status_of(row: FindingStateRow, as_of: date, tz: tzinfo = timezone.utc) -> F
     late = (as_of - row.deadline).days if row.deadline is not None and row.state in AWAITING_FIX else 0
     return FindingStatus(row.id, row.unit, row.rule, row.target, row.state, STATE_LABELS.get(row.state, row.state),
                          row.note, row.updated_by, row.updated_at, row.opened_at, row.deadline, late > 0,
-                         max(late, 0), row.events, f"{row.updated_at.astimezone(tz):%Y-%m-%d %H:%M}")
+                         max(late, 0), row.events, f"{row.updated_at.astimezone(tz):%Y-%m-%d %H:%M}",
+                         tuple((f"{e.at.astimezone(tz):%Y-%m-%d %H:%M}", e.actor, STATE_LABELS.get(e.state, e.state),
+                                e.note) for e in row.events))
 
 
 @dataclass

@@ -174,7 +174,7 @@ def test_a_finding_not_yet_in_the_loop_shows_no_forms() -> None:
     html = templates.get_template("_finding_actions.html").render(
         finding={"rule": "column.stale", "target": AUDIT_COLUMN}, unit=AUDIT, viewer=Viewer("unit", AUDIT),
         csrf="c", token="t")
-    assert "待处理" in html and "<form" not in html
+    assert "未登记" in html and "<form" not in html
 
 
 def test_deadline_shown_red_when_overdue(dash: Dashboard) -> None:
@@ -205,3 +205,12 @@ def test_a_date_that_does_not_exist_is_a_validation_error(dash: Dashboard) -> No
     response = dash.centre().get("/api/findings", params={"as_of": "2020-02-30"})
     assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "as_of"]
     assert dash.centre().get("/api/findings", params={"as_of": "0"}).status_code == 422
+
+
+def test_the_history_is_listed_in_local_time_and_escaped(dash: Dashboard) -> None:
+    finding_id = dash.ids[AUDIT]
+    remediation.acknowledge(dash.monitor, AUDIT, finding_id, '"><img src=x onerror=alert(1)>', AUDIT,
+                            now=datetime(2020, 10, 10, 2, 30, tzinfo=timezone.utc))
+    html = dash.form(Viewer("centre"), AUDIT)
+    assert "办理记录（2 条）" in html and "2020-10-10 10:30 · 审计局 · 已确认" in html
+    assert "<img" not in html and "&lt;img" in html
