@@ -42,6 +42,7 @@ SYSTEM_ACTOR = "系统自动核实"
 GONE_NOTE = "已自动核实：最近一次检查未再发现"
 BACK_NOTE = "最近一次检查再次发现该问题"
 STILL_NOTE = "报已整改，但{day}的检查仍发现该问题"
+SUPERSEDED_NOTE = "该账号的问题已变为另一项（如由预警转为不合格），按新问题跟踪（系统自动关闭）"
 MONTH_PAST_NOTE = "该月份已过提醒范围，停止跟踪（系统自动关闭）"
 NOTE_MAX = 2000
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -136,6 +137,8 @@ def sync_states(session: Session, evaluation: Evaluation, as_of: date, *, fix_wi
     """Bring the states in line with an evaluation that stands for `as_of` ("now"): new findings open (with
     their deadline), claimed or open ones no longer found among the targets judged are verified, fixed or
     verified ones found again are reopened. Writes in the caller's transaction."""
+    from monitors.alerts.compose import SUPERSEDED_BY  # one table of findings that replace others
+
     at = now or datetime.now(timezone.utc)
     deadline = as_of + timedelta(days=fix_within_days)
     covered = evaluation.site_covered
@@ -163,8 +166,12 @@ def sync_states(session: Session, evaluation: Evaluation, as_of: date, *, fix_wi
     for key, row in rows.items():
         if key in found or row.state == "verified":
             continue
-        unit, _, target = key
-        if is_past_month(target, as_of):
+        unit, rule, target = key
+        if any((unit, r, target) in found for r in SUPERSEDED_BY.get(rule, ())):
+            # 预警 became 不合格 (or 无法读取): the new finding is the one to fix
+            queries.change_finding_state(session, row.id, "verified", note=SUPERSEDED_NOTE, actor=SYSTEM_ACTOR, at=at)
+            report.verified.append(key)
+        elif is_past_month(target, as_of):
             queries.change_finding_state(session, row.id, "verified", note=MONTH_PAST_NOTE, actor=SYSTEM_ACTOR, at=at)
             report.verified.append(key)
         elif target in judged[unit]:

@@ -223,3 +223,13 @@ def test_emails_show_the_state_and_the_summary_escalates_overdue_findings(db_url
     with monitor.sessions() as session:
         summary = plan_alerts(session, monitor.settings, as_of).summary
     assert summary is not None and "逾期未整改（1 项" in summary.text and "状态：待处理" not in summary.text
+
+
+def test_a_finding_replaced_by_a_worse_one_on_the_same_account_is_closed_as_such(monitor: Monitor) -> None:
+    account = "https://weibo.com/u/123"
+    judged = {AUDIT: {account}}
+    sync(monitor, evaluation(OCT10, {AUDIT: [("account.quiet", account)]}, judged))
+    report = sync(monitor, evaluation(date(2020, 10, 20), {AUDIT: [("account.silent", account)]}, judged))
+    assert report.opened == [(AUDIT, "account.silent", account)]
+    quiet = next(s for s in remediation.states_for(monitor, AUDIT, date(2020, 10, 20)) if s.rule == "account.quiet")
+    assert quiet.state == "verified" and quiet.note == remediation.SUPERSEDED_NOTE
