@@ -6,12 +6,16 @@ Chinese, e.g. `settings.toml:42 columns[3].category: "dynamc" 不是 dynamic、n
 Numbers are checked against `config.model.RANGES`, the database URL by SQLAlchemy's `make_url`, the time zone
 by zoneinfo, e-mail addresses by a simple local@domain pattern.
 Only this module reads the environment (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSWORD, and
-MONITOR_MIN_SCHEDULE_SECONDS, a test hook lowering the 60 s floor of `every N` schedules).
+MONITOR_MIN_SCHEDULE_SECONDS, a test hook lowering the 60 s floor of `every N` schedules), except the
+`{env:NAME}` placeholders of notify URLs: checked for form here, read only when sending
+(monitors.alerts.channels), so the secret is never held by the settings object. A notify URL's scheme and form
+are checked by Apprise itself (the placeholders replaced by a dummy value).
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 import math
 import os
 import re
@@ -25,6 +29,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from config.model import (
     LINK_SCOPES,
+    NOTIFY_PLACEHOLDER,
     CATEGORIES,
     CATEGORY_LABELS,
     MIN_SCHEDULE_INTERVAL,
@@ -57,6 +62,8 @@ ENV_SERVE_PASSWORD = "MONITOR_SERVE_PASSWORD"
 ENV_MIN_SCHEDULE = "MONITOR_MIN_SCHEDULE_SECONDS"
 DATABASE_DIALECTS = ("sqlite", "postgresql")
 EMAIL_FIELDS = {("units", "emails"), ("alerts", "centre"), ("smtp", "sender")}
+NOTIFY_FIELDS = {("units", "notify"), ("alerts", "notify")}  # Apprise URLs (check_notify)
+_NOTIFY_DUMMY = "a1b2c3d4e5f6"  # stands for a placeholder's value: fits a token, a key, a host or a path
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")  # local@domain, nothing more
 
 TABLES: dict[str, type] = {
@@ -221,6 +228,9 @@ class _Builder:
                 self.check_url(str(value), (*key_path, key))
             if (table, key) in RANGES:
                 self.check_range(kwargs[key], RANGES[table, key], (*key_path, key))
+            if (table, key) in NOTIFY_FIELDS:
+                for url in kwargs[key]:
+                    self.check_notify(url, (*key_path, key))
             if (table, key) in EMAIL_FIELDS:
                 for address in (kwargs[key] if isinstance(kwargs[key], tuple) else (kwargs[key],)):
                     if not _EMAIL.fullmatch(address):
@@ -345,6 +355,32 @@ class _Builder:
             _ = parts.port  # raises on a port out of range or not a number
         except ValueError:
             raise self.error(key_path, f"\"{url}\" 的端口无效") from None
+
+    def check_notify(self, url: str, key_path: tuple[str | int, ...]) -> None:
+        """An Apprise URL Apprise can use, `{env:NAME}` placeholders replaced by a dummy (never read here)."""
+        if not url.strip() or any(c.isspace() for c in url):
+            raise self.error(key_path, f"\"{url}\" 不是有效的通知地址（不能为空或含空白字符）")
+        if "{env:" in re.sub(NOTIFY_PLACEHOLDER, "", url):
+            raise self.error(key_path, f"\"{url}\" 中的环境变量占位符应写成 {{env:变量名}}（字母、数字、下划线）")
+        scheme = url.partition("://")[0].lower() if "://" in url else ""
+        if not scheme:
+            raise self.error(key_path, f"\"{url}\" 不是通知地址（应如 dingtalk://{{env:DINGTALK_TOKEN}}/）")
+        import apprise
+        from apprise.manager_plugins import NotificationManager
+
+        quiet = logging.getLogger("apprise")
+        was = quiet.disabled
+        quiet.disabled = True  # Apprise's own (English) complaints: ours below says it in Chinese
+        try:
+            plugin = apprise.Apprise.instantiate(re.sub(NOTIFY_PLACEHOLDER, _NOTIFY_DUMMY, url))
+        finally:
+            quiet.disabled = was
+        if plugin is not None:
+            return
+        if scheme not in NotificationManager():
+            raise self.error(key_path, f"\"{scheme}://\" 不是 Apprise 支持的通知类型（如 dingtalk://、wecombot://、"
+                                       "json://）")
+        raise self.error(key_path, f"\"{url}\" 不是有效的 {scheme}:// 通知地址（请对照 Apprise 文档检查写法）")
 
     def check_references(self, settings: Settings, raw: dict[str, Any]) -> None:
         names: set[str] = set()

@@ -17,6 +17,9 @@ PLATFORMS = ("weibo", "wechat", "feed")
 PLATFORM_LABELS = {"weibo": "新浪微博", "wechat": "微信公众号", "feed": "订阅源"}  # as users and reports name them
 SMTP_SECURITY = ("none", "starttls", "ssl")
 LINK_SCOPES = ("all", "site")  # [content] check_links: every link, or only links on the configured sites
+# `{env:NAME}` in a notify URL (`[[units]] notify`, `[alerts] notify`): replaced by the environment variable only
+# when sending (monitors.alerts.channels), so settings, the outbox and logs never hold the secret.
+NOTIFY_PLACEHOLDER = r"\{env:([A-Za-z_][A-Za-z0-9_]*)\}"
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,9 @@ class UnitSettings:
     emails: tuple[str, ...] = ()
     url_prefixes: tuple[str, ...] = ()  # the unit owns columns whose URL starts with one of these
     aliases: tuple[str, ...] = ()  # other names users write for it (市监局): `--unit` and the imports accept them
+    # Apprise URLs its alerts are also pushed to (钉钉 dingtalk://, 企业微信 wecombot://, json:// webhooks), secrets
+    # as {env:NAME} placeholders (NOTIFY_PLACEHOLDER)
+    notify: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -216,6 +222,7 @@ class AlertSettings:
     resend_after_days: int = 7
     fix_within_days: int = 10  # 整改时限: each finding asks to be fixed within this many days of the email
     contact: str = ""  # the centre's contact line in each email (office, phone); "" names its addresses
+    notify: tuple[str, ...] = ()  # Apprise URLs the centre's summary is also pushed to (as [[units]] notify)
 
 
 @dataclass(frozen=True)

@@ -203,7 +203,10 @@ class OutboxEmail(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)  # e.g. "2020-10-10:unit:审计局": one email a run
     unit: Mapped[str | None] = mapped_column(String(200))
-    recipients: Mapped[str] = mapped_column(Text)  # comma-separated
+    # "email" (SMTP) or "apprise": a robot message (钉钉, 企业微信, webhook) whose recipient is one Apprise URL as
+    # settings write it ({env:NAME} placeholders kept); its key is the email's key + a digest of that URL.
+    channel: Mapped[str] = mapped_column(String(20), default="email", server_default="email")
+    recipients: Mapped[str] = mapped_column(Text)  # comma-separated addresses, or the one Apprise URL
     cc: Mapped[str] = mapped_column(Text, default="")
     subject: Mapped[str] = mapped_column(Text)
     body_text: Mapped[str] = mapped_column(Text)

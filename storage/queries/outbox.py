@@ -1,4 +1,6 @@
-"""The outbox of alert emails: written before sending and marked after, so nothing is lost or sent twice."""
+"""The outbox of alert emails and robot messages: written before sending and marked after, so nothing is lost or
+sent twice. A row's `channel` is "email" (SMTP: recipients are addresses) or "apprise" (its one recipient is an
+Apprise URL as settings write it, placeholders kept)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -16,6 +18,13 @@ OUTBOX_INTERRUPTED = "发送中断，请人工确认"  # last_error of a row a c
 # the server may have kept it, so it is not retried by itself either.
 OUTBOX_IN_DOUBT = "发送结果不明（服务器在接收正文后断开），请人工确认是否已送达"
 OUTBOX_UNSETTLED = (OUTBOX_INTERRUPTED, OUTBOX_IN_DOUBT)  # failed rows that wait for a person
+EMAIL, APPRISE = "email", "apprise"  # OutboxEmail.channel
+
+
+class DeliveryInDoubt(Exception):
+    """The email (or robot message) may or may not have been delivered (e.g. the connection dropped after DATA,
+    a webhook request that got no answer): the row is marked OUTBOX_IN_DOUBT and never resent by itself.
+    Raised by channels (monitors.alerts), defined here beside the state it leads to."""
 
 
 @dataclass(frozen=True)
@@ -34,20 +43,26 @@ class OutboxRow:
     created_at: datetime
     sent_at: datetime | None
     claimed_at: datetime | None = None  # None: never claimed, or claimed before revision 0005
+    channel: str = EMAIL  # email | apprise
 
 
 def _outbox_row(r: OutboxEmail) -> OutboxRow:
     split = lambda s: tuple(a for a in (s or "").split(",") if a)  # noqa: E731
-    return OutboxRow(r.id, r.key, r.unit, split(r.recipients), split(r.cc), r.subject, r.body_text, r.body_html,
-                     r.status, r.attempts, r.last_error, r.created_at, r.sent_at, r.claimed_at)
+    channel = r.channel or EMAIL
+    # An Apprise URL may hold commas (?to=a,b): it is one recipient, never split
+    recipients = (r.recipients,) if channel == APPRISE else split(r.recipients)
+    return OutboxRow(r.id, r.key, r.unit, recipients, split(r.cc), r.subject, r.body_text, r.body_html,
+                     r.status, r.attempts, r.last_error, r.created_at, r.sent_at, r.claimed_at, channel)
 
 
 def add_outbox_email(session: Session, key: str, unit: str | None, recipients: Sequence[str], cc: Sequence[str],
-                     subject: str, body_text: str, body_html: str) -> bool:
+                     subject: str, body_text: str, body_html: str, channel: str = EMAIL) -> bool:
     """Insert-or-ignore by key; True when written (False: the same email is already in the outbox)."""
+    if channel == APPRISE and len(recipients) != 1:
+        raise ValueError("an apprise row has exactly one recipient (its URL)")
     result = session.execute(dialect_insert(session)(OutboxEmail).values(
-        key=key, unit=unit, recipients=",".join(recipients), cc=",".join(cc), subject=subject, body_text=body_text,
-        body_html=body_html, status="pending", attempts=0, created_at=utcnow(),
+        key=key, unit=unit, channel=channel, recipients=",".join(recipients), cc=",".join(cc), subject=subject,
+        body_text=body_text, body_html=body_html, status="pending", attempts=0, created_at=utcnow(),
     ).on_conflict_do_nothing(index_elements=["key"]).returning(OutboxEmail.id))
     return result.scalar() is not None  # RETURNING, not rowcount: psycopg reports -1 for this statement
 
