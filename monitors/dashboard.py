@@ -279,10 +279,15 @@ def column_ids(monitor: Monitor, urls: list[str]) -> dict[str, int]:
     if not urls:
         return {}
     with monitor.sessions() as session:
-        return dict(session.execute(select(Column.url, Column.id).where(Column.url.in_(urls))).tuples().all())
+        return {url: id_ for url, id_ in session.execute(select(Column.url, Column.id).where(Column.url.in_(urls)))}
 
 
-def finding_rows(findings: list[dict], ids: dict[str, int]) -> list[FindingRow]:
+def finding_rows(monitor: Monitor, unit: str, as_of: date, findings: list[dict],
+                 ids: dict[str, int]) -> list[FindingRow]:
+    """Findings as the pages list them, each with its 整改 state (monitors.remediation: _finding_actions.html)."""
+    from monitors import remediation
+
+    findings = remediation.with_states(findings, remediation.states_for(monitor, unit, as_of))
     return [FindingRow(f, rule_label(f["rule"]), SEVERITY_LABELS.get(f["severity"], f["severity"]),
                        f["target"] if str(f["target"]).startswith(("http://", "https://")) else None,
                        ids.get(f["target"]))
@@ -312,9 +317,9 @@ def unit_page(monitor: Monitor, unit: str, as_of: date) -> UnitPage:
     accounts = [{**a, "platform_label": PLATFORM_LABELS.get(a["platform"], a["platform"]),
                  "css": {"正常": "cell-ok", "预警": "cell-short", "不合格": "cell-fail"}.get(a["status"], "cell-open")}
                 for a in data["accounts"]]
-    return UnitPage(result.unit, result.kind, as_of, data, months, result.status, columns, accounts,
-                    finding_rows(data["findings"], ids), unit_history(monitor, result.facts, as_of),
-                    monitor.freshness(result.unit))
+    findings = finding_rows(monitor, result.unit, as_of, data["findings"], ids)
+    return UnitPage(result.unit, result.kind, as_of, data, months, result.status, columns, accounts, findings,
+                    unit_history(monitor, result.facts, as_of), monitor.freshness(result.unit))
 
 
 def unit_history(monitor: Monitor, facts: UnitFacts, as_of: date) -> list[QuarterHistory]:
@@ -424,7 +429,7 @@ def column_page(monitor: Monitor, column_id: int, as_of: date) -> ColumnPage | N
         name, url, category = column.name, column.url, column.category
     findings = [f for f in monitor.check(unit, as_of).to_json()["findings"] if f["target"] == url]
     return ColumnPage(column_id, unit, name, url, CATEGORY_LABELS.get(category, category), as_of, months, posts,
-                      fetches, finding_rows(findings, {url: column_id}))
+                      fetches, finding_rows(monitor, unit, as_of, findings, {url: column_id}))
 
 
 # --- the quarterly notice ---------------------------------------------------------------------------------
@@ -441,21 +446,29 @@ def reports_dir(monitor: Monitor) -> Path:
     return out if out.is_absolute() else Path(monitor.settings.path).resolve().parent / out
 
 
-def report_files(directory: Path, quarter: str) -> list[str]:
-    """The quarter's files the writer produced (its ledger names them) and that are still there."""
+def _ledger(directory: Path) -> list[str]:
     try:
         names = json.loads((directory / REPORT_LEDGER).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    return sorted(n for n in names if isinstance(n, str) and quarter in n and "/" not in n and "\\" not in n
+    return [n for n in names if isinstance(n, str)] if isinstance(names, dict) else []
+
+
+def report_files(directory: Path, quarter: str) -> list[str]:
+    """The quarter's files the writer produced (its ledger names them) and that are still there."""
+    return sorted(n for n in _ledger(directory) if quarter in n and "/" not in n and "\\" not in n
                   and not n.startswith(".") and (directory / n).is_file())
 
 
-def report_list(monitor: Monitor, today: date) -> list[QuarterFiles]:
+def report_list(monitor: Monitor, as_of: date) -> list[QuarterFiles]:
+    """The quarters before the one of `as_of`, and any other whose files were written, newest first."""
     directory = reports_dir(monitor)
-    return [QuarterFiles(q, report_files(directory, q)) for q in previous_quarters(today, QUARTERS_LISTED, False)]
+    written = {m.group(0) for n in _ledger(directory) if (m := QUARTER_IN.search(n))}
+    quarters = sorted(set(previous_quarters(as_of, QUARTERS_LISTED, False)) | written, reverse=True)
+    return [QuarterFiles(q, report_files(directory, q)) for q in quarters]
 
 
+QUARTER_IN = re.compile(r"\d{4}Q[1-4]")
 QUARTER = re.compile(r"^\d{4}Q[1-4]$")
 
 

@@ -96,6 +96,8 @@ def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO 
         show(f"提醒：{line}")
     show(f"\n之后可用：monitor --config {settings_path} check --unit 审计局 --as-of 2020-10-10 --no-crawl")
     show(f"查看将发送的提醒邮件：monitor --config {settings_path} alerts --as-of 2020-10-10 --dry-run")
+    show(f"打开监测看板：monitor --config {settings_path} serve，然后在浏览器中访问 "
+         f"http://127.0.0.1:{settings.serve.port}/?as_of=2020-10-10")
     (stdout or sys.stdout).flush()
 
 

@@ -77,7 +77,7 @@ def overview_page(request: Request, as_of: AsOf = None) -> Response:
                   as_of_q=as_of_query(day, request))
 
 
-@router.get("/u/{unit}", response_class=HTMLResponse, name="unit")
+@router.get("/u/{unit:path}", response_class=HTMLResponse, name="unit")
 def unit_page(request: Request, unit: str, as_of: AsOf = None) -> Response:
     viewer = require_unit(request, unit)
     day = parse_as_of(request, as_of)
