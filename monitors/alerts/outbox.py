@@ -37,7 +37,7 @@ from monitors.alerts.compose import AlertPlan, Email, local_midnight
 from storage import queries
 from storage.models import utcnow
 from storage.queries import OUTBOX_IN_DOUBT, OUTBOX_INTERRUPTED, OutboxRow
-from storage.queries.outbox import APPRISE, EMAIL, DeliveryInDoubt
+from storage.queries.outbox import APPRISE, EMAIL, OUTBOX_PUSH_IN_DOUBT, DeliveryInDoubt
 
 # A live send takes seconds (the SMTP timeout is 30 s); a row `sending` for longer was left by a crash.
 STALE_SENDING = timedelta(minutes=10)
@@ -158,7 +158,8 @@ def deliver(session_factory: sessionmaker[Session], chan: Channel,
             note = sender.send(row_email(row), row.key)
         except DeliveryInDoubt:
             with session_factory.begin() as session:
-                queries.mark_outbox_failed(session, row.id, OUTBOX_IN_DOUBT)
+                queries.mark_outbox_failed(session, row.id,
+                                           OUTBOX_PUSH_IN_DOUBT if row.channel == APPRISE else OUTBOX_IN_DOUBT)
             continue  # reported with the interrupted rows below
         except Exception as exc:  # noqa: BLE001 - any failure of a channel is that email's failure, recorded
             reason = str(exc) or type(exc).__name__

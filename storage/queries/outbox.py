@@ -17,13 +17,16 @@ OUTBOX_INTERRUPTED = "发送中断，请人工确认"  # last_error of a row a c
 # last_error of a row whose connection was lost after the whole message went out and before the server's reply:
 # the server may have kept it, so it is not retried by itself either.
 OUTBOX_IN_DOUBT = "发送结果不明（服务器在接收正文后断开），请人工确认是否已送达"
-OUTBOX_UNSETTLED = (OUTBOX_INTERRUPTED, OUTBOX_IN_DOUBT)  # failed rows that wait for a person
+# The same for a robot message (channel apprise): the request went out and no answer came (read timeout).
+OUTBOX_PUSH_IN_DOUBT = "推送结果不明（请求已发出但未收到应答），请人工确认是否已送达"
+OUTBOX_UNSETTLED = (OUTBOX_INTERRUPTED, OUTBOX_IN_DOUBT, OUTBOX_PUSH_IN_DOUBT)  # failed rows that wait for a person
 EMAIL, APPRISE = "email", "apprise"  # OutboxEmail.channel
 
 
 class DeliveryInDoubt(Exception):
     """The email (or robot message) may or may not have been delivered (e.g. the connection dropped after DATA,
-    a webhook request that got no answer): the row is marked OUTBOX_IN_DOUBT and never resent by itself.
+    a webhook request that got no answer): the row is marked OUTBOX_IN_DOUBT (OUTBOX_PUSH_IN_DOUBT) and never
+    resent by itself.
     Raised by channels (monitors.alerts), defined here beside the state it leads to."""
 
 

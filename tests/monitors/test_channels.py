@@ -25,13 +25,15 @@ from sqlalchemy.orm import Session, sessionmaker
 from config import SettingsError, load_settings, parse_settings
 from config.model import SmtpSettings
 from monitors.alerts import SmtpChannel, plan_alerts
-from monitors.alerts.channels import CUT_NOTE, channel_key, notify_targets, robot_text
+from monitors.alerts.channels import CUT_NOTE, AppriseChannel, NotifyError, channel_key, notify_targets, robot_text
 from monitors.alerts.compose import AlertPlan, Email, UnitAlert
-from monitors.alerts.outbox import OUTBOX_IN_DOUBT, DeliveryReport, EnqueueReport, NotifyTargets, deliver, enqueue
+from monitors.alerts.outbox import (DeliveryReport, EnqueueReport, NotifyTargets, deliver, enqueue,
+                                    settle_interrupted)
 from monitors.cli import main
 from storage import queries
 from storage.db import get_sessionmaker, migrate
 from storage.models import OutboxEmail
+from storage.queries.outbox import OUTBOX_PUSH_IN_DOUBT
 from tests.helpers import DemoRun
 
 SECRET = "s3cr3tT0ken42"  # the value of HOOK_SECRET: must reach the webhook and nothing else
@@ -227,9 +229,22 @@ def test_a_push_without_an_answer_is_in_doubt_and_not_resent(
     webhook.delay = 2.5  # the client gives up after rto=1 second: the request went out, no answer came
     _, report = send_run(sessions, {"审计局": [webhook.url("slow?rto=1")]}, smtp)
     assert [r.channel for r in report.interrupted] == ["apprise"] and not report.failed
-    assert report.interrupted[0].last_error == OUTBOX_IN_DOUBT
+    assert report.interrupted[0].last_error == OUTBOX_PUSH_IN_DOUBT
     again = deliver(sessions, mail(smtp))
     assert again.sent == [] and len(again.interrupted) == 1 and len(webhook.received) == 1
+    # a person checked the robot group and asks for it again
+    assert settle_interrupted(sessions, resend=True) == 1
+    webhook.delay = 0
+    assert [r.channel for r in deliver(sessions, mail(smtp)).sent] == ["apprise"] and len(webhook.received) == 2
+
+
+def test_a_bad_value_in_the_environment_is_refused_without_showing_it(caplog: pytest.LogCaptureFixture) -> None:
+    """Apprise itself logs an invalid token with its value: masked (and no request is made: nothing to send to)."""
+    caplog.set_level(logging.DEBUG)
+    secret = "not-a-valid-token!" + SECRET
+    with pytest.raises(NotifyError, match=r"通知地址 dingtalk://\{env:DT\}/ 无法使用") as failure:
+        AppriseChannel({"DT": secret}).send(Email("标题", "正文", "", ("dingtalk://{env:DT}/",)))
+    assert SECRET not in str(failure.value) and SECRET not in caplog.text
 
 
 # --- what robots get ------------------------------------------------------------------------------------
