@@ -21,17 +21,25 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from typing import TYPE_CHECKING
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from config import Settings
 from monitors.evaluate import Evaluation, evaluate_all
 from storage import queries
 from storage.queries import FindingEventRow, FindingStateRow
 
-if TYPE_CHECKING:
-    from monitors.app import Monitor
+
+class Monitor(Protocol):
+    """What the loop needs of the application (monitors.app.Monitor), named structurally: the alerts import
+    this module, and the application imports the alerts."""
+
+    settings: Settings
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
 
 STATES = ("open", "acknowledged", "fixed", "verified", "reopened")
 STATE_LABELS = {"open": "待处理", "acknowledged": "已确认", "fixed": "已整改待核实", "verified": "已核实",
@@ -43,6 +51,10 @@ GONE_NOTE = "已自动核实：最近一次检查未再发现"
 BACK_NOTE = "最近一次检查再次发现该问题"
 STILL_NOTE = "报已整改，但{day}的检查仍发现该问题"
 SUPERSEDED_NOTE = "该账号的问题已变为另一项（如由预警转为不合格），按新问题跟踪（系统自动关闭）"
+# A rule's findings that replace another's on the same target: the one replaced is closed, never "fixed" (an
+# account gone from 预警 to 不合格, or to 无法读取). The alerts use the same table (monitors.alerts.compose).
+SUPERSEDED_BY: dict[str, tuple[str, ...]] = {"account.quiet": ("account.silent", "account.unreadable"),
+                                             "account.silent": ("account.quiet", "account.unreadable")}
 MONTH_PAST_NOTE = "该月份已过提醒范围，停止跟踪（系统自动关闭）"
 NOTE_MAX = 2000
 DEFAULT_TZ = ZoneInfo("Asia/Shanghai")
@@ -137,8 +149,6 @@ def sync_states(session: Session, evaluation: Evaluation, as_of: date, *, fix_wi
     """Bring the states in line with an evaluation that stands for `as_of` ("now"): new findings open (with
     their deadline), claimed or open ones no longer found among the targets judged are verified, fixed or
     verified ones found again are reopened. Writes in the caller's transaction."""
-    from monitors.alerts.compose import SUPERSEDED_BY  # one table of findings that replace others
-
     at = now or datetime.now(timezone.utc)
     deadline = as_of + timedelta(days=fix_within_days)
     covered = evaluation.site_covered

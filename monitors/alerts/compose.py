@@ -42,6 +42,7 @@ from monitors.content_rules import CONTENT_RULE_IDS, SITE_HOMEPAGE_STALE
 from config.model import AccountSettings, AlertSettings, RuleSettings
 from crawler.readers.base import UnsupportedUrl
 from crawler.readers.weibo import weibo_uid
+from monitors import remediation
 from monitors.evaluate import evaluate_all
 from monitors.report.docx_writer import cn_date
 from monitors.rules import (
@@ -63,9 +64,8 @@ CHANGES = ("new", "worse", "due", "cleared")
 CHANGE_TITLES = {"new": "新问题", "worse": "问题加重", "due": "仍未整改（再次提醒）", "cleared": "已整改"}
 CHANGE_COUNTS = {"new": "项新问题", "worse": "项问题加重", "due": "项仍未整改", "cleared": "项已整改"}
 # A rule's findings that replace another's on the same target: the one replaced is closed without a
-# "cleared" line (an account gone from 预警 to 不合格, or to 无法读取, was not fixed).
-SUPERSEDED_BY: dict[str, tuple[str, ...]] = {"account.quiet": ("account.silent", "account.unreadable"),
-                                             "account.silent": ("account.quiet", "account.unreadable")}
+# "cleared" line (an account gone from 预警 to 不合格, or to 无法读取, was not fixed). One table with the 整改 loop.
+SUPERSEDED_BY = remediation.SUPERSEDED_BY
 # The alert states of the centre's own findings (site.crawl_failed) are kept under this unit name, which no
 # unit can have (a unit's name is never empty).
 CENTRE = ""
@@ -332,18 +332,16 @@ def overdue_findings(fixes: Sequence[queries.FindingStateRow], units: Sequence[U
                      told: Sequence[AlertStateRow], as_of: date) -> list[OverdueFinding]:
     """The findings the centre's summary escalates: awaiting a fix past their deadline, most overdue first; each
     named by its sentence as found now (else as last told, else its rule and target)."""
-    from monitors.remediation import STATE_LABELS, status_of
-
     found = {(u.unit, f.rule, f.target): f.detail for u in units for f in u.findings}
     said = {(s.unit, s.rule, s.target): s.detail for s in told}
     out = []
     for row in fixes:
-        status = status_of(row, as_of)
+        status = remediation.status_of(row, as_of)
         if status.overdue and status.deadline is not None:
             key = (row.unit, row.rule, row.target)
             detail = found.get(key) or said.get(key) or f"{row.rule} {row.target}"
             out.append(OverdueFinding(row.unit, detail, status.deadline, status.days_overdue,
-                                      STATE_LABELS.get(row.state, row.state)))
+                                      remediation.STATE_LABELS.get(row.state, row.state)))
     return sorted(out, key=lambda o: (-o.days, o.unit))
 
 
