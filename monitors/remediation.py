@@ -8,8 +8,8 @@
   state open, deadline = that day + `[alerts] fix_within_days` (the 整改时限 its email gives).
 - The centre may verify (核实通过) or reopen (重新打开, with a note) any finding; a unit acts on its own only.
 - `sync_states` clears only targets the evaluation judged (`UnitResult.evaluated`; a column whose site failed as
-  a whole is not judged), and reopens a claimed fix only on a check of a later day than the claim (a check run
-  the same day may rest on data read before the fix).
+  a whole is not judged), and reopens a claimed fix or the centre's 核实通过 only on a check of a later day (a
+  check run the same day may rest on data read before the fix).
 - A reopened finding gets a new deadline from the day it was reopened.
 - Months before the last complete one are the centre's only (as in the alerts: `split_older_months`): they do
   not enter the loop, and a month finding that grows older than that is closed by the system with a note.
@@ -168,7 +168,10 @@ def sync_states(session: Session, evaluation: Evaluation, as_of: date, *, fix_wi
             queries.open_finding_state(session, *key, at=at, deadline=deadline, actor=SYSTEM_ACTOR,
                                        note="检查发现该问题")
             report.opened.append(key)
-        elif row.state == "verified" or (row.state == "fixed" and row.updated_at.astimezone(tz).date() < as_of):
+        elif row.state in ("fixed", "verified") and (row.updated_by == SYSTEM_ACTOR
+                                                     or row.updated_at.astimezone(tz).date() < as_of):
+            # a person's claim or check is contradicted only by a check of a later day (same-day data may
+            # predate it); what the system verified is reopened whenever it is found again
             note = BACK_NOTE if row.state == "verified" else STILL_NOTE.format(day=as_of.isoformat())
             queries.change_finding_state(session, row.id, "reopened", note=note, actor=SYSTEM_ACTOR, at=at,
                                          deadline=deadline)
@@ -209,12 +212,9 @@ def today(monitor: Monitor) -> date:
 
 def states_for(monitor: Monitor, unit: str | None, as_of: date | None = None, *,
                states: Sequence[str] | None = None, events: bool = True) -> list[FindingStatus]:
-    """The states of `unit`'s findings (None: every unit's), overdue judged as of `as_of` (default today).
-    An old database without the 整改 tables has none."""
+    """The states of `unit`'s findings (None: every unit's), overdue judged as of `as_of` (default today)."""
     as_of = as_of or today(monitor)
-    with monitor.sessions() as session:
-        if not queries.finding_states_ready(session):
-            return []
+    with monitor.sessions() as session:  # prepared: the 整改 tables are there
         rows = queries.finding_states(session, unit, states=states, events=events)
     tz = ZoneInfo(monitor.settings.monitor.timezone)
     return [status_of(r, as_of, tz) for r in rows]

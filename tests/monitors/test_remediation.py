@@ -233,3 +233,11 @@ def test_a_finding_replaced_by_a_worse_one_on_the_same_account_is_closed_as_such
     assert report.opened == [(AUDIT, "account.silent", account)]
     quiet = next(s for s in remediation.states_for(monitor, AUDIT, date(2020, 10, 20)) if s.rule == "account.quiet")
     assert quiet.state == "verified" and quiet.note == remediation.SUPERSEDED_NOTE
+
+
+def test_the_centres_verification_is_contradicted_only_by_a_later_days_check(monitor: Monitor) -> None:
+    sync(monitor, evaluation(OCT10, {AUDIT: [STALE]}))
+    s = state(monitor, AUDIT, AUDIT_COLUMN, OCT10)
+    remediation.verify(monitor, s.id, "已电话核实，栏目已更新", now=at(OCT10, 10))
+    assert sync(monitor, evaluation(OCT10, {AUDIT: [STALE]}), hour=15).reopened == []
+    assert sync(monitor, evaluation(date(2020, 10, 11), {AUDIT: [STALE]})).reopened == [(AUDIT, *STALE)]
