@@ -27,7 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -113,6 +113,25 @@ def main() -> None:
     in_process = statistics.median(calls[1:])
     print(f"evaluate: Monitor.check({unit}) in process: cold {ms(calls[0])}, warm median {ms(in_process)} "
           f"of {args.repeat}; {len(result.facts.columns)} columns, {len(result.findings)} findings", flush=True)
+
+    # where a check's and the overview's time goes: the column facts of one unit, of every unit (what check --unit
+    # also loads for site.columns_veto), and the evaluation of every unit (the overview's)
+    from monitors.evaluate import Evaluator
+    from storage import queries
+
+    with monitor.sessions() as session:
+        cut = Evaluator(session, settings).at(day + timedelta(days=1))
+        parts = {}
+        for label, run in (("column_facts(one unit)", lambda: queries.column_facts(session, cut, unit)),
+                           ("column_facts(every unit)", lambda: queries.column_facts(session, cut, None)),
+                           ("Monitor.evaluate_all", lambda: monitor.evaluate_all(day))):
+            times = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                run()
+                times.append(time.perf_counter() - t0)
+            parts[label] = statistics.median(times)
+    print("evaluate: parts (median of 3): " + ", ".join(f"{k} {ms(v)}" for k, v in parts.items()), flush=True)
 
     # baseline 2: the command -----------------------------------------------------------------------
     command = shutil.which("monitor")

@@ -213,3 +213,14 @@ def test_schemathesis_finds_no_server_error(case: schemathesis.Case) -> None:
     # a date the schema allows may still be refused (422: after today, outside 1990–2100, before the quarter's
     # end), as the CLI refuses it; OpenAPI cannot say so. Every other check runs.
     case.validate_response(response, excluded_checks=[positive_data_acceptance])
+
+
+# every page the app describes (HTML included), GET only: nothing may answer with a server error
+whole_app = schemathesis.pytest.from_fixture("api_schema").include(method="GET").exclude(path_regex="^/api/")
+
+
+@whole_app.parametrize()
+@settings(max_examples=10, deadline=None, suppress_health_check=list(HealthCheck))
+def test_schemathesis_pages_answer_no_server_error(case: schemathesis.Case) -> None:
+    response = case.call()
+    assert response.status_code < 500, f"{case.method} {case.formatted_path} {case.query}: {response.text[:300]}"
