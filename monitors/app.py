@@ -356,8 +356,11 @@ class Monitor:
         """Settle interrupted emails if asked (`resend` or `sent`), then plan, enqueue and deliver."""
         from monitors.alerts import send_alerts, settle_interrupted
 
+        from monitors import remediation
+
         sessions = self.sessions
         settled = settle_interrupted(sessions, resend=interrupted == "resend") if interrupted else None
+        remediation.sync(self, as_of)  # the emails show each finding's 整改 state, the summary what is overdue
         plan, written, delivery = send_alerts(sessions, self.settings, as_of)
         return AlertsSent(settled, plan, written, delivery)
 
@@ -370,6 +373,9 @@ class Monitor:
             if exc.name in ("monitors.alerts", None) or "run_alerts" in str(exc):
                 raise AlertsUnavailable("alerts not available（monitors.alerts.run_alerts 尚未安装）") from None
             raise
+        from monitors import remediation
+
+        remediation.sync(self, as_of)
         return run_alerts(self.settings, as_of, send=True)
 
     # --- registers and settings ----------------------------------------------------------------------

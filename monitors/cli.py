@@ -39,7 +39,7 @@ from monitors.app import (
     is_outage,
     outage_message,
 )
-from monitors.evaluate import UnitResult, read_label
+from monitors.evaluate import YEARS, UnitResult, day_problem, read_label
 
 if TYPE_CHECKING:
     from crawler.run import CrawlSummary
@@ -124,9 +124,6 @@ class _AppErrors:
         return False
 
 
-YEARS = range(1990, 2101)  # dates and quarters a user may ask about (the web, and this century)
-
-
 def _year_in_range(year: int, value: str) -> None:
     if year not in YEARS:
         raise UserError(f"{value!r} 的年份应在 {YEARS.start}–{YEARS.stop - 1} 之间")
@@ -156,8 +153,8 @@ def _as_of(value: str | None, app: Monitor) -> date:
     if value is None:
         return today
     day = parse_date(value)
-    if day > today:
-        raise UserError(f"日期 {day.isoformat()} 晚于今天（{today.isoformat()}），不能评估尚未到来的日期")
+    if problem := day_problem(day, today):
+        raise UserError(problem)
     return day
 
 

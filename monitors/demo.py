@@ -89,6 +89,9 @@ def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO 
         f"用时 {time.monotonic() - started:.1f} 秒。")
     for line in problem_lines(summary):
         say(line)
+    from monitors import remediation
+
+    remediation.sync(app, DEMO_AS_OF)  # the dashboard's 整改 states, as the daemon's alerts job keeps them
     paths = app.quarter_report(DEMO_QUARTER, out, DEMO_AS_OF)
     print_summary(out / f"report-{DEMO_QUARTER}.json", paths, show)
     print_content_summary(out / f"report-{DEMO_QUARTER}.json", show)

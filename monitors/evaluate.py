@@ -44,6 +44,19 @@ from storage import queries
 from storage.queries import AccountFact, ColumnFact
 
 
+YEARS = range(1990, 2101)  # dates and quarters a user may ask about (the CLI, the dashboard, the API)
+
+
+def day_problem(day: date, today: date) -> str | None:
+    """Why `day` cannot be an evaluation date (a sentence for the user), or None: its year out of YEARS, or after
+    today. The CLI's --as-of, the dashboard's ?as_of= and the API's as_of all ask this."""
+    if day.year not in YEARS:
+        return f"{day.isoformat()} 的年份应在 {YEARS.start}–{YEARS.stop - 1} 之间"
+    if day > today:
+        return f"日期 {day.isoformat()} 晚于今天（{today.isoformat()}），不能评估尚未到来的日期"
+    return None
+
+
 def month_start(year: int, month: int) -> date:
     return date(year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
 

@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy.orm import Session, sessionmaker
 
 from config import Settings
+from monitors.alerts.channels import notify_targets
 from monitors.alerts.compose import AlertItem, AlertPlan, Email, compose_summary, compose_unit_email, plan_alerts
 from monitors.alerts.outbox import (
     CHANNELS,
@@ -45,7 +46,7 @@ def send_alerts(sessions: sessionmaker[Session], settings: Settings, as_of: date
     """Plan and enqueue as of the date in one transaction, then deliver everything pending (older rows too)."""
     with sessions.begin() as session:
         plan = plan_alerts(session, settings, as_of)
-        written = enqueue(session, plan, as_of, settings.monitor.timezone)
+        written = enqueue(session, plan, as_of, settings.monitor.timezone, notify=notify_targets(settings))
     return plan, written, deliver(sessions, channel or make_channel(settings))
 
 

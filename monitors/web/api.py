@@ -20,8 +20,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
 from monitors.app import DatabaseUnavailable, Monitor, UnknownUnit, is_outage, outage_message
-from monitors.cli import YEARS
-from monitors.evaluate import build_quarter_report, parse_quarter, quarter_windows
+from monitors.evaluate import build_quarter_report, day_problem, parse_quarter, quarter_windows
 from monitors.report.json_writer import report_dict
 from monitors.web.deps import LoginRequired, app_monitor, app_security, current_viewer, require_unit
 from monitors.web.security import Viewer
@@ -173,11 +172,8 @@ def _day(monitor: Monitor, value: date | None, name: str = "as_of") -> date:
     today = _today(monitor)
     if value is None:
         return today
-    if value.year not in YEARS:
-        raise _bad_param("query", name, f"年份应在 {YEARS.start}–{YEARS.stop - 1} 之间", value.isoformat())
-    if value > today:
-        raise _bad_param("query", name, f"日期 {value.isoformat()} 晚于今天（{today.isoformat()}），"
-                         "不能评估尚未到来的日期", value.isoformat())
+    if problem := day_problem(value, today):
+        raise _bad_param("query", name, problem, value.isoformat())
     return value
 
 

@@ -16,6 +16,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from monitors import dashboard
 from monitors.app import AppError, BadInput, UnknownUnit
+from monitors.evaluate import day_problem
 from monitors.web.deps import (
     app_monitor,
     app_security,
@@ -58,9 +59,13 @@ def parse_as_of(request: Request, value: str | None) -> date:
     if not value:
         return datetime.now(ZoneInfo(app_monitor(request).settings.monitor.timezone)).date()
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise HTTPException(status_code=400, detail="日期格式应为 YYYY-MM-DD") from None
+    today = datetime.now(ZoneInfo(app_monitor(request).settings.monitor.timezone)).date()
+    if problem := day_problem(day, today):
+        raise HTTPException(status_code=400, detail=problem)
+    return day
 
 
 def as_of_query(day: date, request: Request) -> str:
