@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -52,10 +54,28 @@ RULE_LABELS: dict[str, str] = {
     **CONTENT_LABELS,
 }
 ACCOUNT_STATES = ("正常", "预警", "不合格", "无法读取")
+T = TypeVar("T")
 HISTORY_QUARTERS = 4
 FETCH_HISTORY = 50
 QUARTERS_LISTED = 8
 REPORT_LEDGER = ".monitor-hashes.json"  # monitors.report.writers.HASHES: the names the writer produced
+CACHED = 16  # evaluations kept (per as_of and call) while the data they were made from is unchanged
+
+_cache: dict[tuple[object, ...], object] = {}
+
+
+def cached(monitor: Monitor, name: str, *args: object, compute: Callable[[], T]) -> T:
+    """`compute()`, kept while the database holds the same data (`queries.data_version`: any crawl, account
+    read, probe, content check or 整改 change makes it new), so a page looked at again costs a few max() reads
+    instead of an evaluation. The value is the same the function returns; only its time is saved."""
+    with monitor.sessions() as session:
+        version = queries.data_version(session)
+    key = (id(monitor), name, *args, version)
+    if key not in _cache:
+        while len(_cache) >= CACHED:
+            _cache.pop(next(iter(_cache)))
+        _cache[key] = compute()
+    return cast(T, _cache[key])
 
 
 def rule_label(rule: str) -> str:
@@ -173,7 +193,7 @@ def _key(f: Finding, unit: str) -> tuple[str, str, str]:
 
 def overview(monitor: Monitor, as_of: date, now: datetime | None = None) -> Overview:
     """The centre's overview as of a date: every unit's months, findings by rule, sites, accounts, data's age."""
-    evaluation = monitor.evaluate_all(as_of)
+    evaluation = cached(monitor, "evaluate_all", as_of, compute=lambda: monitor.evaluate_all(as_of))
     quota = monitor.settings.rules.monthly_quota
     rows: list[HeatRow] = []
     seen: dict[tuple[str, str, str], Finding] = {}
@@ -191,7 +211,8 @@ def overview(monitor: Monitor, as_of: date, now: datetime | None = None) -> Over
     rules = sorted((RuleCount(rule, rule_label(rule), sev, SEVERITY_LABELS.get(sev, sev), n)
                     for (rule, sev), n in counts.items()), key=lambda r: (order.get(r.severity, 9), -r.count, r.rule))
     statuses = Counter(str(a["status"]) for a in evaluation.accounts)
-    status = monitor.data_status(now)
+    minute = (now or datetime.now().astimezone()).replace(second=0, microsecond=0)  # ages shown to the minute
+    status = cached(monitor, "data_status", minute, compute=lambda: monitor.data_status(now))
     return Overview(as_of, evaluation.months, quota, rows, rules, site_availability(monitor, as_of),
                     {s: statuses.get(s, 0) for s in ACCOUNT_STATES}, status.freshness, status.last_crawl)
 
@@ -297,7 +318,7 @@ def finding_rows(monitor: Monitor, unit: str, as_of: date, findings: list[dict],
 def unit_page(monitor: Monitor, unit: str, as_of: date) -> UnitPage:
     """A unit as of a date: check's JSON, presented; its last quarters' monthly counts. UnknownUnit otherwise."""
     settings = monitor.settings
-    result = monitor.check(unit, as_of)
+    result = cached(monitor, "check", unit, as_of, compute=lambda: monitor.check(unit, as_of))
     data = result.to_json()
     quota = settings.rules.monthly_quota
     judged = _judged(result.facts)
@@ -427,7 +448,8 @@ def column_page(monitor: Monitor, column_id: int, as_of: date) -> ColumnPage | N
                        .where(ColumnFetch.column_id == column_id)
                        .order_by(ColumnFetch.id.desc()).limit(FETCH_HISTORY))]
         name, url, category = column.name, column.url, column.category
-    findings = [f for f in monitor.check(unit, as_of).to_json()["findings"] if f["target"] == url]
+    check = cached(monitor, "check", unit, as_of, compute=lambda: monitor.check(unit, as_of))
+    findings = [f for f in check.to_json()["findings"] if f["target"] == url]
     return ColumnPage(column_id, unit, name, url, CATEGORY_LABELS.get(category, category), as_of, months, posts,
                       fetches, finding_rows(monitor, unit, as_of, findings, {url: column_id}))
 

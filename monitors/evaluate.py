@@ -214,17 +214,18 @@ class ContentFindings:
 
 
 def content_findings(session: Session, settings: Settings, start: datetime, end: datetime, as_of: date,
-                     unit: str | None) -> ContentFindings:
-    """Article pages of the posts published in [start, end), and the sites' home pages as last read."""
+                     unit: str | None, homes: bool = True) -> ContentFindings:
+    """Article pages of the posts published in [start, end), and (`homes`) the sites' home pages as last read."""
     if not settings.content.enabled:
         return ContentFindings()
     ctx = content_context(settings)
     by_unit: dict[str, list[queries.PageFact]] = {}
     for page in queries.article_facts(session, start, end, unit):
         by_unit.setdefault(page.unit, []).append(page)
-    homes = queries.home_facts(session, [s.url for s in settings.sites])
+    home_pages = queries.home_facts(session, [s.url for s in settings.sites]) if homes else []
     return ContentFindings({u: evaluate_pages(pages, ctx) for u, pages in by_unit.items()},
-                           evaluate_homes(homes, ctx, as_of, settings.rules, {s.url: s.name for s in settings.sites}),
+                           evaluate_homes(home_pages, ctx, as_of, settings.rules,
+                                          {s.url: s.name for s in settings.sites}),
                            {u: {p.url for p in pages} for u, pages in by_unit.items()})
 
 
@@ -284,17 +285,22 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
                                                 accounts.get(unit.name, [])))
                     for unit in queries.units(session, list(units) if units is not None else None)]
     own = {unit.name: evaluator.findings(facts, as_of) for unit, facts in judged_units}
+    # One unit's check judges the site-level rules only when it answers for a site ([[sites]] unit): the others'
+    # checks never show them, and the column veto would read every column of the province.
+    judge_sites = only is None or bool(evaluator.owned_sites(only))
     content = content_findings(session, settings, evaluator.at(windows[0][1]),
-                               min(cut, evaluator.at(windows[-1][2])), as_of, only)
+                               min(cut, evaluator.at(windows[-1][2])), as_of, only, homes=judge_sites)
     # site.columns_veto counts every unit's column findings on the site: made once above for the units judged,
     # by the same rules for the others when the evaluation is narrowed to some units (check --unit)
-    veto_columns = all_columns if only is None else queries.column_facts(session, cut, None)
+    veto_columns = (all_columns if only is None else queries.column_facts(session, cut, None) if judge_sites
+                    else [])
     column_findings = [f for found in own.values() for f in found]
     for name, others in groupby_unit(veto_columns).items():
         if name not in own:
             column_findings += column_rules(UnitFacts(name, "", [], others, tz=evaluator.tz), as_of, settings.rules)
-    sites = site_findings(session, settings, as_of) + site_columns_veto(column_findings, veto_columns, site_list,
-                                                                         settings.rules) + content.sites
+    sites = (site_findings(session, settings, as_of) + site_columns_veto(column_findings, veto_columns, site_list,
+                                                                          settings.rules) + content.sites
+             if judge_sites else [])
     results = []
     for unit, facts in judged_units:
         owned = evaluator.owned_sites(unit.name)

@@ -60,7 +60,7 @@ from storage.queries.facts import (
     unit_posts_between,
     units,
 )
-from storage.queries.freshness import CrawlRunRow, column_read_times, last_crawl
+from storage.queries.freshness import CrawlRunRow, column_read_times, data_version, last_crawl
 from storage.queries.jobs import (
     JOB_STORE_TABLE,
     JobRunRow,
@@ -125,6 +125,7 @@ __all__ = [
     "CrawlRunRow",
     "last_crawl",
     "column_read_times",
+    "data_version",
     "UnitFact",
     "ColumnFact",
     "units",

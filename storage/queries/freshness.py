@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -33,3 +34,16 @@ def column_read_times(session: Session, unit: str | None = None) -> dict[str, da
     if unit is not None:
         query = query.where(Unit.name == unit)
     return {url: at for url, at in session.execute(query)}
+
+
+def data_version(session: Session) -> tuple[object, ...]:
+    """A value that changes whenever anything an evaluation reads is written: the newest row (or the newest time)
+    of each table the crawl, the account reads, the probes, the content checks and the 整改 loop write. Cheap:
+    each is a max over a primary key or an indexed column."""
+    from storage.models import (Account, AccountPost, FindingEvent, FindingState, LinkCheck, Page, Post, Probe)
+
+    parts: list[Any] = [func.max(CrawlRun.id), func.max(CrawlRun.finished_at), func.max(ColumnFetch.id), func.max(Post.id),
+             func.max(AccountPost.id), func.max(Probe.id), func.max(Page.id), func.max(LinkCheck.checked_at),
+             func.max(FindingState.updated_at), func.max(FindingEvent.id), func.count(Unit.id), func.count(Column.id),
+             func.max(Account.last_read_at)]
+    return tuple(session.scalar(select(part)) for part in parts)
