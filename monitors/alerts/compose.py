@@ -312,9 +312,12 @@ def plan_alerts(session: Session, settings: Settings, as_of: date) -> AlertPlan:
     partial = [(u.unit, name, why) for u in units for name, why in u.partial]
     unreadable = [(u.unit, *account) for u in units for account in u.unreadable]
     fixes = queries.finding_states(session) if queries.finding_states_ready(session) else []
+    from monitors.web.security import unit_page_links
+
     return compose_plan(settings, as_of, items, ongoing, retired, partial, unreadable,
                         fix_states={(s.unit, s.rule, s.target): s.state for s in fixes},
-                        overdue=overdue_findings(fixes, units, states, as_of))
+                        overdue=overdue_findings(fixes, units, states, as_of),
+                        links=unit_page_links(settings, session, list(items)))
 
 
 @dataclass(frozen=True)
@@ -371,7 +374,7 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
                  partial: Sequence[tuple[str, str, str]] = (),
                  unreadable: Sequence[tuple[str, str, str, date | None]] = (), *,
                  fix_states: Mapping[tuple[str, str, str], str] | None = None,
-                 overdue: Sequence[OverdueFinding] = ()) -> AlertPlan:
+                 overdue: Sequence[OverdueFinding] = (), links: Mapping[str, str] | None = None) -> AlertPlan:
     """The emails: each unit its items (copied to the centre), the centre one summary with its own items
     (sites that failed: never sent to a unit) and the standing lists (partial reads, unreadable accounts, and
     the findings past their 整改时限: `overdue`). `fix_states` ((unit, rule, target) -> 整改 state) shows each
@@ -391,7 +394,8 @@ def compose_plan(settings: Settings, as_of: date, items: dict[str, list[AlertIte
         email = compose_unit_email(unit, emails, centre, unit_items, as_of, site_name,
                                    ongoing=ongoing.get(unit, 0), resend_after_days=settings.alerts.resend_after_days,
                                    alerts=settings.alerts, rules=settings.rules,
-                                   fix_states={(r, t): v for (u, r, t), v in (fix_states or {}).items() if u == unit})
+                                   fix_states={(r, t): v for (u, r, t), v in (fix_states or {}).items() if u == unit},
+                                   link=(links or {}).get(unit, ""))
         unit_alerts.append(UnitAlert(unit, tuple(unit_items), ongoing.get(unit, 0), email,
                                      outbox_key(as_of, f"unit:{unit}", unit_items)))
     summary = summary_key = None
@@ -610,10 +614,13 @@ def _fix_state_line(item: AlertItem, fix_states: Mapping[tuple[str, str], str]) 
     return [f"〔{label}〕"] if label else []
 
 
+ONLINE_LINE = "在线查看本单位的问题并反馈整改情况（本单位专用链接，请勿转发）："
+
+
 def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], items: Sequence[AlertItem],
                        as_of: date, site_name: str, *, ongoing: int = 0, resend_after_days: int | None = None,
                        alerts: AlertSettings | None = None, rules: RuleSettings | None = None,
-                       fix_states: Mapping[tuple[str, str], str] | None = None) -> Email:
+                       fix_states: Mapping[tuple[str, str], str] | None = None, link: str = "") -> Email:
     """One unit's email from the centre: its new, worse, due and cleared findings, each open one with what its
     rule asks and the 整改时限 (as_of + `fix_within_days`), then the centre's contact; to the unit's
     addresses, copied to the centre (its Reply-To is the centre: `SmtpChannel`).
@@ -654,8 +661,11 @@ def compose_unit_email(unit: str, emails: Sequence[str], centre: Sequence[str], 
         notes.append(f"贵单位未在监测设置中登记接收邮箱，本邮件仅发送至{CENTRE_NAME}，请中心转告并补充登记。")
     contact = f"联系方式：{contact_line(alerts, centre)}。如有疑问，可直接回复本邮件（回复将送达{CENTRE_NAME}）。"
     signature = [CENTRE_NAME, cn_date(as_of)]
-    text += [""] + notes + ["", contact, "", *signature, "", FOOTER]
-    body += [f"<p>{e(n)}</p>" for n in notes] + [f"<p>{e(contact)}</p>"]
+    online = [f"{ONLINE_LINE}{link}"] if link else []  # the unit's own dashboard page ([serve] public_url)
+    text += [""] + notes + online + ["", contact, "", *signature, "", FOOTER]
+    body += [f"<p>{e(n)}</p>" for n in notes]
+    body += [f'<p>{e(ONLINE_LINE)}<a href="{e(link)}">{e(link)}</a></p>'] if link else []
+    body += [f"<p>{e(contact)}</p>"]
     body += [f'<p style="text-align:right">{e(signature[0])}<br>{e(signature[1])}</p>',
              f'<p style="color:#888;font-size:12px">{e(FOOTER)}</p>']
     to = tuple(emails) if emails else tuple(centre)

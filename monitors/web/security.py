@@ -17,6 +17,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -137,3 +138,15 @@ def stored_secret(sessions: sessionmaker[Session]) -> bytes:
             row = WebState(key="secret", value=secrets.token_hex(32))
             session.add(row)
         return row.value.encode("ascii")
+
+
+def unit_page_links(settings: Settings, session: Session, units: list[str]) -> dict[str, str]:
+    """Each unit's own dashboard link (`[serve] public_url` + `/u/{unit}?token=…`) for its emails: none when no
+    public address is set, or when the dashboard has no secret yet (it makes one the first time it is served).
+    Reads only."""
+    base = settings.serve.public_url.rstrip("/")
+    secret = os.environ.get(ENV_SERVE_SECRET) or session.scalar(select(WebState.value).where(WebState.key == "secret"))
+    if not base or not secret:
+        return {}
+    security = Security(secret.encode("utf-8") if os.environ.get(ENV_SERVE_SECRET) else secret.encode("ascii"))
+    return {unit: f"{base}/u/{quote(unit, safe='')}?token={security.unit_token(unit)}" for unit in units}
