@@ -9,7 +9,9 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
@@ -20,6 +22,7 @@ from config import load_settings
 from crawler.readers.browser import CHROMIUM_ARGS, find_chromium
 from monitors.web.security import Security, stored_secret
 from storage.db import get_sessionmaker
+from storage.models import Probe
 from tests.helpers import DemoRun
 from tests.web.browser_helpers import copy_demo, log_in, screenshot, serve, watched_page
 
@@ -41,8 +44,19 @@ CHART_TIMEOUT = 10_000  # ms
 
 @pytest.fixture(scope="module")
 def site(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The settings file of a copy of the demo directory (the 整改 test changes its database)."""
-    return copy_demo(demo_run.out, tmp_path_factory.mktemp("browser") / "site")
+    """The settings file of a copy of the demo directory (the 整改 test changes its database), with a day of
+    probes of the portal's home page (3 failed in a row) for the status page's chart and incidents."""
+    settings = copy_demo(demo_run.out, tmp_path_factory.mktemp("browser") / "site")
+    loaded = load_settings(settings)
+    home = loaded.sites[0].url
+    start = datetime(2020, 10, 9, 16, tzinfo=timezone.utc)  # 2020-10-10 00:00 in Shanghai
+    with get_sessionmaker(loaded.monitor.database_url).begin() as session:
+        for hour in range(24):
+            failed = hour in (5, 6, 7)
+            session.add(Probe(site_url=home, url=home, started_at=start + timedelta(hours=hour), ok=not failed,
+                              http_status=None if failed else 200, latency_ms=None if failed else 300 + 7 * hour,
+                              error="超过 15 秒未能打开" if failed else None))
+    return settings
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +76,8 @@ def browser() -> Iterator[Browser]:
 
 
 def new_context(browser: Browser) -> BrowserContext:
-    return browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    """A fresh context as the district's staff have it: Chinese, Shanghai time (the charts' axes are local time)."""
+    return browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai", viewport={"width": 1280, "height": 900})
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +170,7 @@ def test_unit_page_months_equal_the_cli(centre: BrowserContext, base: str, site:
 
 
 def test_unit_acknowledges_through_its_link_and_the_centre_sees_it(browser: Browser, centre: BrowserContext,
-                                                                    base: str, site: Path) -> None:
+                                                                    base: str, site: Path, shots: Path) -> None:
     unit_context = new_context(browser)  # not logged in: only the token link
     watched = watched_page(unit_context)
     page = watched.page
@@ -173,6 +188,7 @@ def test_unit_acknowledges_through_its_link_and_the_centre_sees_it(browser: Brow
     with page.expect_navigation():
         row.locator("button", has_text="确认收到").click()
     assert urlsplit(page.url).path == unit_path(UNIT) and "token=" in page.url  # back on the unit's own page
+    screenshot(page, shots, "10-unit-after-acknowledge")  # (as of today: the form does not carry ?as_of=)
     page.goto(f"{link}&as_of={AS_OF}")
     acknowledged = finding_row(page, rule, target)
     assert acknowledged.locator(".state-badge").inner_text() == "已确认"
@@ -194,7 +210,7 @@ def test_unit_acknowledges_through_its_link_and_the_centre_sees_it(browser: Brow
     centre_page.page.close()
 
 
-def test_a_unit_link_opens_nothing_else(browser: Browser, base: str, site: Path) -> None:
+def test_a_unit_link_opens_nothing_else(browser: Browser, base: str, site: Path, shots: Path) -> None:
     context = new_context(browser)
     page = context.new_page()
     token = unit_token(site, UNIT)
@@ -202,6 +218,7 @@ def test_a_unit_link_opens_nothing_else(browser: Browser, base: str, site: Path)
     assert response is not None and response.status == 403
     assert "链接无效" in page.locator("body").inner_text()
     assert OTHER not in page.content()
+    screenshot(page, shots, "09-other-unit-refused")
     for path in ("/", "/units", "/status", "/reports"):
         page.goto(f"{base}{path}?token={token}")
         assert urlsplit(page.url).path == "/login", (path, page.url)
@@ -237,10 +254,27 @@ def test_every_page_renders_and_is_screenshotted(browser: Browser, centre: Brows
 
     page.goto(f"{base}/status{q}")
     assert page.locator("section.site-status").count() == len(load_settings(site).sites)
+    portal = page.locator("section.site-status").first
+    portal.locator(".latency-chart.ready canvas").wait_for(timeout=CHART_TIMEOUT)
+    assert portal.locator("tr.incident").count() == 1  # the 3 failed probes in a row
     screenshot(page, shots, "05-status")
 
     page.goto(f"{base}/reports{q}")
-    assert page.locator("#reports-table tr.quarter-row").count() >= 1
+    quarter = page.locator("#reports-table tr.quarter-row[data-quarter='2020Q3']")
+    assert quarter.locator("a.report-file").count() == 0
+    started = time.monotonic()
+    with page.expect_navigation(timeout=120_000):  # the notice is written while the form waits
+        quarter.locator("button.make-report").click()
+    print(f"2020Q3 notice made through the browser in {time.monotonic() - started:.1f} s")
+    assert "已生成 2020Q3 通报" in page.locator("#report-message").inner_text()
+    files = page.locator("#reports-table tr.quarter-row[data-quarter='2020Q3'] a.report-file")
+    names = files.all_inner_texts()
+    assert any(n.endswith(".docx") for n in names) and any(n.endswith(".xlsx") for n in names), names
+    with page.expect_download() as download_info:
+        files.filter(has_text=".docx").first.click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".docx")
+    assert Path(download.path()).read_bytes()[:2] == b"PK"  # a Word file is a zip
     screenshot(page, shots, "06-reports")
     assert not watched.errors, watched.errors
     page.close()
