@@ -78,6 +78,8 @@ def run_demo(out: Path, port: int, stdout: TextIO | None = None, stderr: TextIO 
             f.write("\n" + platform_settings_toml(platform.base_url))
             # content checks on: the portal's planted problems; only its own links are requested (no internet)
             f.write("\n" + content_toml())
+            # the dashboard's reports page lists the notices in the demo's directory, where the demo writes them
+            f.write('\n[schedule]\nout = "."\n')
         settings = load_settings(settings_path)
         say(f"设置文件：{settings_path}（{len(settings.units)} 个单位，{len(settings.columns)} 个栏目，"
             f"{len(settings.accounts)} 个政务新媒体账号）")

@@ -6,8 +6,10 @@ daemon use) and renders what it returns; no evaluation is done here.
 from __future__ import annotations
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from config import Settings
 from monitors.app import Monitor
@@ -15,6 +17,8 @@ from monitors.web.deps import STATIC, LoginRequired
 from monitors.web.security import Security
 
 TITLE = "政府网站与政务新媒体监测"
+ERROR_TITLES = {400: "请求有误", 403: "无权访问", 404: "页面不存在", 405: "不支持的操作", 409: "状态已变化",
+                422: "请求有误"}
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -31,6 +35,20 @@ def create_app(settings: Settings) -> FastAPI:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": "需要登录（区大数据服务中心）或本单位的专用链接"}, status_code=401)
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """The API answers JSON; a page answers a page a person can read, with the way back."""
+        if request.url.path.startswith(("/api/", "/openapi.json")):
+            return await http_exception_handler(request, exc)
+        from monitors.web.deps import current_viewer, render
+
+        detail = exc.detail if isinstance(exc.detail, str) else ERROR_TITLES.get(exc.status_code, "出错了")
+        response = render(request, "error.html", current_viewer(request), status_code=exc.status_code,
+                          title=ERROR_TITLES.get(exc.status_code, "出错了"), detail=detail)
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

@@ -6,6 +6,8 @@ The state machine and who may do what are in monitors/remediation.py.
 """
 from __future__ import annotations
 
+import re
+
 import html
 from collections.abc import Callable
 from datetime import date, datetime
@@ -46,15 +48,19 @@ def _refused(exc: RemediationError, back: str) -> HTMLResponse:
                         "</body></html>", status_code=exc.status)
 
 
-def _back(request: Request, unit: str, viewer: Viewer, finding_id: int) -> str:
-    return unit_link(request, unit, viewer) + f"#finding-{finding_id}"
+def _back(request: Request, unit: str, viewer: Viewer, finding_id: int, as_of: str = "") -> str:
+    """The unit's page the form was on (its evaluation date kept: `as_of` rides in a hidden field)."""
+    link = unit_link(request, unit, viewer)
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", as_of):
+        link += ("&" if "?" in link else "?") + f"as_of={as_of}"
+    return link + f"#finding-{finding_id}"
 
 
 def _unit_action(request: Request, unit: str, finding_id: int, note: str, csrf: str, token: str,
-                 action: Callable[..., FindingStatus]) -> Response:
+                 action: Callable[..., FindingStatus], as_of: str = "") -> Response:
     viewer = require_unit(request, unit, token=token or None)
     check_csrf(request, viewer, csrf)
-    back = _back(request, unit, viewer, finding_id)
+    back = _back(request, unit, viewer, finding_id, as_of)
     try:
         action(app_monitor(request), unit, finding_id, note, viewer.label, centre=viewer.kind == "centre")
     except RemediationError as exc:
@@ -64,41 +70,43 @@ def _unit_action(request: Request, unit: str, finding_id: int, note: str, csrf: 
 
 @router.post("/u/{unit}/findings/{finding_id}/acknowledge", include_in_schema=False)
 def acknowledge(request: Request, unit: str, finding_id: FindingId, note: NoteField = "",
-                csrf: Annotated[str, Form()] = "", token: Annotated[str, Form()] = "") -> Response:
+                csrf: Annotated[str, Form()] = "", token: Annotated[str, Form()] = "",
+                as_of: Annotated[str, Form()] = "") -> Response:
     """确认收到."""
-    return _unit_action(request, unit, finding_id, note, csrf, token, remediation.acknowledge)
+    return _unit_action(request, unit, finding_id, note, csrf, token, remediation.acknowledge, as_of)
 
 
 @router.post("/u/{unit}/findings/{finding_id}/fixed", include_in_schema=False)
 def fixed(request: Request, unit: str, finding_id: FindingId, note: NoteField = "",
-          csrf: Annotated[str, Form()] = "", token: Annotated[str, Form()] = "") -> Response:
+          csrf: Annotated[str, Form()] = "", token: Annotated[str, Form()] = "",
+          as_of: Annotated[str, Form()] = "") -> Response:
     """已整改."""
-    return _unit_action(request, unit, finding_id, note, csrf, token, remediation.claim_fixed)
+    return _unit_action(request, unit, finding_id, note, csrf, token, remediation.claim_fixed, as_of)
 
 
 def _centre_action(request: Request, finding_id: int, note: str, csrf: str,
-                   action: Callable[..., FindingStatus]) -> Response:
+                   action: Callable[..., FindingStatus], as_of: str = "") -> Response:
     viewer = require_centre(request)
     check_csrf(request, viewer, csrf)
     try:
         status = action(app_monitor(request), finding_id, note, viewer.label)
     except RemediationError as exc:
         return _refused(exc, "/")
-    return RedirectResponse(_back(request, status.unit, viewer, finding_id), status_code=303)
+    return RedirectResponse(_back(request, status.unit, viewer, finding_id, as_of), status_code=303)
 
 
 @router.post("/findings/{finding_id}/verify", include_in_schema=False)
 def verify(request: Request, finding_id: FindingId, note: NoteField = "",
-           csrf: Annotated[str, Form()] = "") -> Response:
+           csrf: Annotated[str, Form()] = "", as_of: Annotated[str, Form()] = "") -> Response:
     """核实通过 (the centre)."""
-    return _centre_action(request, finding_id, note, csrf, remediation.verify)
+    return _centre_action(request, finding_id, note, csrf, remediation.verify, as_of)
 
 
 @router.post("/findings/{finding_id}/reopen", include_in_schema=False)
 def reopen(request: Request, finding_id: FindingId, note: NoteField = "",
-           csrf: Annotated[str, Form()] = "") -> Response:
+           csrf: Annotated[str, Form()] = "", as_of: Annotated[str, Form()] = "") -> Response:
     """重新打开 (the centre)."""
-    return _centre_action(request, finding_id, note, csrf, remediation.reopen)
+    return _centre_action(request, finding_id, note, csrf, remediation.reopen, as_of)
 
 
 # --- the API -----------------------------------------------------------------------------------------------

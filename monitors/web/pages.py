@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -102,9 +102,17 @@ def units_page(request: Request, as_of: AsOf = None) -> Response:
     if viewer.kind != "centre":
         return RedirectResponse("/login?next=/units", status_code=303)
     day = parse_as_of(request, as_of)
-    data = dashboard.overview(app_monitor(request), day)
+    monitor = app_monitor(request)
+    data = dashboard.overview(monitor, day)
+    base = (monitor.settings.serve.public_url or str(request.base_url)).rstrip("/")
+    security = app_security(request)
+
+    def unit_token_link(unit: str) -> str:
+        """The link the centre sends a unit: its page with its token ([serve] public_url, else this address)."""
+        return f"{base}/u/{quote(unit, safe='')}?token={security.unit_token(unit)}"
+
     return show(request, "units.html", viewer, page="units", data=data, as_of=day,
-                  as_of_q=as_of_query(day, request))
+                as_of_q=as_of_query(day, request), unit_token_link=unit_token_link)
 
 
 @router.get("/c/{column_id}", response_class=HTMLResponse, name="column")

@@ -44,9 +44,11 @@ def site(demo_run: DemoRun, tmp_path_factory: pytest.TempPathFactory) -> Path:
         if (demo_run.out / name).exists():
             shutil.copy(demo_run.out / name, root / name)
     url = f"sqlite:///{root / 'monitor.db'}"
-    text = "\n".join(f'database_url = "{url}"' if line.startswith("database_url") else line
+    # the reports into the copy's own folder (the demo's settings write them beside it: out = ".")
+    text = "\n".join(f'database_url = "{url}"' if line.startswith("database_url") else
+                     'out = "reports"' if line.startswith("out = ") else line
                      for line in (demo_run.out / "settings.toml").read_text(encoding="utf-8").splitlines())
-    text += (f'\n\n[schedule]\nout = "reports"\n\n[[units]]\nname = {json.dumps(XSS_UNIT)}\nkind = "department"\n\n'
+    text += (f'\n\n[[units]]\nname = {json.dumps(XSS_UNIT)}\nkind = "department"\n\n'
              f'[[columns]]\nunit = {json.dumps(XSS_UNIT)}\nname = {json.dumps(XSS_COLUMN)}\nurl = "{XSS_URL}"\n'
              'category = "dynamic"\n')
     (root / "settings.toml").write_text(text, encoding="utf-8")

@@ -28,7 +28,7 @@
       tooltip: { formatter: function (p) {
         return d.units[p.value[1]] + " " + d.months[p.value[0]] + "：" + p.value[2] + " 条（考核 " + d.quota + " 条）";
       } },
-      grid: { left: 150, right: 20, top: 30, bottom: 20 },
+      grid: { left: 10, right: 20, top: 30, bottom: 20, containLabel: true },
       xAxis: { type: "category", data: d.months, position: "top", splitArea: { show: true } },
       yAxis: { type: "category", data: d.units, inverse: true, splitArea: { show: true } },
       series: [{ type: "heatmap", label: { show: true },
@@ -66,7 +66,7 @@
         tooltip: { trigger: "axis" },
         grid: { left: 50, right: 20, top: 40, bottom: 30 },
         xAxis: { type: "time" },
-        yAxis: { type: "value", name: "ms" },
+        yAxis: { type: "value" },
         series: [{ type: "line", showSymbol: false, data: site.points, connectNulls: false,
                    lineStyle: { color: "#1d4f91" } }]
       });
