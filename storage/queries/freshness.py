@@ -42,8 +42,9 @@ def data_version(session: Session) -> tuple[object, ...]:
     each is a max over a primary key or an indexed column."""
     from storage.models import (Account, AccountPost, FindingEvent, FindingState, LinkCheck, Page, Post, Probe)
 
-    parts: list[Any] = [func.max(CrawlRun.id), func.max(CrawlRun.finished_at), func.max(ColumnFetch.id), func.max(Post.id),
-             func.max(AccountPost.id), func.max(Probe.id), func.max(Page.id), func.max(LinkCheck.checked_at),
-             func.max(FindingState.updated_at), func.max(FindingEvent.id), func.count(Unit.id), func.count(Column.id),
-             func.max(Account.last_read_at)]
+    parts: list[Any] = [
+        func.max(CrawlRun.id), func.max(CrawlRun.finished_at), func.max(ColumnFetch.id), func.max(Post.id),
+        func.max(AccountPost.id), func.max(Probe.id), func.max(Page.id), func.max(LinkCheck.checked_at),
+        func.max(FindingState.updated_at), func.max(FindingEvent.id), func.count(Unit.id), func.count(Column.id),
+        func.max(Account.last_read_at)]
     return tuple(session.scalar(select(part)) for part in parts)
