@@ -135,7 +135,12 @@ def column_page(request: Request, column_id: int, as_of: AsOf = None) -> Respons
 
 
 @router.get("/reports", response_class=HTMLResponse, name="reports")
-def reports_page(request: Request, as_of: AsOf = None, message: str = "", error: str = "") -> Response:
+def reports_page(request: Request, as_of: AsOf = None) -> Response:
+    return _reports(request, as_of)
+
+
+def _reports(request: Request, as_of: str | None = None, message: str = "", error: str = "") -> Response:
+    """The reports page, with what the last action said (never from the address: only this server's words)."""
     viewer = require_centre(request)
     day = parse_as_of(request, as_of)
     monitor = app_monitor(request)
@@ -156,11 +161,11 @@ def make_report(request: Request, quarter: str, csrf: Annotated[str, Form()] = "
         written = monitor.quarter_report(quarter, dashboard.reports_dir(monitor),
                                          allow_incomplete=bool(allow_incomplete))
     except BadInput as exc:
-        return reports_page(request, error=str(exc))
+        return _reports(request, request.query_params.get("as_of"), error=str(exc))
     except AppError as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from None
     note = f"已生成 {quarter} 通报及附件 {len(written)} 个文件" + "".join(f"；提醒：{w}" for w in written.warnings)
-    return reports_page(request, message=note)
+    return _reports(request, request.query_params.get("as_of"), message=note)
 
 
 @router.get("/reports/{quarter}/{filename}", name="report_file")
