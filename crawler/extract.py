@@ -10,6 +10,9 @@ and loguru, ignores dates, requires 5+ items and has no notion of page furniture
 - the best group wins, joined by its same-shaped sibling groups: TRS splits long lists into <ul>s of 5, and
   the platform's "动静结合" pages wrap each <ul> in its own <div ms-visible="$showStatic(N)">, so siblings are
   matched by the tag/class path up to a common ancestor a few levels above (`_same_shape`).
+A page's list is its own only outside page furniture: when the best group sits in a sidebar, 热点推荐, 相关链接,
+nav or footer box (`_outside_main`), the page has no list (an empty 信息公开 table beside a hot list is blank, and
+`unreadable_cause` says so by finding the empty list box; a page with no list box at all is unreadable).
 Hanweb pages keep their list as HTML fragments in <record><![CDATA[…]]> and are read from there; the
 provincial platform's list API answers JSON records (doctitle, docpuburl, pubdate), read by `json_records`.
 """
@@ -50,6 +53,16 @@ _FURNITURE_STRONG = re.compile(
     r"|related|xgxx|sidebar|side|banner|share|tool|copyright|bottom", re.I)
 _FURNITURE_WEAK = re.compile(r"right|left|aside", re.I)
 _FURNITURE_HEADINGS = re.compile(r"热点|热门|推荐|排行|相关|友情链接|链接|专题|点击排行|当前位置|您的位置|导航")
+# Page furniture for "is this list the page's own?", read as whole words of class/id tokens (`hot-list`,
+# `side2`, `footer_jcms`; not `photo` or `inside`) like crawler/content/page.py's `_FURNITURE_WORDS`; its
+# search/print words are left out (a search result list can be a column's list).
+_BOX_WORDS = (r"header|nav|navbar|menu|footer|foot|bottom|copyright|banquan|topbar|top-bar|toolbar|crumbs?"
+              r"|breadcrumbs?|position|location|dqwz|weizhi|sidebar|side|aside|share|bdshare|hot|related|xglj|xgxw"
+              r"|xgwz|xgwj|xgxx|tuijian|recommend|rank|paihang|friendlinks?|yqlj|links")
+_BOX_RE = re.compile(rf"(?:^|[-_])(?:{_BOX_WORDS})(?=$|[-_\d])", re.I)
+_BOX_TAGS = frozenset({"header", "nav", "footer", "aside"})
+# Headings of side boxes (热点推荐, 相关链接); a column's own heading may say 专题 or 链接, these never do.
+_BOX_HEADINGS = re.compile(r"热点|热门|推荐|排行|相关(?:链接|信息|文章|阅读|新闻|文件|稿件)|友情链接")
 # URLs that look like one article rather than a column index.
 _ARTICLE_URL = re.compile(
     r"t\d{8}_\d+|/art_|art_\d+|/content|content_|detail|article|[?&](?:id|articleid|infoid|newsid|aid)=\w"
@@ -160,6 +173,36 @@ def _furniture_penalty(el: lxml_html.HtmlElement) -> float:
         node = node.getparent()
         depth += 1
     return penalty
+
+
+def is_furniture_box(el: lxml_html.HtmlElement) -> bool:
+    """True for a header, nav, sidebar, hot list, related-links box or footer, by its tag or class/id words."""
+    if el.tag in _BOX_TAGS:
+        return True
+    return any(_BOX_RE.search(t) for t in f"{el.get('class') or ''} {el.get('id') or ''}".split())
+
+
+def _box_heading(el: lxml_html.HtmlElement, page_title: str) -> bool:
+    """True when a short heading just before `el` names a side box (<h3>热点推荐</h3><ol>…), unless the page's
+    title says the same (the column itself is called 热点推荐)."""
+    prev = el.getprevious()
+    if prev is None or not isinstance(prev.tag, str):
+        return False
+    heading = squash(prev.text_content())
+    found = _BOX_HEADINGS.search(heading) if len(heading) <= 12 else None
+    return found is not None and found.group(0) not in page_title
+
+
+def _outside_main(group: _Group, page_title: str) -> bool:
+    """True when the group's list sits in page furniture (a sidebar's 热点推荐, 相关链接, nav, footer): then it is
+    never the column's own list."""
+    node: lxml_html.HtmlElement | None = group.parent
+    depth = 0
+    while node is not None and node.tag not in ("body", "html"):
+        if is_furniture_box(node) or (depth < 2 and _box_heading(node, page_title)):
+            return True
+        node, depth = node.getparent(), depth + 1
+    return False
 
 
 @dataclass
@@ -461,13 +504,17 @@ def read_list(html: str, page_url: str, limit: int | None = None) -> ListRead:
         return ListRead([], 0)
     base = doc.find(".//base[@href]")
     base_url = urljoin(page_url, base.get("href")) if base is not None else page_url
+    page_title = squash(doc.findtext(".//title"))
     for bad in doc.xpath("//script|//style|//noscript|//select|//head|//comment()"):
         if bad.getparent() is not None:
             bad.drop_tree()   # keeps the tail text, unlike remove()
     body = doc.find("body")
     root = body if body is not None else doc
     entries, best, found = _main_list(root, base_url, limit)
-    return ListRead([], 0) if _is_blank(root, best) else ListRead(_dedupe(entries), found)
+    if _is_blank(root, best) or (best is not None and _outside_main(best, page_title)):
+        # A page whose best list is the sidebar's (an empty 信息公开 table beside 热点推荐) has no list of its own.
+        return ListRead([], 0)
+    return ListRead(_dedupe(entries), found)
 
 
 def unreadable_cause(html: str) -> str | None:
@@ -482,7 +529,7 @@ def unreadable_cause(html: str) -> str | None:
         return "未能识别信息列表（页面内容不是 HTML，可能是编码或文件类型与声明不符）"
     parser = lxml_html.HTMLParser()
     try:
-        lxml_html.document_fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", html), parser=parser)
+        doc = lxml_html.document_fromstring(re.sub(r"^\s*<\?xml[^>]*\?>", "", html), parser=parser)
     except (etree.ParserError, ValueError):
         return "未能识别信息列表（页面无法解析）"
     errors = [e.message for e in parser.error_log if e.type_name == "ERR_RESOURCE_LIMIT"]
@@ -490,7 +537,35 @@ def unreadable_cause(html: str) -> str | None:
         return f"未能识别信息列表（页面嵌套过深，超过 {_MAX_DEPTH} 层，无法解析）"
     if errors:
         return f"未能识别信息列表（页面超出解析限制：{errors[0]}）"
+    if _empty_list_box(doc) and not _SCRIPTED_LIST.search(html):
+        return None   # the column's own list is on the page, empty (a 信息公开 table with only its header row)
     return "未能在页面中识别出信息列表"
+
+
+# A list box by its class/id: list, lb (列表), xxgk/gkml (信息公开), news, info, article.
+_LIST_BOX = re.compile(r"list|(?:^|[-_])lb(?:$|[-_\d])|liebiao|xxgk|gkml|news|info|article", re.I)
+# A page filling its list from script (an AJAX call, a template loop): an empty box there is no empty list.
+_SCRIPTED_LIST = re.compile(r"\$\.(?:ajax|get|post|getJSON)\b|\.load\(|\bfetch\(|XMLHttpRequest|axios"
+                            r"|\b(?:ms-for|ms-repeat|v-for|ng-repeat|x-for|th:each)\b|<template\b", re.I)
+
+
+def _empty_list_box(doc: lxml_html.HtmlElement) -> bool:
+    """True when the page's main region holds a list box with no item: a <ul>/<ol> named as a list with no <li>,
+    or a table (named as a list, or with <th> headings) with no row besides its heading row; never one in page
+    furniture or a hidden template."""
+    for box in doc.iter("ul", "ol", "table"):
+        words = f"{box.get('class') or ''} {box.get('id') or ''}"
+        if box.tag == "table":
+            rows = [r for r in box.iter("tr") if any(True for _ in r.iter("td", "th"))]
+            headed = any(True for _ in box.iter("th"))
+            empty = len(rows) <= 1 and (headed or bool(_LIST_BOX.search(words))) \
+                and not any(_is_title_anchor(a) for a in box.iter("a"))
+        else:
+            empty = bool(_LIST_BOX.search(words)) and not any(True for _ in box.iter("li"))
+        if empty and not _hidden_template(box) \
+                and not any(is_furniture_box(n) for n in (box, *box.iterancestors())):
+            return True
+    return False
 
 
 _MARKUP_RE = re.compile(r"<(?:html|body|div|ul|li|table|a|p)\b", re.I)
