@@ -13,8 +13,14 @@ the units and columns through settings (`config.parse_settings` + `storage.queri
   * baselines: `python -c "import monitors.cli"` (interpreter + import start-up, median of --repeat runs)
     and `evaluate_unit` alone in process (cold first call, then the median of warm calls), with the time of
     each SQL statement it runs;
+  * the month counts of every unit and of one, the old way (one unit_posts_between per unit and month) against
+    one bucketed unit_month_counts, with both results compared; evaluate_all of every unit (the dashboard's cold
+    overview); crawl_targets and _newest_fetches of every column (history of fetches);
   * the query plan (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL) of every statement evaluate_unit
-    runs: unit_posts_between, column_facts, account_facts, units, _newest_fetches.
+    runs: unit_month_counts, column_facts, account_facts, units, _newest_fetches.
+
+With --reuse the database is migrated to this checkout's head first (the time is printed). A new PostgreSQL
+database gets VACUUM ANALYZE after the build, as autovacuum would give a live one.
 
 Data shape: posts spread uniformly over 2019-01-01 .. 2020-10-09 (local time), column volumes vary 0.3x..1.7x,
 every 12th column goes stale at the end of 2019, every 50th column is blank, 1 % of posts are also listed in a
@@ -34,7 +40,9 @@ import sys
 import tempfile
 import time
 from datetime import date, datetime, timedelta, timezone
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -48,6 +56,7 @@ END = datetime(2020, 10, 10, tzinfo=timezone(timedelta(hours=8)))
 AS_OF = "2020-10-10"
 BATCH = 10_000
 PLATFORMS = ("weibo", "wechat", "feed")
+T = TypeVar("T")
 
 
 BREAKDOWN = """
@@ -244,6 +253,8 @@ class StatementLog:
 
 def label(sql: str) -> str:
     s = " ".join(sql.split())
+    if "CASE WHEN" in s and "column_posts" in s:
+        return "unit_month_counts"
     if "count(DISTINCT posts.id)" in s:
         return "unit_posts_between"
     if "column_posts" in s and "max(posts.published_at)" in s:
@@ -289,6 +300,52 @@ def _depth(rows: list, row: tuple) -> int:
     return depth
 
 
+def timed(run: Callable[[], T], repeat: int) -> tuple[float, T]:
+    """Median seconds of `repeat` calls (at least one) and the last call's result."""
+    times = []
+    for _ in range(max(repeat, 1)):
+        t0 = time.perf_counter()
+        result = run()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), result
+
+
+def month_counts(sessions: Any, settings: Any, unit: str, day: date, repeat: int) -> None:
+    """The month counts the old way (one unit_posts_between per unit and month) against one bucketed statement,
+    for every unit (the dashboard's overview, the report) and for one (check --unit); evaluate_all; the crawl's
+    and the evaluation's newest fetch per column."""
+    from monitors.evaluate import Evaluator, check_months, evaluate_all
+    from storage import queries
+    from storage.queries.facts import _newest_fetches, unit_month_counts
+
+    windows = check_months(day)
+    with sessions() as session:
+        evaluator = Evaluator(session, settings)
+        cut = day + timedelta(days=1)
+        bounds = [(evaluator.at(start), evaluator.at(min(end, cut))) for _, start, end in windows]
+        names = [u.name for u in queries.units(session)]
+        old_all, before = timed(lambda: {u: [queries.unit_posts_between(session, u, a, b) for a, b in bounds]
+                                         for u in names}, repeat)
+        new_all, after = timed(lambda: unit_month_counts(session, bounds), repeat)
+        same_all = before == {u: after.get(u, [0] * len(bounds)) for u in names}
+        old_one, before_one = timed(lambda: [queries.unit_posts_between(session, unit, a, b) for a, b in bounds],
+                                    repeat)
+        new_one, after_one = timed(lambda: unit_month_counts(session, bounds, [unit]), repeat)
+        same_one = before_one == after_one.get(unit, [0] * len(bounds))
+        print(f"months: every unit ({len(names)} x {len(bounds)} months): {len(names) * len(bounds)} "
+              f"unit_posts_between {old_all:.3f} s, one unit_month_counts {new_all:.3f} s "
+              f"({old_all / new_all:.1f}x), counts {'identical' if same_all else 'DIFFER'}")
+        print(f"months: one unit ({unit}): {len(bounds)} unit_posts_between {old_one:.3f} s, one unit_month_counts "
+              f"{new_one:.3f} s ({old_one / new_one:.1f}x), counts {'identical' if same_one else 'DIFFER'}")
+        every, _ = timed(lambda: evaluate_all(session, settings, day), repeat)
+        targets, found = timed(lambda: queries.crawl_targets(session), repeat)
+        column_ids = [t.column_id for t in found]
+        newest, _ = timed(lambda: _newest_fetches(session, column_ids), repeat)
+        print(f"months: evaluate_all (every unit, the dashboard's cold overview) {every:.3f} s; "
+              f"crawl_targets {targets:.3f} s, _newest_fetches of every column {newest:.3f} s "
+              f"(median of {repeat})", flush=True)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--posts", type=int, default=1_000_000)
@@ -320,7 +377,11 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, database {db_url.split('://')[0]}")
 
     if args.reuse and args.keep:
-        print("build: reusing the existing database")
+        from storage.db import migrate
+
+        t0 = time.perf_counter()
+        migrate(db_url)  # a database built by an older checkout gets this one's schema (indexes) first
+        print(f"build: reusing the existing database (migrated to head in {time.perf_counter() - t0:.1f} s)")
     else:
         t0 = time.perf_counter()
         info = build(db_url, settings_path, args.posts, args.runs, args.account_posts)
@@ -328,6 +389,13 @@ def main() -> None:
         size = ""
         if db_url.startswith("sqlite:///"):
             size = f", file {Path(db_url[10:]).stat().st_size / 2**20:.0f} MiB"
+        if not db_url.startswith("sqlite"):  # statistics, as autovacuum would gather them on a live database
+            from sqlalchemy import text as sql_text
+
+            from storage.db import get_engine
+
+            with get_engine(db_url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(sql_text("VACUUM ANALYZE"))
         print(f"build: {info['posts']} posts, {info['column_posts']} column_posts, {info['fetches']} column_fetches, "
               f"{info['accounts']} accounts with {info['account_posts']} account_posts, "
               f"{info['units']} units x {info['columns'] // max(info['units'], 1)} columns in {total:.1f} s "
@@ -373,6 +441,8 @@ def main() -> None:
         print(f"evaluate: {name}: {len(secs)} statement(s), {sum(secs):.3f} s "
               f"({' '.join(f'{s:.3f}' for s in secs)})")
     print(f"evaluate: cold call statements {len(cold_rows)}, {sum(r[2] for r in cold_rows):.3f} s in SQL", flush=True)
+
+    month_counts(sessions, settings, unit, day, min(args.repeat, 3))
 
     # the command itself --------------------------------------------------------------------------------
     monitor = shutil.which("monitor")

@@ -42,6 +42,7 @@ from monitors.content_rules import (
 )
 from storage import queries
 from storage.queries import AccountFact, ColumnFact
+from storage.queries.facts import unit_month_counts
 
 
 YEARS = range(1990, 2101)  # dates and quarters a user may ask about (the CLI, the dashboard, the API)
@@ -101,16 +102,27 @@ class Evaluator:
         """Local midnight starting `day`, as an aware datetime (storage compares in UTC)."""
         return datetime.combine(day, time(), self.tz)
 
-    def unit_months(self, unit: str, windows: list[tuple[str, date, date]], as_of: date) -> list[MonthCount]:
+    def units_months(self, units: Sequence[str], windows: list[tuple[str, date, date]], as_of: date,
+                     every: bool = False) -> dict[str, list[MonthCount]]:
+        """Each unit's posts in each month window up to as_of, from one bucketed statement whatever the number
+        of units and months. `every`: the units are all the active ones, so the statement names none and reads
+        the posts of the windows (by date) rather than each unit's whole listing history."""
         cut = as_of + timedelta(days=1)
-        return [MonthCount(label,
-                           queries.unit_posts_between(self.session, unit, self.at(start), self.at(min(end, cut))),
-                           end <= cut)
-                for label, start, end in windows]
+        bounds = [(self.at(start), self.at(min(end, cut))) for _, start, end in windows]
+        counts = unit_month_counts(self.session, bounds, None if every else units)
+        none = [0] * len(windows)
+        return {unit: [MonthCount(label, n, end <= cut) for (label, _, end), n in zip(windows, counts.get(unit, none))]
+                for unit in units}
+
+    def unit_months(self, unit: str, windows: list[tuple[str, date, date]], as_of: date) -> list[MonthCount]:
+        return self.units_months([unit], windows, as_of)[unit]
 
     def unit_facts(self, unit: queries.UnitFact, as_of: date, windows: list[tuple[str, date, date]],
-                   columns: list[ColumnFact], accounts: list[AccountFact]) -> UnitFacts:
-        return UnitFacts(unit=unit.name, kind=unit.kind, months=self.unit_months(unit.name, windows, as_of),
+                   columns: list[ColumnFact], accounts: list[AccountFact],
+                   months: list[MonthCount] | None = None) -> UnitFacts:
+        """The unit's facts; `months` when counted already for many units at once (`units_months`)."""
+        return UnitFacts(unit=unit.name, kind=unit.kind,
+                         months=self.unit_months(unit.name, windows, as_of) if months is None else months,
                          columns=columns, accounts=accounts, tz=self.tz)
 
     def account_rows(self, accounts: list[AccountFact], as_of: date) -> list[dict]:
@@ -281,9 +293,11 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
     all_accounts = queries.account_facts(session, cut, only)
     for account in all_accounts:
         accounts.setdefault(account.unit, []).append(account)
+    unit_list = queries.units(session, list(units) if units is not None else None)
+    months = evaluator.units_months([unit.name for unit in unit_list], windows, as_of, every=units is None)
     judged_units = [(unit, evaluator.unit_facts(unit, as_of, windows, columns.get(unit.name, []),
-                                                accounts.get(unit.name, [])))
-                    for unit in queries.units(session, list(units) if units is not None else None)]
+                                                accounts.get(unit.name, []), months[unit.name]))
+                    for unit in unit_list]
     own = {unit.name: evaluator.findings(facts, as_of) for unit, facts in judged_units}
     # One unit's check judges the site-level rules only when it answers for a site ([[sites]] unit): the others'
     # checks never show them, and the column veto would read every column of the province.

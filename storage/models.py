@@ -104,7 +104,8 @@ class ColumnPost(Base):
     __tablename__ = "column_posts"
     column_id: Mapped[int] = mapped_column(ForeignKey("columns.id"), primary_key=True)
     post_id: Mapped[int] = mapped_column(ForeignKey("posts.id"), primary_key=True)
-    __table_args__ = (Index("ix_column_posts_post", "post_id"),)
+    # post -> its columns without reading the table (month counts from the posts of the months: migration 0010)
+    __table_args__ = (Index("ix_column_posts_post_column", "post_id", "column_id"),)
 
 
 class CrawlRun(Base):

@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, distinct, func, select
+from sqlalchemy import and_, case, distinct, func, select
 from sqlalchemy.orm import Session
 
 from storage.models import WHOLE, Column, ColumnFetch, ColumnPost, FetchStatus, Post, Unit
@@ -110,6 +110,41 @@ def unit_posts_between(session: Session, unit: str, start: datetime, end: dateti
         .where(Unit.name == unit, Column.quota, Column.active, Post.published_at >= start, Post.published_at < end)
     )
     return session.scalar(query) or 0
+
+
+def unit_month_counts(session: Session, windows: Sequence[tuple[datetime, datetime]],
+                      units: Sequence[str] | None = None) -> dict[str, list[int]]:
+    """Each unit's distinct posts in each window [start, end), counted as `unit_posts_between` counts them
+    (active quota columns; a post listed in two of the unit's columns once), for every unit or `units`, in one
+    statement: a CASE over the windows gives each post its window (the bounds are bound parameters, compared as
+    stored, so SQLite and PostgreSQL agree); a unit without posts in the windows is absent.
+
+    The windows must not overlap (a post would count in the first only): ValueError. An empty window counts 0.
+    """
+    live = sorted((start, end, i) for i, (start, end) in enumerate(windows) if start < end)
+    for (_, end, _), (start, _, _) in zip(live, live[1:]):
+        if start < end:
+            raise ValueError("overlapping windows")
+    if not live or (units is not None and not units):
+        return {}
+    window = case(*((and_(Post.published_at >= start, Post.published_at < end), i) for start, end, i in live))
+    # each (unit, window, post) once: a post listed in two of a unit's columns counts once for it
+    listed = (select(Column.unit_id.label("unit_id"), window.label("window"), Post.id)
+              .select_from(Post)
+              .join(ColumnPost, ColumnPost.post_id == Post.id)
+              .join(Column, Column.id == ColumnPost.column_id)
+              .where(Column.quota, Column.active, Post.published_at >= live[0][0], Post.published_at < live[-1][1])
+              .distinct())
+    if units is not None:
+        listed = listed.where(Column.unit_id.in_(select(Unit.id).where(Unit.name.in_(units))))
+    rows = listed.subquery()
+    counted = (select(rows.c.unit_id, rows.c.window, func.count().label("posts"))
+               .where(rows.c.window.is_not(None)).group_by(rows.c.unit_id, rows.c.window).subquery())
+    query = select(Unit.name, counted.c.window, counted.c.posts).join(counted, counted.c.unit_id == Unit.id)
+    counts: dict[str, list[int]] = {}
+    for unit, i, n in session.execute(query):
+        counts.setdefault(unit, [0] * len(windows))[i] = n
+    return counts
 
 
 def posts_between(session: Session, start: datetime, end: datetime, category: str | None = None,
