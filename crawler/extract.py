@@ -53,13 +53,21 @@ _FURNITURE_STRONG = re.compile(
     r"|related|xgxx|sidebar|side|banner|share|tool|copyright|bottom", re.I)
 _FURNITURE_WEAK = re.compile(r"right|left|aside", re.I)
 _FURNITURE_HEADINGS = re.compile(r"热点|热门|推荐|排行|相关|友情链接|链接|专题|点击排行|当前位置|您的位置|导航")
-# Page furniture for "is this list the page's own?", read as whole words of class/id tokens (`hot-list`,
-# `side2`, `footer_jcms`; not `photo` or `inside`) like crawler/content/page.py's `_FURNITURE_WORDS`; its
-# search/print words are left out (a search result list can be a column's list).
-_BOX_WORDS = (r"header|nav|navbar|menu|footer|foot|bottom|copyright|banquan|topbar|top-bar|toolbar|crumbs?"
-              r"|breadcrumbs?|position|location|dqwz|weizhi|sidebar|side|aside|share|bdshare|hot|related|xglj|xgxw"
-              r"|xgwz|xgwj|xgxx|tuijian|recommend|rank|paihang|friendlinks?|yqlj|links")
-_BOX_RE = re.compile(rf"(?:^|[-_])(?:{_BOX_WORDS})(?=$|[-_\d])", re.I)
+# Page chrome and furniture as whole words of class/id tokens (`main-nav`, `hot-list`, `side2`, `footer_jcms`; not
+# `hotel`, `photo` or `inside`): the one list of words, also crawler/content/page.py's (which adds search/print: a
+# search result list can be a column's list, never an article's body).
+CHROME_WORDS = (r"header|nav|navbar|menu|footer|foot|bottom|copyright|banquan|topbar|top-bar|toolbar|crumbs?"
+                r"|breadcrumbs?|position|location|dqwz|weizhi")
+FURNITURE_WORDS = CHROME_WORDS + (r"|sidebar|side|aside|share|bdshare|hot|related|xglj|xgxw|xgwz|xgwj|xgxx|tuijian"
+                                  r"|recommend|rank|paihang|friendlinks?|yqlj|links")
+
+
+def word_re(words: str) -> re.Pattern[str]:
+    """A pattern matching one of `words` as a whole word of a class or id token."""
+    return re.compile(rf"(?:^|[-_])(?:{words})(?=$|[-_\d])", re.I)
+
+
+_BOX_RE = word_re(FURNITURE_WORDS)
 _BOX_TAGS = frozenset({"header", "nav", "footer", "aside"})
 # Headings of side boxes (热点推荐, 相关链接); a column's own heading may say 专题 or 链接, these never do.
 _BOX_HEADINGS = re.compile(r"热点|热门|推荐|排行|相关(?:链接|信息|文章|阅读|新闻|文件|稿件)|友情链接")

@@ -24,7 +24,8 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from crawler.dates import YEARLESS_YEAR, parse_date
-from crawler.extract import hanweb_records, parse_html, squash   # str.split() folds full-width spaces and &nbsp; too
+# squash: str.split() folds full-width spaces and &nbsp; too
+from crawler.extract import CHROME_WORDS, FURNITURE_WORDS, hanweb_records, parse_html, squash, word_re
 
 ATTACHMENT_EXTENSIONS: frozenset[str] = frozenset(
     ".doc .docx .wps .wpt .rtf .odt .pdf .ofd .ceb .sep .xls .xlsx .et .csv .ods .ppt .pptx .pps .dps .odp .txt "
@@ -52,22 +53,12 @@ class PageContent:
     dated_items: int = 0              # home pages: how many list items carry a date
 
 
-# Page chrome: never body, and its dates (a clock, a copyright line) are never a home page list's.
-_CHROME_WORDS = (r"header|nav|navbar|menu|footer|foot|bottom|copyright|banquan|topbar|top-bar|toolbar|crumbs?"
-                 r"|breadcrumbs?|position|location|dqwz|weizhi")
-# Furniture of article pages besides the chrome: sidebars and the boxes around the body.
-_FURNITURE_WORDS = _CHROME_WORDS + (r"|sidebar|side|aside|share|bdshare|hot|related|xglj|xgxw|xgwz|xgwj|tuijian"
-                                    r"|recommend|rank|paihang|friendlinks?|yqlj|links|print|search")
+# Page chrome (never body; its dates, a clock or a copyright line, are never a home page list's) and the furniture
+# around an article's body: crawler.extract's words, plus search and print boxes.
+_FURNITURE_WORDS = FURNITURE_WORDS + "|print|search"
 _CHROME_TAGS = frozenset({"header", "nav", "footer"})
 _FURNITURE_TAGS = _CHROME_TAGS | {"aside"}
-
-
-def _word_re(words: str) -> re.Pattern[str]:
-    # A word of a class or id token: `main-nav`, `hot-list`, `footer_jcms`, `side2`; not `hotel` or `navy`.
-    return re.compile(rf"(?:^|[-_])(?:{words})(?=$|[-_\d])", re.I)
-
-
-_CHROME_RE, _FURNITURE_RE = _word_re(_CHROME_WORDS), _word_re(_FURNITURE_WORDS)
+_CHROME_RE, _FURNITURE_RE = word_re(CHROME_WORDS), word_re(_FURNITURE_WORDS)
 _INVISIBLE_TAGS = frozenset({"script", "style", "noscript", "template", "select", "option", "textarea", "head",
                              "title", "meta", "link", "iframe", "object", "svg", "button", "input"})
 _HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
