@@ -13,6 +13,10 @@ Everything is measured in one run, so the ratio compares like with like:
       fixture server received. The child process start-up is measured separately by an empty crawl
       (zero columns) and reported; the headline rate uses the whole wall clock of run_crawl.
       Target: scrapy-bench rate / our rate <= 1.5.
+  (b') the stronger anchor: bare Scrapy (no parsing, no storage, no robots.txt handling, no dupefilter)
+      fetching the very same URLs the full crawl requested, with the same concurrency, in a subprocess.
+      Both are reported as pages/s and as CPU ms a page (the crawl's child processes' user+sys time).
+      Target (issue 13): our page rate >= 0.8x bare Scrapy's.
   (c) an incremental re-crawl with nothing new: requests per column (server requests minus robots.txt,
       divided by the number of columns). Target <= 1.05.
 """
@@ -21,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -71,6 +76,58 @@ def scrapy_bench(seconds: int) -> dict:
     }
 
 
+def children_cpu() -> float:
+    """User+sys seconds of the child processes waited for so far (the crawl child, the replay subprocess)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def replay(url_file: Path) -> None:
+    """Bare Scrapy: fetch every URL of the file once (16/16 concurrent, no delay), keep nothing."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    urls = url_file.read_text(encoding="utf-8").split()
+
+    class Replay(scrapy.Spider):
+        name = "replay"
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            for url in urls:
+                yield scrapy.Request(url, dont_filter=True)
+
+        def start_requests(self):  # type: ignore[no-untyped-def]  # Scrapy < 2.13
+            for url in urls:
+                yield scrapy.Request(url, dont_filter=True)
+
+        def parse(self, response):  # type: ignore[no-untyped-def]
+            return None
+
+    process = CrawlerProcess({
+        "LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False, "ROBOTSTXT_OBEY": False, "RETRY_ENABLED": False,
+        "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "DOWNLOAD_DELAY": 0,
+        "COOKIES_ENABLED": True, "REDIRECT_ENABLED": True,
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+    })
+    process.crawl(Replay)
+    process.start()
+
+
+def bare_scrapy(base_url: str, requests: list[tuple[str, str]], work: Path) -> dict:
+    """Time `replay` in a subprocess on the URLs the crawl requested (GET only)."""
+    url_file = work / "replay-urls.txt"
+    url_file.write_text("\n".join(base_url.rstrip("/") + path for method, path in requests if method == "GET"),
+                        encoding="utf-8")
+    cpu0, t0 = children_cpu(), time.perf_counter()
+    proc = subprocess.run([sys.executable, __file__, "--replay", str(url_file)], capture_output=True, text=True,
+                          timeout=600)
+    wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
+    if proc.returncode != 0:
+        print(proc.stderr[-3000:], file=sys.stderr)
+        raise SystemExit(f"bare Scrapy replay failed (exit {proc.returncode})")
+    return {"wall": wall, "cpu": cpu}
+
+
 def count_posts(db_url: str) -> int:
     from sqlalchemy import func, select
 
@@ -89,7 +146,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bench-seconds", type=int, default=10, help="CLOSESPIDER_TIMEOUT for scrapy bench")
     ap.add_argument("--keep", type=Path, help="keep the database and settings in this directory")
+    ap.add_argument("--replay", type=Path, help=argparse.SUPPRESS)  # internal: the bare Scrapy subprocess
+    ap.add_argument("--skip-bench", action="store_true", help="skip `scrapy bench` (the bare replay stays)")
     args = ap.parse_args()
+    if args.replay:
+        return replay(args.replay)
 
     from config import load_settings
     from crawler.run import run_crawl
@@ -99,7 +160,9 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}", flush=True)
 
     # (a) baseline -----------------------------------------------------------------------------------
-    sb = scrapy_bench(args.bench_seconds)
+    sb: dict = scrapy_bench(args.bench_seconds) if not args.skip_bench else {
+        "rates": [], "median": float("nan"), "max": float("nan"), "overall": float("nan"), "received": 0,
+        "elapsed": float("nan"), "wall": 0.0}
     print("scrapy bench: per-interval pages/s " + " ".join(f"{r:.0f}" for r in sb["rates"]))
     print(f"scrapy bench: {sb['median']:.1f} pages/s steady-state median (max {sb['max']:.1f}, "
           f"overall {sb['received']} responses / {sb['elapsed']:.1f} s = {sb['overall']:.1f} pages/s, "
@@ -131,9 +194,9 @@ def main() -> None:
 
         # (b) full crawl -----------------------------------------------------------------------------
         server.clear_requests()
-        t0 = time.perf_counter()
+        cpu0, t0 = children_cpu(), time.perf_counter()
         summary = run_crawl(settings, full=True)
-        wall = time.perf_counter() - t0
+        wall, crawl_cpu = time.perf_counter() - t0, children_cpu() - cpu0
         with server._lock:
             reqs = list(server.requests)
         pages = len(reqs)
@@ -152,6 +215,16 @@ def main() -> None:
             print(f"crawl excluding startup: {pages} pages in {net:.1f} s = {pages / net:.1f} pages/s; "
                   f"ratio {sb['median'] / (pages / net):.2f}")
         print(f"crawl vs scrapy bench max {sb['max']:.1f} pages/s: ratio {sb['max'] / rate:.2f}", flush=True)
+        bare = bare_scrapy(server.base_url, reqs, work)
+        bare_rate = pages / bare["wall"]
+        print(f"crawl: CPU {crawl_cpu:.2f} s = {1000 * crawl_cpu / pages:.1f} ms a page "
+              "(crawl child, startup included)")
+        print(f"crawl: bare Scrapy replay of the same {pages} URLs: {bare['wall']:.1f} s = {bare_rate:.1f} pages/s, "
+              f"CPU {bare['cpu']:.2f} s = {1000 * bare['cpu'] / pages:.1f} ms a page (process start included)")
+        print(f"ratio our rate / bare Scrapy: {rate / bare_rate:.2f} (target >= 0.8) "
+              f"{'PASS' if rate / bare_rate >= 0.8 else 'FAIL'}; excluding startup "
+              f"{(pages / net if net > 0 else rate) / bare_rate:.2f}; CPU a page ours / bare "
+              f"{crawl_cpu / bare['cpu']:.2f}", flush=True)
 
         # (c) incremental re-crawl with nothing new --------------------------------------------------
         server.clear_requests()

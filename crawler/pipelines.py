@@ -1,4 +1,7 @@
-"""The storage pipeline: the crawler's only writer. Each item is one transaction.
+"""The storage pipeline: the crawler's only writer. Each item is one transaction, but for article dates: they
+are stored DATE_BATCH at a time, and with the outcome of a column (so a column recorded as read holds all the
+dates its articles showed) and when the spider closes. A kill loses at most the dates not yet stored: their
+posts stay undated and the next crawl reads those articles again, so nothing stored is lost or duplicated.
 
 Once a column's outcome is stored, the pipeline sends the `column_settled` signal (item: the settled
 ColumnDoneItem, new_posts: the posts this run added to the column) through Scrapy's signal manager;
@@ -12,6 +15,7 @@ stored. What was stored stays; the columns left `running` are read whole by the 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from scrapy import Spider
@@ -21,8 +25,10 @@ from crawler.items import ArticleDateItem, ColumnDoneItem, PageContentItem, Page
 from storage import queries
 from storage.db import get_sessionmaker, is_outage
 from storage.models import FetchStatus
+from storage.queries.crawl import settle_post_dates
 
 READ = (FetchStatus.OK, FetchStatus.PARTIAL)  # outcomes in which pages were read and entries stored
+DATE_BATCH = 50  # article dates stored in one transaction (one UPDATE executemany)
 
 
 # Scrapy signals are plain objects (scrapy/signals.py); receivers take keyword arguments item, new_posts.
@@ -59,6 +65,7 @@ class StoragePipeline:
         self.sessions = get_sessionmaker(database_url)
         self.run_id = run_id
         self.new_posts: dict[int, int] = {}
+        self.dates: list[tuple[str, datetime | None]] = []  # article dates read, not stored yet
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StoragePipeline:
@@ -75,6 +82,19 @@ class StoragePipeline:
             stop_for_outage(self.crawler, exc)
             return item
 
+    def close_spider(self, spider: Spider | None = None) -> None:
+        """Store the article dates still waiting (not after an outage: nothing more is stored then)."""
+        if not self.dates or (self.crawler is not None and getattr(self.crawler, "_monitor_database_lost", False)):
+            return
+        try:
+            with self.sessions.begin() as session:
+                settle_post_dates(session, self.dates, "article")
+            self.dates.clear()
+        except Exception as exc:
+            if self.crawler is None or not is_outage(exc):
+                raise
+            stop_for_outage(self.crawler, exc)
+
     def _store(self, item: Any) -> Any:
         if isinstance(item, PageItem):
             rows = [queries.EntryRow(r.url, r.title, r.published_at, r.date_source) for r in item.rows]
@@ -82,14 +102,18 @@ class StoragePipeline:
                 new = queries.store_entries(session, item.column_id, rows)
             self.new_posts[item.column_id] = self.new_posts.get(item.column_id, 0) + new
         elif isinstance(item, ArticleDateItem):
-            with self.sessions.begin() as session:
-                queries.settle_post_date(session, item.url, item.published_at, "article")
+            self.dates.append((item.url, item.published_at))
+            if len(self.dates) >= DATE_BATCH:
+                with self.sessions.begin() as session:
+                    settle_post_dates(session, self.dates, "article")
+                self.dates.clear()
         elif isinstance(item, PageContentItem):
             with self.sessions.begin() as session:
                 queries.store_page(session, self.run_id, item.record)
         elif isinstance(item, ColumnDoneItem):
             new = self.new_posts.get(item.column_id, 0)
             with self.sessions.begin() as session:
+                settle_post_dates(session, self.dates, "article")
                 listed = queries.listed_count(session, item.column_id)
                 item = settle_completeness(item, listed)
                 queries.record_fetch(session, self.run_id, item.column_id, status=item.status, reason=item.reason,
@@ -98,6 +122,7 @@ class StoragePipeline:
                                      listed=listed if item.status != "error" else None)
                 if item.status == FetchStatus.OK:  # validators only after a complete read of the column
                     queries.save_validators(session, item.column_id, item.etag, item.last_modified)
+            self.dates.clear()
             if self.crawler is not None:
                 self.crawler.signals.send_catch_log(signal=column_settled, item=item, new_posts=new)
         return item

@@ -85,6 +85,9 @@ def scrapy_settings(crawl: CrawlSettings, database_url: str, run_id: int) -> dic
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
         "DOWNLOADER_MIDDLEWARES": DOWNLOADER_MIDDLEWARES,
         "ITEM_PIPELINES": {"crawler.pipelines.StoragePipeline": 300},
+        # The storage pipeline is synchronous (each item one transaction, done before the next starts):
+        # Scrapy's default of 100 item tasks per response only adds scheduling for nothing in parallel.
+        "CONCURRENT_ITEMS": 1,
         "MONITOR_DATABASE_URL": database_url,
         "MONITOR_RUN_ID": run_id,
     }

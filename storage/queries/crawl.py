@@ -4,12 +4,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from storage.models import WHOLE, Column, ColumnFetch, ColumnPost, CrawlRun, FetchStatus, Post, Unit, utcnow
 from storage.queries._sql import dialect_insert
+
+POSTS = cast(Table, Post.__table__)  # Core statements: no ORM bookkeeping on the crawl's hot path
+COLUMN_POSTS = cast(Table, ColumnPost.__table__)
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,8 @@ def complete_urls(session: Session, urls: Iterable[str]) -> set[str]:
     urls = list(urls)
     if not urls:
         return set()
-    query = select(Post.url).where(Post.url.in_(urls), (Post.published_at.is_not(None)) | (Post.date_source == "none"))
+    query = select(POSTS.c.url).where(POSTS.c.url.in_(urls),
+                                      POSTS.c.published_at.is_not(None) | (POSTS.c.date_source == "none"))
     return set(session.scalars(query))
 
 
@@ -62,39 +67,59 @@ class EntryRow:
 
 
 def store_entries(session: Session, column_id: int, rows: Sequence[EntryRow]) -> int:
-    """Upsert a page's entries into posts and the column's listing; returns how many posts were new.
+    """Store a page's entries as posts and the column's listing; returns how many posts were new.
 
-    One statement per table, so a page is stored whole or not at all, and a replay duplicates nothing.
+    Set-based, in the caller's transaction (a page is stored whole or not at all, a replay duplicates
+    nothing): one SELECT of the page's stored posts, an insert-or-ignore of the others (executemany,
+    RETURNING the new ids), a date UPDATE only for posts stored undated before this page, and the
+    column's links in one insert-or-ignore. Each statement is compiled once, whatever the page's size.
     """
     if not rows:
         return 0
-    insert = dialect_insert(session)
-    now = utcnow()
     unique = {r.url: r for r in rows}
-    before = session.scalar(select(func.count()).select_from(Post).where(Post.url.in_(unique)))
-    session.execute(
-        insert(Post).values([
-            {"url": r.url, "title": r.title[:2000], "published_at": r.published_at, "date_source": r.date_source,
-             "first_seen": now, "column_id": column_id} for r in unique.values()
-        ]).on_conflict_do_nothing(index_elements=["url"])
-    )
+    stored: dict[str, tuple[int, bool]] = {  # url -> (id, undated)
+        url: (pid, published is None) for pid, url, published in session.execute(
+            select(POSTS.c.id, POSTS.c.url, POSTS.c.published_at).where(POSTS.c.url.in_(unique)))
+    }
+    ids = [pid for pid, _ in stored.values()]
+    fresh = [r for url, r in unique.items() if url not in stored]
+    new = 0
+    if fresh:
+        now = utcnow()
+        insert = dialect_insert(session)
+        inserted = session.execute(
+            insert(POSTS).on_conflict_do_nothing(index_elements=["url"]).returning(POSTS.c.id, POSTS.c.url),
+            [{"url": r.url, "title": r.title[:2000], "published_at": r.published_at, "date_source": r.date_source,
+              "first_seen": now, "column_id": column_id} for r in fresh],
+        ).all()
+        new = len(inserted)
+        ids += [pid for pid, _ in inserted]
+        if new < len(fresh):  # another writer stored some of them between the SELECT and the INSERT
+            missing = {r.url for r in fresh} - {url for _, url in inserted}
+            ids += session.scalars(select(POSTS.c.id).where(POSTS.c.url.in_(missing))).all()
     # A date found now settles a post stored earlier without one.
-    for r in unique.values():
-        if r.published_at is not None:
-            session.execute(update(Post).where(Post.url == r.url, Post.published_at.is_(None))
-                            .values(published_at=r.published_at, date_source=r.date_source))
-    ids = session.scalars(select(Post.id).where(Post.url.in_(unique))).all()
-    session.execute(
-        insert(ColumnPost).values([{"column_id": column_id, "post_id": i} for i in ids])
-        .on_conflict_do_nothing(index_elements=["column_id", "post_id"])
-    )
-    return len(unique) - (before or 0)
+    settle = [{"u": url, "p": r.published_at, "s": r.date_source} for url, r in unique.items()
+              if r.published_at is not None and url in stored and stored[url][1]]
+    if settle:
+        session.execute(update(POSTS).where(POSTS.c.url == bindparam("u"), POSTS.c.published_at.is_(None))
+                        .values(published_at=bindparam("p"), date_source=bindparam("s")), settle)
+    link = dialect_insert(session)(COLUMN_POSTS).on_conflict_do_nothing(index_elements=["column_id", "post_id"])
+    session.execute(link, [{"column_id": column_id, "post_id": i} for i in ids])
+    return new
 
 
 def settle_post_date(session: Session, url: str, published_at: datetime | None, source: str) -> None:
     """The article page was read: store its date, or mark it as showing none."""
-    session.execute(update(Post).where(Post.url == url, Post.published_at.is_(None))
-                    .values(published_at=published_at, date_source=source if published_at else "none"))
+    settle_post_dates(session, [(url, published_at)], source)
+
+
+def settle_post_dates(session: Session, dates: Sequence[tuple[str, datetime | None]], source: str) -> None:
+    """Article pages were read: `settle_post_date` for each (url, date), in one executemany UPDATE."""
+    if not dates:
+        return
+    session.execute(update(POSTS).where(POSTS.c.url == bindparam("u"), POSTS.c.published_at.is_(None))
+                    .values(published_at=bindparam("p"), date_source=bindparam("s")),
+                    [{"u": url, "p": when, "s": source if when else "none"} for url, when in dates])
 
 
 def start_run(session: Session, full: bool) -> int:
