@@ -149,7 +149,8 @@ class ColumnFetch(Base):
     stated_total: Mapped[int | None] = mapped_column(Integer)  # the column's total as its page states it
     listed: Mapped[int | None] = mapped_column(Integer)  # posts stored for the column after this fetch
     finished_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
-    __table_args__ = (UniqueConstraint("run_id", "column_id"),)
+    __table_args__ = (UniqueConstraint("run_id", "column_id"),
+                      Index("ix_column_fetches_column_newest", "column_id", "id"))
 
 
 class Account(Base):

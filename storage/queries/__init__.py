@@ -49,6 +49,7 @@ from storage.queries.crawl import (
     running_runs,
     save_validators,
     settle_post_date,
+    settle_post_dates,
     start_run,
     store_entries,
 )
@@ -114,6 +115,7 @@ __all__ = [
     "EntryRow",
     "store_entries",
     "settle_post_date",
+    "settle_post_dates",
     "start_run",
     "finish_run",
     "interrupt_runs",

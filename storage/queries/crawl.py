@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, bindparam, func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import WHOLE, Column, ColumnFetch, ColumnPost, CrawlRun, FetchStatus, Post, Unit, utcnow
 from storage.queries._sql import dialect_insert
@@ -30,11 +30,13 @@ class CrawlTarget:
 
 
 def crawl_targets(session: Session, units: Sequence[str] | None = None) -> list[CrawlTarget]:
-    latest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
-              .where(ColumnFetch.status != "error").group_by(ColumnFetch.column_id).subquery())
+    # Each column's newest fetch that stored anything, looked up by (column_id, id) (ix_column_fetches_column_newest):
+    # the cost follows the columns, not the fetch history.
+    older = aliased(ColumnFetch)
+    newest = (select(older.id).where(older.column_id == Column.id, older.status != "error")
+              .order_by(older.id.desc()).limit(1).scalar_subquery())
     query = (select(Column, Unit.name, ColumnFetch.status).join(Unit)
-             .outerjoin(latest, latest.c.column_id == Column.id)
-             .outerjoin(ColumnFetch, ColumnFetch.id == latest.c.id)
+             .outerjoin(ColumnFetch, ColumnFetch.id == newest)
              .where(Column.active).order_by(Unit.id, Column.id))
     if units:
         query = query.where(Unit.name.in_(units))
