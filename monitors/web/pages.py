@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Form, HTTPException, Path, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from monitors import dashboard
@@ -52,6 +52,7 @@ def show(request: Request, name: str, viewer: Viewer, status_code: int = 200, **
     return render(request, name, viewer, status_code=status_code, tz=tz, **context)
 
 AsOf = Annotated[str | None, Query(description="评估日期 YYYY-MM-DD，默认今天")]
+ColumnId = Annotated[int, Path(ge=1, le=2_147_483_647, description="栏目编号")]  # the table's integer key
 
 
 def parse_as_of(request: Request, value: str | None) -> date:
@@ -116,7 +117,7 @@ def units_page(request: Request, as_of: AsOf = None) -> Response:
 
 
 @router.get("/c/{column_id}", response_class=HTMLResponse, name="column")
-def column_page(request: Request, column_id: int, as_of: AsOf = None) -> Response:
+def column_page(request: Request, column_id: ColumnId, as_of: AsOf = None) -> Response:
     monitor = app_monitor(request)
     unit = dashboard.column_unit(monitor, column_id)
     if unit is None:
