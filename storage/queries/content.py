@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, distinct, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from storage.models import Column, LinkCheck, Page, PageHit, PageLink, Post, Unit, utcnow
@@ -86,8 +86,9 @@ def links_due(session: Session, run_id: int, checked_before: datetime) -> list[t
 
 def run_link_count(session: Session, run_id: int) -> int:
     """Distinct link URLs on the pages this run read."""
-    query = select(PageLink.url).join(Page, Page.id == PageLink.page_id).where(Page.run_id == run_id).distinct()
-    return len(session.scalars(query).all())
+    query = (select(func.count(distinct(PageLink.url))).join(Page, Page.id == PageLink.page_id)
+             .where(Page.run_id == run_id))
+    return session.scalar(query) or 0
 
 
 @dataclass(frozen=True)
