@@ -116,11 +116,50 @@ def _anchor_title(a: lxml_html.HtmlElement) -> str:
     return title if len(title) >= 2 else _anchor_parts(a)[0]
 
 
-def _is_title_anchor(a: lxml_html.HtmlElement) -> bool:
+class _Anchors:
+    """What is read off each anchor of one page, read once: an anchor is scored in up to MAX_CLIMB + 1 groups
+    (its item at each level it climbs), and its title, parts and URL are the costly part of a score. Keyed by
+    id(): each entry holds its element, so the id stays that element's for the memo's life."""
+
+    def __init__(self, page_url: str) -> None:
+        self.page_url = page_url
+        self._titles: dict[int, tuple[lxml_html.HtmlElement, str]] = {}
+        self._parts: dict[int, tuple[lxml_html.HtmlElement, tuple[str, list[str]]]] = {}
+        self._urls: dict[int, tuple[lxml_html.HtmlElement, str, bool]] = {}
+
+    def title(self, a: lxml_html.HtmlElement) -> str:
+        hit = self._titles.get(id(a))
+        if hit is None:
+            title = squash(a.get("title"))
+            hit = self._titles[id(a)] = (a, title if len(title) >= 2 else self.parts(a)[0])
+        return hit[1]
+
+    def parts(self, a: lxml_html.HtmlElement) -> tuple[str, list[str]]:
+        hit = self._parts.get(id(a))
+        if hit is None:
+            hit = self._parts[id(a)] = (a, _anchor_parts(a))
+        return hit[1]
+
+    def url(self, a: lxml_html.HtmlElement) -> str:
+        return self._url(a)[1]
+
+    def is_article(self, a: lxml_html.HtmlElement) -> bool:
+        """The anchor links to an article-like URL (not a column's index page)."""
+        return self._url(a)[2]
+
+    def _url(self, a: lxml_html.HtmlElement) -> tuple[lxml_html.HtmlElement, str, bool]:
+        hit = self._urls.get(id(a))
+        if hit is None:
+            url = _clean_url(self.page_url, a.get("href", ""))
+            hit = self._urls[id(a)] = (a, url, bool(_ARTICLE_URL.search(url)) and not _INDEX_URL.search(url))
+        return hit
+
+
+def _is_title_anchor(a: lxml_html.HtmlElement, anchors: _Anchors | None = None) -> bool:
     href = a.get("href")
     if not href or _DEAD_HREF.match(href):
         return False
-    title = _anchor_title(a)
+    title = anchors.title(a) if anchors is not None else _anchor_title(a)
     return len(title) >= MIN_TITLE and not _CONTROL_TEXTS.match(title)
 
 
@@ -131,14 +170,14 @@ def _item_text(item: lxml_html.HtmlElement) -> str:
     return squash(text)
 
 
-def _main_anchor(anchors: list[lxml_html.HtmlElement]) -> lxml_html.HtmlElement:
-    return max(anchors, key=lambda x: len(_anchor_title(x)))
+def _main_anchor(anchors: list[lxml_html.HtmlElement], memo: _Anchors) -> lxml_html.HtmlElement:
+    return anchors[0] if len(anchors) == 1 else max(anchors, key=lambda x: len(memo.title(x)))
 
 
-def _date_text(item: lxml_html.HtmlElement, a: lxml_html.HtmlElement) -> str:
+def _date_text(item: lxml_html.HtmlElement, a: lxml_html.HtmlElement, memo: _Anchors) -> str:
     """The item's text without its title (a date typed in a title is not the post's date), plus any
     date printed inside the anchor."""
-    title_text, inner_dates = _anchor_parts(a)
+    title_text, inner_dates = memo.parts(a)
     rest = _item_text(item)
     for piece in (squash(a.text_content()), title_text, squash(a.get("title"))):
         if piece:
@@ -146,11 +185,10 @@ def _date_text(item: lxml_html.HtmlElement, a: lxml_html.HtmlElement) -> str:
     return " ".join([rest, *inner_dates])
 
 
-def _entry(item: lxml_html.HtmlElement, anchors: list[lxml_html.HtmlElement], page_url: str) -> ListEntry:
-    a = _main_anchor(anchors)
-    date = parse_date(_date_text(item, a))
-    return ListEntry(title=_anchor_title(a), url=_clean_url(page_url, a.get("href", "")), date=date,
-                     needs_article=date is None)
+def _entry(item: lxml_html.HtmlElement, anchors: list[lxml_html.HtmlElement], memo: _Anchors) -> ListEntry:
+    a = _main_anchor(anchors, memo)
+    date = parse_date(_date_text(item, a, memo))
+    return ListEntry(title=memo.title(a), url=memo.url(a), date=date, needs_article=date is None)
 
 
 def _has_date(text: str) -> bool:
@@ -227,17 +265,16 @@ class _Group:
 SCORE_SAMPLE = 200   # a group's shares (dated, article links, title length) are measured on its first items
 
 
-def _score(group: _Group, anchors_of: dict, page_url: str) -> float:
+def _score(group: _Group, anchors_of: dict, memo: _Anchors) -> float:
     sample = group.items[:SCORE_SAMPLE]
     n = len(sample)
     titles = [anchors_of[id(i)] for i in sample]
     per_item = sum(len(t) for t in titles) / n
-    mains = [_main_anchor(t) for t in titles]
-    lengths = [len(_anchor_title(a)) for a in mains]
+    mains = [_main_anchor(t, memo) for t in titles]
+    lengths = [len(memo.title(a)) for a in mains]
     avg_len = sum(lengths) / n
-    dated = sum(1 for i, a in zip(sample, mains) if _has_date(_date_text(i, a))) / n
-    urls = [_clean_url(page_url, a.get("href", "")) for a in mains]
-    article = sum(1 for u in urls if _ARTICLE_URL.search(u) and not _INDEX_URL.search(u)) / n
+    dated = sum(1 for i, a in zip(sample, mains) if _has_date(_date_text(i, a, memo))) / n
+    article = sum(1 for a in mains if memo.is_article(a)) / n
     long_titles = sum(1 for x in lengths if x >= 8) / n
     group.penalty = _furniture_penalty(group.parent)
     group.dated, group.article = dated, article
@@ -248,16 +285,18 @@ def _score(group: _Group, anchors_of: dict, page_url: str) -> float:
     return score
 
 
-def _groups(root: lxml_html.HtmlElement, max_anchors: int | None = None) -> tuple[list[_Group], dict, int]:
+def _groups(root: lxml_html.HtmlElement, memo: _Anchors,
+            max_anchors: int | None = None) -> tuple[list[_Group], dict, int]:
     """The candidate groups, the title anchors of each item and how many title anchors the page has. Only the
     first `max_anchors` title anchors are grouped (a page of 20,000 links costs no more than one of a few
     hundred); the rest are counted."""
     anchors_of: dict[int, list] = defaultdict(list)
     members: dict[tuple[int, str], dict[int, lxml_html.HtmlElement]] = defaultdict(dict)
     parents: dict[int, lxml_html.HtmlElement] = {}
+    furniture: dict[int, tuple[lxml_html.HtmlElement, bool]] = {}  # the element kept: its id stays its own
     titled = 0
     for a in root.iter("a"):
-        if not _is_title_anchor(a):
+        if not _is_title_anchor(a, memo):
             continue
         titled += 1
         if max_anchors is not None and titled > max_anchors:
@@ -267,8 +306,12 @@ def _groups(root: lxml_html.HtmlElement, max_anchors: int | None = None) -> tupl
             parent = node.getparent()
             if parent is None or node.tag in ("body", "html"):
                 break
-            if node is not a and _is_furniture(node):
-                break  # a footer or nav box is never one item of the list (it would pair with the list's box)
+            if node is not a:
+                known = furniture.get(id(node))
+                if known is None:
+                    known = furniture[id(node)] = (node, _is_furniture(node))
+                if known[1]:
+                    break  # a footer or nav box is never one item of the list (it would pair with the list's box)
             anchors_of[id(node)].append(a)
             members[(id(parent), node.tag)][id(node)] = node
             parents[id(parent)] = parent
@@ -314,9 +357,10 @@ def _main_list(root: lxml_html.HtmlElement, page_url: str,
                limit: int | None = None) -> tuple[list[ListEntry], _Group | None, int]:
     """The main list's entries (the first `limit` of them), its best group, and how many items it has (when the
     page has more title anchors than were grouped: how many title anchors it has)."""
-    groups, anchors_of, titled = _groups(root, None if limit is None else 2 * limit + 200)
+    memo = _Anchors(page_url)
+    groups, anchors_of, titled = _groups(root, memo, None if limit is None else 2 * limit + 200)
     for g in groups:
-        g.score = _score(g, anchors_of, page_url)
+        g.score = _score(g, anchors_of, memo)
     best = max(groups, key=lambda g: g.score, default=None)
     if best is None or best.score <= 0.05:
         return [], None, 0
@@ -324,7 +368,7 @@ def _main_list(root: lxml_html.HtmlElement, page_url: str,
     order = {id(el): i for i, el in enumerate(root.iter())}
     items = sorted((i for g in chosen for i in g.items), key=lambda el: order.get(id(el), 0))
     found = len(items) if limit is None or titled <= 2 * limit + 200 else titled
-    return [_entry(i, anchors_of[id(i)], page_url) for i in items[:limit]], best, found
+    return [_entry(i, anchors_of[id(i)], memo) for i in items[:limit]], best, found
 
 
 def _is_blank(root: lxml_html.HtmlElement, best: _Group | None) -> bool:
@@ -408,9 +452,10 @@ def _hanweb_entries(records: list[str], page_url: str) -> list[ListEntry]:
             frag = lxml_html.fragment_fromstring(record, create_parent="div")
         except (etree.ParserError, ValueError):
             continue
-        anchors = [a for a in frag.iter("a") if _is_title_anchor(a)]
+        memo = _Anchors(page_url)
+        anchors = [a for a in frag.iter("a") if _is_title_anchor(a, memo)]
         if anchors:
-            entries.append(_entry(frag, anchors, page_url))
+            entries.append(_entry(frag, anchors, memo))
     return entries
 
 
