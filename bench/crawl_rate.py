@@ -82,8 +82,9 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def replay(url_file: Path) -> None:
-    """Bare Scrapy: fetch every URL of the file once (16/16 concurrent, no delay), keep nothing."""
+def replay(url_file: Path, concurrency: tuple[int, int] = (16, 16)) -> None:
+    """Bare Scrapy: fetch every URL of the file once (`concurrency`: requests, per domain; no delay), keep
+    nothing."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
@@ -105,7 +106,7 @@ def replay(url_file: Path) -> None:
 
     process = CrawlerProcess({
         "LOG_LEVEL": "ERROR", "TELNETCONSOLE_ENABLED": False, "ROBOTSTXT_OBEY": False, "RETRY_ENABLED": False,
-        "CONCURRENT_REQUESTS": 16, "CONCURRENT_REQUESTS_PER_DOMAIN": 16, "DOWNLOAD_DELAY": 0,
+        "CONCURRENT_REQUESTS": concurrency[0], "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency[1], "DOWNLOAD_DELAY": 0,
         "COOKIES_ENABLED": True, "REDIRECT_ENABLED": True,
         "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
     })
@@ -113,14 +114,17 @@ def replay(url_file: Path) -> None:
     process.start()
 
 
-def bare_scrapy(base_url: str, requests: list[tuple[str, str]], work: Path) -> dict:
-    """Time `replay` in a subprocess on the URLs the crawl requested (GET only)."""
+def bare_scrapy(base_url: str, requests: list[tuple[str, str]], work: Path,
+                concurrency: tuple[int, int] = (16, 16)) -> dict:
+    """Time `replay` in a subprocess on the URLs the crawl requested (GET only; `base_url` "" when they are
+    absolute)."""
     url_file = work / "replay-urls.txt"
     url_file.write_text("\n".join(base_url.rstrip("/") + path for method, path in requests if method == "GET"),
                         encoding="utf-8")
     cpu0, t0 = children_cpu(), time.perf_counter()
-    proc = subprocess.run([sys.executable, __file__, "--replay", str(url_file)], capture_output=True, text=True,
-                          timeout=600)
+    proc = subprocess.run([sys.executable, __file__, "--replay", str(url_file),
+                           "--replay-concurrency", f"{concurrency[0]},{concurrency[1]}"],
+                          capture_output=True, text=True, timeout=7200)
     wall, cpu = time.perf_counter() - t0, children_cpu() - cpu0
     if proc.returncode != 0:
         print(proc.stderr[-3000:], file=sys.stderr)
@@ -147,10 +151,12 @@ def main() -> None:
     ap.add_argument("--bench-seconds", type=int, default=10, help="CLOSESPIDER_TIMEOUT for scrapy bench")
     ap.add_argument("--keep", type=Path, help="keep the database and settings in this directory")
     ap.add_argument("--replay", type=Path, help=argparse.SUPPRESS)  # internal: the bare Scrapy subprocess
+    ap.add_argument("--replay-concurrency", default="16,16", help=argparse.SUPPRESS)
     ap.add_argument("--skip-bench", action="store_true", help="skip `scrapy bench` (the bare replay stays)")
     args = ap.parse_args()
     if args.replay:
-        return replay(args.replay)
+        total, per_domain = (int(x) for x in args.replay_concurrency.split(","))
+        return replay(args.replay, (total, per_domain))
 
     from config import load_settings
     from crawler.run import run_crawl
