@@ -42,6 +42,7 @@ from config.model import (
     ColumnSettings,
     ContentSettings,
     CrawlSettings,
+    DistributedSettings,
     MonitorSettings,
     ProbeSettings,
     Range,
@@ -77,6 +78,7 @@ TABLES: dict[str, type] = {
     "probes": ProbeSettings,
     "content": ContentSettings,
     "serve": ServeSettings,
+    "distributed": DistributedSettings,
 }
 ARRAYS: dict[str, type] = {
     "sites": SiteSettings,
@@ -190,6 +192,7 @@ class _Builder:
         values = self.apply_environment(values)
         self.check_monitor(values["monitor"], from_env=bool(os.environ.get(ENV_DATABASE_URL)))
         self.check_smtp(values["smtp"])
+        self.check_distributed(values["distributed"])
         settings = Settings(path=self.path, **values)
         self.check_references(settings, raw)
         return settings
@@ -344,6 +347,14 @@ class _Builder:
         if smtp.user and smtp.security == "none" and not smtp.allow_plain_auth:
             raise self.error(("smtp", "user"), "需要 security = \"starttls\" 或 \"ssl\"（否则口令以明文发送）；"
                                                "确需明文时设 allow_plain_auth = true")
+
+    def check_distributed(self, distributed: DistributedSettings) -> None:
+        url = distributed.redis_url
+        if urlsplit(url).scheme not in ("redis", "rediss", "unix") or any(c.isspace() for c in url):
+            raise self.error(("distributed", "redis_url"),
+                             f"\"{url}\" 不是有效的 Redis 地址（如 redis://127.0.0.1:6379/0）")
+        if not re.fullmatch(r"[A-Za-z0-9_.:-]+", distributed.key_prefix):
+            raise self.error(("distributed", "key_prefix"), "只能由字母、数字和 _ . : - 组成")
 
     def check_url(self, url: str, key_path: tuple[str | int, ...]) -> None:
         if any(c.isspace() for c in url):

@@ -72,6 +72,10 @@ RANGES: dict[tuple[str, str], Range] = {
     ("serve", "port"): Range(ge=1, le=65535),
     ("content", "link_check_days"): AT_LEAST_ONE,
     ("content", "max_articles_per_column"): AT_LEAST_ONE,
+    ("distributed", "heartbeat_seconds"): Range(ge=2),
+    ("distributed", "columns_per_worker"): AT_LEAST_ONE,
+    ("distributed", "max_attempts"): AT_LEAST_ONE,
+    ("distributed", "worker_wait"): POSITIVE,
 }
 MIN_SCHEDULE_INTERVAL = 60.0  # seconds: an `every N` schedule more often than this would hammer the sites
 
@@ -281,6 +285,19 @@ class ServeSettings:
 
 
 @dataclass(frozen=True)
+class DistributedSettings:
+    """`monitor crawl --distributed` and `monitor worker` (docs/distributed.md): the columns handed out through
+    Redis, every worker writing to the one PostgreSQL database."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    key_prefix: str = "monitor"  # every Redis key of this monitor starts with it (several monitors, one Redis)
+    heartbeat_seconds: float = 15.0  # a worker silent this long is dead: its columns are handed out again
+    columns_per_worker: int = 16  # columns a worker holds at once (read in parallel, re-read if it dies)
+    max_attempts: int = 3  # a column handed out this many times without being read is recorded as failed
+    worker_wait: float = 600.0  # seconds without any worker before the coordinator gives up the columns left
+
+
+@dataclass(frozen=True)
 class Settings:
     path: str
     monitor: MonitorSettings = field(default_factory=MonitorSettings)
@@ -297,6 +314,7 @@ class Settings:
     probes: ProbeSettings = field(default_factory=ProbeSettings)
     content: ContentSettings = field(default_factory=ContentSettings)
     serve: ServeSettings = field(default_factory=ServeSettings)
+    distributed: DistributedSettings = field(default_factory=DistributedSettings)
 
     def unit(self, name: str) -> UnitSettings | None:
         return next((u for u in self.units if u.name == name), None)

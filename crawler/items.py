@@ -50,6 +50,7 @@ class ColumnDoneItem:
     # The column's total as its page states it (recordCount, 共N条, jpage totalRecord), if it states one:
     # the pipeline compares it with the posts stored for the column (a short read is partial, never complete).
     stated_total: int | None = None
+    run_id: int | None = None  # the run the outcome belongs to; None: the crawl's own (MONITOR_RUN_ID)
 
 
 @dataclass
@@ -57,3 +58,4 @@ class PageContentItem:
     """A page read for the content checks (an article or a site's home page), stored whole in one transaction."""
 
     record: PageRecord
+    run_id: int | None = None  # as ColumnDoneItem.run_id (a distributed worker serves run after run)

@@ -109,14 +109,14 @@ class StoragePipeline:
                 self.dates.clear()
         elif isinstance(item, PageContentItem):
             with self.sessions.begin() as session:
-                queries.store_page(session, self.run_id, item.record)
+                queries.store_page(session, self._run(item), item.record)
         elif isinstance(item, ColumnDoneItem):
-            new = self.new_posts.get(item.column_id, 0)
+            new = self.new_posts.pop(item.column_id, 0)  # a column settles once a run; a worker reads it again
             with self.sessions.begin() as session:
                 settle_post_dates(session, self.dates, "article")
                 listed = queries.listed_count(session, item.column_id)
                 item = settle_completeness(item, listed)
-                queries.record_fetch(session, self.run_id, item.column_id, status=item.status, reason=item.reason,
+                queries.record_fetch(session, self._run(item), item.column_id, status=item.status, reason=item.reason,
                                      http_status=item.http_status, pages=item.pages, requests=item.requests,
                                      entries=item.entries, new_posts=new, stated_total=item.stated_total,
                                      listed=listed if item.status != "error" else None)
@@ -126,6 +126,10 @@ class StoragePipeline:
             if self.crawler is not None:
                 self.crawler.signals.send_catch_log(signal=column_settled, item=item, new_posts=new)
         return item
+
+    def _run(self, item: ColumnDoneItem | PageContentItem) -> int:
+        """The item's run: its own (a distributed worker, crawler.distributed), else the crawl's."""
+        return item.run_id if item.run_id is not None else self.run_id
 
 
 def settle_completeness(item: ColumnDoneItem, listed: int) -> ColumnDoneItem:

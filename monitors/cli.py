@@ -269,13 +269,15 @@ def init(ctx: click.Context) -> None:
 @main.command()
 @click.option("--unit", "units", multiple=True, help="只抓取该单位的栏目（可重复）")
 @click.option("--full", is_flag=True, help="完整抓取所有分页（默认增量：遇到已存储的信息即停止翻页）")
+@click.option("--distributed", is_flag=True,
+              help="分布式抓取：栏目经 Redis 分给各服务器上的 monitor worker，本进程等待全部完成")
 @click.pass_context
-def crawl(ctx: click.Context, units: tuple[str, ...], full: bool) -> None:
+def crawl(ctx: click.Context, units: tuple[str, ...], full: bool, distributed: bool) -> None:
     """抓取门户网站各栏目（默认增量）。"""
     app = _app(ctx)
     with _AppErrors():
         app.require_units(units)
-    outcome = _crawl(app, units, full)
+    outcome = _crawl(app, units, full, distributed=distributed)
     from crawler.run import incomplete_line
 
     if line := incomplete_line(outcome.columns):  # a partial or failed column is not a successful crawl
@@ -284,7 +286,7 @@ def crawl(ctx: click.Context, units: tuple[str, ...], full: bool) -> None:
     sys.exit(0)
 
 
-def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> CrawlOutcome:
+def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool, *, distributed: bool = False) -> CrawlOutcome:
     from crawler.run import problem_lines
 
     bar = ProgressBar()
@@ -298,15 +300,49 @@ def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool) -> Craw
             click.echo(line, err=True)
 
     app.prepare_to_write()  # an unavailable or read-only database is the one line, before any progress
-    click.echo(f"开始抓取{'（完整）' if full else '（增量）'}……", err=True)
+    click.echo(f"开始{'分布式' if distributed else ''}抓取{'（完整）' if full else '（增量）'}……", err=True)
     with _AppErrors():
-        outcome = app.crawl(units, full, progress=bar, after_columns=columns_done)
+        if distributed:
+            outcome = _crawl_distributed(app, units, full, bar, columns_done)
+        else:
+            outcome = app.crawl(units, full, progress=bar, after_columns=columns_done)
     bar.close()
     result = outcome.accounts
     if result.accounts:
         click.echo(f"政务新媒体：{result.accounts} 个账号，{result.readable} 个读取成功，"
                    f"{len(result.unreadable)} 个无法读取，新增 {result.new_posts} 条。", err=True)
     return outcome
+
+
+def _crawl_distributed(app: Monitor, units: Sequence[str], full: bool, bar: ProgressBar,
+                       columns_done: Callable[[CrawlSummary], None]) -> CrawlOutcome:
+    """`crawl --distributed`: the columns through the workers (crawler.distributed), then the accounts here."""
+    from crawler.distributed import DistributedError, crawl_distributed
+
+    names = app.unit_names(units)
+    app.prepare()
+    try:
+        summary = crawl_distributed(app.settings, list(names) or None, full, say=bar)
+    except DistributedError as exc:
+        raise UserError(str(exc)) from None
+    columns_done(summary)
+    return CrawlOutcome(summary, app.read_accounts(names, progress=bar))
+
+
+@main.command()
+@click.option("--id", "worker_id", default=None, help="工作进程名（默认 主机名-进程号），各进程须不同")
+@click.option("--exit-when-idle", is_flag=True, help="没有进行中的分布式抓取时退出（测试、基准用；默认一直等待）")
+@click.pass_context
+def worker(ctx: click.Context, worker_id: str | None, exit_when_idle: bool) -> None:
+    """分布式抓取的工作进程：从 Redis 领取栏目抓取，写入共用的 PostgreSQL；Ctrl-C 或 SIGTERM 停止。"""
+    from crawler.distributed import DistributedError, run_worker
+
+    settings = _settings(ctx)
+    try:
+        result = run_worker(settings, worker_id, exit_when_idle=exit_when_idle, say=_echo_err)
+    except DistributedError as exc:
+        raise UserError(str(exc)) from None
+    click.echo(f"工作进程 {result.worker} 已停止：读完 {result.columns} 个栏目。", err=True)
 
 
 @main.command()

@@ -1,0 +1,184 @@
+"""The distributed mode (crawler.distributed) end to end: `monitor crawl --distributed` and `monitor worker`
+subprocesses on the local Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432), against the fixture portal
+on loopback. Each test has its own PostgreSQL database and its own Redis key prefix, both removed after it."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select, text
+
+from config import load_settings
+from crawler.distributed import Keys, Seed
+from crawler.run import run_crawl
+from fixtures.portal import portal_columns, portal_posts
+from storage.db import get_engine, get_sessionmaker, migrate
+from storage.models import Column, ColumnFetch, ColumnPost, Post
+from tests.conftest import POSTGRES_URL
+from tests.helpers import truth, wait_until, write_test_settings
+
+redis = pytest.importorskip("redis")
+pytestmark = pytest.mark.slow  # worker processes crawl the fixture portal end to end
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_database() -> str:
+    name = f"monitor_dist_{uuid.uuid4().hex[:10]}"
+    engine = get_engine(POSTGRES_URL)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    migrate(url)
+    return url
+
+
+def drop_database(url: str) -> None:
+    get_engine(url).dispose()
+    engine = get_engine(POSTGRES_URL)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
+    engine.dispose()
+
+
+@pytest.fixture
+def databases() -> Iterator[list[str]]:
+    """Fresh migrated PostgreSQL databases, as many as the test asks for (`new()`), dropped afterwards."""
+    if os.environ.get("MONITOR_SKIP_POSTGRES") == "1":
+        pytest.skip("MONITOR_SKIP_POSTGRES=1")
+    made: list[str] = []
+    yield made
+    for url in made:
+        drop_database(url)
+
+
+@pytest.fixture
+def prefix() -> Iterator[str]:
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    client = redis.Redis(host="127.0.0.1", port=6379, decode_responses=True)
+    yield name
+    for key in client.scan_iter(f"{name}:*"):
+        client.delete(key)
+
+
+def settings_file(path: Path, base_url: str, columns: list, url: str, prefix: str, **distributed: object) -> Path:
+    extra = "\n[distributed]\n" + f'key_prefix = "{prefix}"\n' + "".join(f"{k} = {v}\n" for k, v in distributed.items())
+    return write_test_settings(path, base_url, columns, url, extra=extra)
+
+
+def monitor(config: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("MONITOR_DATABASE_URL", None)
+    return subprocess.Popen([sys.executable, "-m", "monitors.cli", "--config", str(config), *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT)
+
+
+def finish(process: subprocess.Popen, timeout: float = 60) -> tuple[int, str]:
+    _, err = process.communicate(timeout=timeout)
+    return process.returncode, err
+
+
+def posts(url: str) -> set[tuple]:
+    with get_sessionmaker(url)() as s:
+        return {(p.url, p.title, p.published_at, p.date_source) for p in s.scalars(select(Post))}
+
+
+def outcomes(url: str, run_id: int | None = None) -> dict[str, tuple]:
+    """Each column's outcome in the run (default the newest), by the column's URL."""
+    with get_sessionmaker(url)() as s:
+        run_id = run_id or s.scalar(select(func.max(ColumnFetch.run_id)))
+        rows = s.execute(select(Column.url, ColumnFetch).join(Column, Column.id == ColumnFetch.column_id)
+                         .where(ColumnFetch.run_id == run_id)).all()
+        return {u: (f.status, f.reason, f.pages, f.requests, f.entries, f.new_posts, f.listed) for u, f in rows}
+
+
+def no_duplicates(url: str) -> None:
+    with get_sessionmaker(url)() as s:
+        assert s.scalar(select(func.count()).select_from(Post)) == \
+            s.scalar(select(func.count(func.distinct(Post.url))))
+        links = s.execute(select(ColumnPost.column_id, ColumnPost.post_id)).all()
+        assert len(links) == len(set(links))
+
+
+def test_one_worker_reads_what_a_local_crawl_reads_and_a_column_seeded_twice_once(
+        portal, tmp_path: Path, databases: list[str], prefix: str) -> None:
+    seen: dict[str, list] = {}
+    for c in portal_columns():  # two columns of each page style
+        if len(seen.setdefault(c.style, [])) < 2:
+            seen[c.style].append(c)
+    columns = [c for cs in seen.values() for c in cs]
+    local_db, shared_db = make_database(), make_database()
+    databases += [local_db, shared_db]
+    local = load_settings(settings_file(tmp_path / "local.toml", portal.base_url, columns, local_db, prefix))
+    assert not run_crawl(local, full=True).failed
+
+    config = settings_file(tmp_path / "shared.toml", portal.base_url, columns, shared_db, prefix)
+    client = redis.Redis(host="127.0.0.1", port=6379, decode_responses=True)
+    keys = Keys(prefix)
+    coordinator = monitor(config, "crawl", "--distributed", "--full")
+    wait_until(lambda: client.llen(keys.seeds) == len(columns), 30, "the seeds",
+               give_up=lambda: coordinator.poll() is not None)
+    first = Seed.loads(client.lindex(keys.seeds, -1))
+    client.lpush(keys.seeds, first.dumps())  # the same seed again (same run, column, attempt): read once
+    worker = monitor(config, "worker", "--id", "solo", "--exit-when-idle")
+    code, err = finish(coordinator)
+    assert code == 0, err[-2000:]
+    assert f"抓取完成：{len(columns)} 个栏目，{len(columns)} 个完整读取" in err
+    wcode, werr = finish(worker)
+    assert wcode == 0 and f"读完 {len(columns)} 个栏目" in werr, werr[-2000:]
+
+    assert posts(shared_db) == posts(local_db)
+    assert outcomes(shared_db) == outcomes(local_db)
+    no_duplicates(shared_db)
+    assert not list(client.scan_iter(f"{prefix}:run:*")) and not client.exists(keys.coordinator)
+
+
+def test_three_workers_one_killed_mid_crawl_every_post_once_every_column_read(
+        portal, tmp_path: Path, databases: list[str], prefix: str) -> None:
+    columns = portal_columns()
+    url = make_database()
+    databases.append(url)
+    config = settings_file(tmp_path / "s.toml", portal.base_url, columns, url, prefix,
+                           heartbeat_seconds=2, columns_per_worker=4)
+    client = redis.Redis(host="127.0.0.1", port=6379, decode_responses=True)
+    keys = Keys(prefix)
+    coordinator = monitor(config, "crawl", "--distributed", "--full")
+    workers = {name: monitor(config, "worker", "--id", name, "--exit-when-idle") for name in ("w1", "w2", "w3")}
+    sessions = get_sessionmaker(url)
+
+    def settled() -> int:
+        with sessions() as s:
+            return s.scalar(select(func.count()).select_from(ColumnFetch).where(ColumnFetch.status != "running")) or 0
+
+    # Mid-crawl: a fifth of the columns stored, the victim holding columns it has not finished.
+    wait_until(lambda: settled() >= len(columns) // 5 and client.llen(keys.held("w2")) > 0, 60,
+               "a fifth of the columns", give_up=lambda: coordinator.poll() is not None, interval=0.02)
+    held = [Seed.loads(raw).target.column_id for raw in client.lrange(keys.held("w2"), 0, -1)]
+    workers["w2"].send_signal(signal.SIGKILL)
+    killed_at = settled()
+    assert killed_at < len(columns) - len(held)
+
+    code, err = finish(coordinator, timeout=90)
+    assert code == 0, err[-3000:]
+    assert f"抓取完成：{len(columns)} 个栏目，{len(columns)} 个完整读取" in err, err[-3000:]
+    assert "工作进程 w2 已停止" in err and "完整重读（第 2 次）" in err
+    _, victim = finish(workers["w2"])
+    assert "[运行 " in victim  # it had stored some columns before it was killed
+    for name in ("w1", "w3"):
+        wcode, werr = finish(workers[name])
+        assert wcode == 0, werr[-2000:]
+
+    with sessions() as s:
+        fetches = list(s.scalars(select(ColumnFetch)))
+    assert len(fetches) == len(columns) and {f.status for f in fetches} == {"ok"}
+    got = {u for u, *_ in posts(url)}
+    assert got == set(truth(portal_posts(), portal.base_url, {c.path for c in columns}))
+    no_duplicates(url)
+    assert held and not client.exists(keys.held("w2"), keys.requests("w2"))
