@@ -176,7 +176,8 @@ def _stored(db: Path) -> dict[str, set[str]]:
 
 
 def _two_item_pages(spec: ProvinceSpec) -> list[str]:
-    """Column pages listing exactly two posts (see test_a_list_page_of_two_posts_reads_both)."""
+    """Column pages listing exactly two posts (see test_a_list_page_of_two_posts_reads_both: only columns named
+    专题… fail, but any such page is excluded from the exact e2e comparison)."""
     out = []
     for col in Province(spec).columns:
         per = PER_PAGE[col.style]
@@ -213,12 +214,13 @@ def test_crawl_stores_exactly_the_ground_truth_then_the_new_posts(province: Prov
         province.set_generation(0)
 
 
-@pytest.mark.xfail(strict=True, reason="crawler.extract reads a list of exactly two items as one entry, dated "
-                                       "with the other item's date (issue 13 finding, fixture province)")
+@pytest.mark.xfail(strict=True, reason="crawler.extract: a list right after the column's own short heading "
+                                       "containing 专题 (专题活动) gets the side-box penalty (_FURNITURE_HEADINGS); with "
+                                       "two rows another group wins: one entry, one post's URL with the other's date")
 def test_a_list_page_of_two_posts_reads_both() -> None:
     spec = ProvinceSpec(sites=10, columns_per_site=50)
-    col = province_plan.province_sites(spec)[6].columns[44]   # plain-table, 62 posts: page 5 lists two
-    assert col.style == "plain-table" and col.base_posts == 62
+    col = province_plan.province_sites(spec)[6].columns[44]   # plain-table 专题活动, 62 posts: page 5 lists two
+    assert (col.style, col.name, col.base_posts) == ("plain-table", "专题活动", 62)
     key = col.path + "index.html?page=5"
     html = render.column_pages(spec, 6, 44, 0)[key].body.decode()
     entries = read_list(html, "http://127.0.0.8:80" + key).entries
