@@ -178,8 +178,19 @@ class Monitor:
         """Sessions on a database at the newest schema, holding the settings' units (prepared on first use)."""
         with self._prepare_lock:
             if self._prepared is None:
-                self._prepared = prepare(self.settings)
+                self._prepared = self._prepare()
             return self._prepared
+
+    def _prepare(self) -> sessionmaker[Session]:
+        """`storage.db.prepare`, skipped (with its Alembic import and ORM sync) when it would change nothing: the
+        schema at the newest revision and these settings already loaded (`already_prepared`)."""
+        from storage.queries.prepared import already_prepared
+
+        sessions = get_sessionmaker(self.url)
+        with sessions() as session:
+            if already_prepared(session, self.settings):
+                return sessions
+        return prepare(self.settings)
 
     def prepare(self) -> sessionmaker[Session]:
         """Create or upgrade the database and load the settings into it (`monitor init`)."""
@@ -195,13 +206,25 @@ class Monitor:
     def read_sessions(self, table: str | None = None) -> sessionmaker[Session]:
         """Sessions on the database as it is, for a use case that must not write: NotReady if it is missing
         or lacks `table`."""
-        if not schema_ready(self.url):
+        if not self._schema_ready():
             if read_only(self.url):
                 require_schema(self.url)  # one line, exit 4: it cannot be upgraded from here
             raise NotReady("数据库尚未初始化，请先运行 monitor init 或 monitor crawl")
         if table is not None and not inspect(get_engine(self.url)).has_table(table):
             raise NotReady("数据库需要升级（缺少提醒记录表），请先运行 monitor init")
         return get_sessionmaker(self.url)
+
+    def _schema_ready(self) -> bool:
+        """`schema_ready`, known without Alembic when this process prepared the database or it is at the newest
+        revision (`storage.queries.prepared.at_head`)."""
+        if self._prepared is not None:
+            return True
+        from storage.queries.prepared import at_head
+
+        with get_sessionmaker(self.url)() as session:
+            if at_head(session):
+                return True
+        return schema_ready(self.url)
 
     def unit_names(self, units: Sequence[str]) -> list[str]:
         """The settings units `units` name (a name, an alias, 仓山区审计局 for 审计局: monitors.unit_names);

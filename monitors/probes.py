@@ -22,18 +22,18 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time as dtime, timedelta
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session
-
 from config import Settings
-from crawler.readers.exceptions import ReadError, TooLarge, Unreachable
-from crawler.readers.http import DEFAULT_MAX_BYTES, HttpClient
 from monitors.rules import Finding, evaluate_site
 from storage import queries
-from storage.db import get_sessionmaker, migrate
-from storage.models import utcnow
+
+if TYPE_CHECKING:  # the evaluation reads only `site_findings`: the HTTP client (httpx) loads with a probe
+    from sqlalchemy.orm import Session
+
+    from crawler.readers.http import HttpClient
 
 log = logging.getLogger("monitors.probes")
 
@@ -51,6 +51,8 @@ class ProbeResult:
 
 def _attempt(client: HttpClient, url: str, timeout: float, user_agent: str) -> tuple[int | None, str | None]:
     """One GET: (HTTP status, error or None). Raises nothing."""
+    from crawler.readers.exceptions import ReadError, TooLarge, Unreachable
+
     started = time.monotonic()
     timed_out = f"超过 {timeout:g} 秒未能打开"
     try:
@@ -75,8 +77,13 @@ def _attempt(client: HttpClient, url: str, timeout: float, user_agent: str) -> t
 
 def probe_url(url: str, *, timeout: float = 15.0, retries: int = 1, retry_delay: float = 5.0,
               user_agent: str = "Mozilla/5.0", stop: threading.Event | None = None,
-              max_bytes: int = DEFAULT_MAX_BYTES) -> ProbeResult:
-    """Open `url` within `timeout` seconds; on failure wait `retry_delay` and try again, `retries` times."""
+              max_bytes: int | None = None) -> ProbeResult:
+    """Open `url` within `timeout` seconds; on failure wait `retry_delay` and try again, `retries` times.
+    `max_bytes`: at most this much of the body is read (default `crawler.readers.http.DEFAULT_MAX_BYTES`)."""
+    from crawler.readers.http import DEFAULT_MAX_BYTES, HttpClient
+
+    if max_bytes is None:
+        max_bytes = DEFAULT_MAX_BYTES
     client = HttpClient(timeout=timeout, max_workers=1, max_bytes=max_bytes)
     try:
         return _probe(client, url, timeout, retries, retry_delay, user_agent, stop)
@@ -124,6 +131,9 @@ class ProbesSummary:
 def run_probes(settings: Settings, stop: threading.Event | None = None, *, prepared: bool = False) -> ProbesSummary:
     """Probe every target once (concurrently) and store each result as it comes. `prepared`: the caller has
     already brought the database to the newest schema."""
+    from storage.db import get_sessionmaker, migrate
+    from storage.models import utcnow
+
     url = settings.monitor.database_url
     if not prepared:
         migrate(url)

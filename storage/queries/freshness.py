@@ -27,8 +27,12 @@ def last_crawl(session: Session) -> CrawlRunRow | None:
 
 def column_read_times(session: Session, unit: str | None = None) -> dict[str, datetime | None]:
     """Each active column's URL -> when its newest finished read ended (None: never read); of `unit` only."""
-    newest = (select(ColumnFetch.column_id, func.max(ColumnFetch.finished_at).label("at"))
-              .where(ColumnFetch.status != FetchStatus.RUNNING).group_by(ColumnFetch.column_id).subquery())
+    newest_query = (select(ColumnFetch.column_id, func.max(ColumnFetch.finished_at).label("at"))
+                    .where(ColumnFetch.status != FetchStatus.RUNNING).group_by(ColumnFetch.column_id))
+    if unit is not None:  # the unit's columns' fetches only, not the province's whole history
+        newest_query = newest_query.where(ColumnFetch.column_id.in_(select(Column.id).join(Unit)
+                                                                    .where(Unit.name == unit)))
+    newest = newest_query.subquery()
     query = (select(Column.url, newest.c.at).join(Unit).outerjoin(newest, newest.c.column_id == Column.id)
              .where(Column.active))
     if unit is not None:
