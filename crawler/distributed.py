@@ -159,7 +159,7 @@ def crawl_distributed(settings: Settings, units: Sequence[str] | None = None, fu
     client = connect(settings)
     keys = Keys(settings.distributed.key_prefix)
     ttl = settings.distributed.heartbeat_seconds
-    if not client.set(keys.coordinator, "starting", nx=True, ex=max(int(ttl), 2)):
+    if not client.set(keys.coordinator, "starting", nx=True, px=int(ttl * 1000)):
         raise DistributedError(f"另一个分布式抓取正在进行（Redis 键 {keys.coordinator}）：请等它结束后再运行")
     url = settings.monitor.database_url
     sessions = get_sessionmaker(url)
@@ -167,7 +167,7 @@ def crawl_distributed(settings: Settings, units: Sequence[str] | None = None, fu
     run_id = 0
     try:
         run_id, lock, _ = begin_run(sessions, url, full)
-        client.set(keys.coordinator, str(run_id), ex=max(int(ttl), 2))
+        client.set(keys.coordinator, str(run_id), px=int(ttl * 1000))
         with sessions.begin() as session:
             targets = queries.crawl_targets(session, units)
             queries.mark_running(session, run_id, [t.column_id for t in targets])
@@ -224,7 +224,7 @@ class Coordinator:
         idle_since: float | None = None
         last_call = 0.0
         while True:
-            self.client.set(self.keys.coordinator, str(self.run_id), ex=max(int(ttl), 2))
+            self.client.set(self.keys.coordinator, str(self.run_id), px=int(ttl * 1000))
             self.progress()
             if len(self.settled) >= len(self.targets):
                 return
@@ -405,6 +405,7 @@ class WorkerSpider(ColumnSpider):
         self.started = time.monotonic()
         self.coordinator_seen = False
         self.beat_at = 0.0
+        self.complained_at = 0.0
         self.settled_count = 0
         self.loop: Any = None
 
@@ -434,7 +435,7 @@ class WorkerSpider(ColumnSpider):
     def beat(self) -> None:
         ttl = self.monitor.distributed.heartbeat_seconds
         pipe = self.client.pipeline(transaction=False)
-        pipe.set(self.keys.alive(self.worker), str(time.time()), ex=max(int(ttl), 2))
+        pipe.set(self.keys.alive(self.worker), str(time.time()), px=int(ttl * 1000))
         pipe.sadd(self.keys.workers, self.worker)
         pipe.execute()
         self.beat_at = time.monotonic()
@@ -446,7 +447,9 @@ class WorkerSpider(ColumnSpider):
                 self.beat()
             self.take()
         except Exception as exc:  # noqa: BLE001 - Redis gone for a moment: the next tick tries again
-            print(f"工作进程 {self.worker}：Redis 暂时不可用（{exc}）", file=sys.stderr, flush=True)
+            if time.monotonic() - self.complained_at >= 10:  # one line every 10 s, not five a second
+                self.complained_at = time.monotonic()
+                print(f"工作进程 {self.worker}：Redis 暂时不可用（{exc}），稍后重试", file=sys.stderr, flush=True)
 
     def take(self) -> None:
         engine = getattr(self.crawler, "engine", None)

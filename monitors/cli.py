@@ -325,6 +325,10 @@ def _crawl_distributed(app: Monitor, units: Sequence[str], full: bool, bar: Prog
         summary = crawl_distributed(app.settings, list(names) or None, full, say=bar)
     except DistributedError as exc:
         raise UserError(str(exc)) from None
+    except KeyboardInterrupt:
+        bar.close()
+        click.echo("已中断：已保存的内容保留；本次抓取下次记为中断，未读完的栏目下次完整重读", err=True)
+        sys.exit(130)
     columns_done(summary)
     return CrawlOutcome(summary, app.read_accounts(names, progress=bar))
 

@@ -1,6 +1,6 @@
 """The distributed mode (crawler.distributed) end to end: `monitor crawl --distributed` and `monitor worker`
 subprocesses on the local Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432), against the fixture portal
-on loopback. Each test has its own PostgreSQL database and its own Redis key prefix, both removed after it."""
+on loopback (the fixture portal; the synthetic province for the kill test). Each test has its own PostgreSQL database and its own Redis key prefix, both removed after it."""
 from __future__ import annotations
 
 import os
@@ -17,11 +17,11 @@ from sqlalchemy import func, select, text
 from config import load_settings
 from crawler.distributed import Keys, Seed
 from crawler.run import run_crawl
-from fixtures.portal import portal_columns, portal_posts
+from fixtures.portal import portal_columns
 from storage.db import get_engine, get_sessionmaker, migrate
 from storage.models import Column, ColumnFetch, ColumnPost, Post
 from tests.conftest import POSTGRES_URL
-from tests.helpers import truth, wait_until, write_test_settings
+from tests.helpers import wait_until, write_test_settings
 
 redis = pytest.importorskip("redis")
 pytestmark = pytest.mark.slow  # worker processes crawl the fixture portal end to end
@@ -141,44 +141,77 @@ def test_one_worker_reads_what_a_local_crawl_reads_and_a_column_seeded_twice_onc
 
 
 def test_three_workers_one_killed_mid_crawl_every_post_once_every_column_read(
-        portal, tmp_path: Path, databases: list[str], prefix: str) -> None:
-    columns = portal_columns()
+        tmp_path: Path, databases: list[str], prefix: str) -> None:
+    """The synthetic province (fixtures.province: 4 sites × 30 columns in every pagination style, each site its
+    own loopback address) read by 3 workers, one killed with SIGKILL while it holds columns it has not finished."""
+    from fixtures.province import ProvinceServer, ProvinceSpec
+
     url = make_database()
     databases.append(url)
-    config = settings_file(tmp_path / "s.toml", portal.base_url, columns, url, prefix,
-                           heartbeat_seconds=2, columns_per_worker=4)
     client = redis.Redis(host="127.0.0.1", port=6379, decode_responses=True)
     keys = Keys(prefix)
-    coordinator = monitor(config, "crawl", "--distributed", "--full")
-    workers = {name: monitor(config, "worker", "--id", name, "--exit-when-idle") for name in ("w1", "w2", "w3")}
-    sessions = get_sessionmaker(url)
+    with ProvinceServer(ProvinceSpec(sites=4, columns_per_site=30, mix="cycle"), generation=0) as province:
+        config = province.write_settings(tmp_path / "s.toml", url, crawl={"concurrent_requests": 16})
+        with config.open("a", encoding="utf-8") as out:
+            out.write(f'\n[distributed]\nkey_prefix = "{prefix}"\nheartbeat_seconds = 2\ncolumns_per_worker = 4\n')
+        expected = province.expected_urls()
+        coordinator = monitor(config, "crawl", "--distributed", "--full")
+        workers = {name: monitor(config, "worker", "--id", name, "--exit-when-idle") for name in ("w1", "w2", "w3")}
+        sessions = get_sessionmaker(url)
 
-    def settled() -> int:
-        with sessions() as s:
-            return s.scalar(select(func.count()).select_from(ColumnFetch).where(ColumnFetch.status != "running")) or 0
+        def settled() -> int:
+            with sessions() as s:
+                return s.scalar(select(func.count()).select_from(ColumnFetch)
+                                .where(ColumnFetch.status != "running")) or 0
 
-    # Mid-crawl: a fifth of the columns stored, the victim holding columns it has not finished.
-    wait_until(lambda: settled() >= len(columns) // 5 and client.llen(keys.held("w2")) > 0, 60,
-               "a fifth of the columns", give_up=lambda: coordinator.poll() is not None, interval=0.02)
-    held = [Seed.loads(raw).target.column_id for raw in client.lrange(keys.held("w2"), 0, -1)]
-    workers["w2"].send_signal(signal.SIGKILL)
-    killed_at = settled()
-    assert killed_at < len(columns) - len(held)
+        # Mid-crawl: a fifth of the columns stored, the victim holding columns it has not finished.
+        wait_until(lambda: settled() >= len(expected) // 5 and client.llen(keys.held("w2")) > 0, 60,
+                   "a fifth of the columns", give_up=lambda: coordinator.poll() is not None, interval=0.02)
+        held = [Seed.loads(raw).target.column_id for raw in client.lrange(keys.held("w2"), 0, -1)]
+        workers["w2"].send_signal(signal.SIGKILL)
+        assert settled() < len(expected) - len(held)
 
-    code, err = finish(coordinator, timeout=90)
-    assert code == 0, err[-3000:]
-    assert f"抓取完成：{len(columns)} 个栏目，{len(columns)} 个完整读取" in err, err[-3000:]
-    assert "工作进程 w2 已停止" in err and "完整重读（第 2 次）" in err
-    _, victim = finish(workers["w2"])
-    assert "[运行 " in victim  # it had stored some columns before it was killed
-    for name in ("w1", "w3"):
-        wcode, werr = finish(workers[name])
-        assert wcode == 0, werr[-2000:]
+        code, err = finish(coordinator, timeout=90)
+        assert code == 0, err[-3000:]
+        assert f"抓取完成：{len(expected)} 个栏目，{len(expected)} 个完整读取" in err, err[-3000:]
+        assert "工作进程 w2 已停止" in err and "完整重读（第 2 次）" in err
+        _, victim = finish(workers["w2"])
+        assert "[运行 " in victim  # it had stored some columns before it was killed
+        for name in ("w1", "w3"):
+            wcode, werr = finish(workers[name])
+            assert wcode == 0, werr[-2000:]
 
     with sessions() as s:
         fetches = list(s.scalars(select(ColumnFetch)))
-    assert len(fetches) == len(columns) and {f.status for f in fetches} == {"ok"}
-    got = {u for u, *_ in posts(url)}
-    assert got == set(truth(portal_posts(), portal.base_url, {c.path for c in columns}))
+        stored: dict[str, set[str]] = {}
+        for column_url, post_url in s.execute(select(Column.url, Post.url).join(ColumnPost, ColumnPost.column_id == Column.id)
+                                              .join(Post, Post.id == ColumnPost.post_id)):
+            stored.setdefault(column_url, set()).add(post_url)
+    assert len(fetches) == len(expected) and {f.status for f in fetches} == {"ok"}
+    assert {u: frozenset(v) for u, v in stored.items()} == {u: v for u, v in expected.items() if v}
     no_duplicates(url)
     assert held and not client.exists(keys.held("w2"), keys.requests("w2"))
+
+
+def test_no_worker_no_lost_column_a_worker_stops_on_sigterm_and_sqlite_is_refused(
+        portal, tmp_path: Path, databases: list[str], prefix: str) -> None:
+    columns = portal_columns()[:3]
+    url = make_database()
+    databases.append(url)
+    config = settings_file(tmp_path / "s.toml", portal.base_url, columns, url, prefix, worker_wait=1)
+    code, err = finish(monitor(config, "crawl", "--distributed"))
+    assert code == 1 and "等待工作进程：请在各服务器上运行 monitor worker" in err and "有 3 个栏目失败" in err, err
+    assert {o[:2] for o in outcomes(url).values()} == {("error", "没有可用的工作进程（monitor worker），未读取")}
+
+    client = redis.Redis(host="127.0.0.1", port=6379, decode_responses=True)
+    worker = monitor(config, "worker", "--id", "stop-me")
+    wait_until(lambda: client.exists(Keys(prefix).alive("stop-me")), 30, "the heartbeat",
+               give_up=lambda: worker.poll() is not None)
+    worker.send_signal(signal.SIGTERM)
+    code, err = finish(worker, timeout=30)
+    assert code == 0 and "工作进程 stop-me 已停止" in err, err[-2000:]
+    assert not client.exists(Keys(prefix).alive("stop-me"))  # gone at once: its columns are handed out again
+
+    lite = settings_file(tmp_path / "lite.toml", portal.base_url, columns, f"sqlite:///{tmp_path / 'm.db'}", prefix)
+    code, err = finish(monitor(lite, "worker", "--exit-when-idle"))
+    assert code == 2 and "PostgreSQL" in err, err
