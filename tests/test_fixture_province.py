@@ -21,7 +21,7 @@ from fixtures.province import render
 from fixtures.province.plan import PER_PAGE, column_posts, host_of
 
 # every style (columns 1.. cycle through STYLES); seed 15: no list page of exactly two posts (see the xfail)
-SMALL = ProvinceSpec(sites=3, columns_per_site=8, mix="cycle", seed=15)
+SMALL = ProvinceSpec(sites=3, columns_per_site=8, mix="cycle", seed=15, pin_share=0.3)
 
 
 @pytest.fixture(scope="module")
@@ -193,6 +193,7 @@ def test_crawl_stores_exactly_the_ground_truth_then_the_new_posts(province: Prov
     from crawler.run import run_crawl
 
     assert _two_item_pages(SMALL) == []   # a crawler limitation the next test pins down
+    assert sum(1 for c in province.columns if province_plan.pinned_path(SMALL, c)) >= 2   # 置顶 on page 1
     db = tmp_path / "p.db"
     settings_path = province.write_settings(tmp_path / "settings.toml", f"sqlite:///{db}")
     settings = load_settings(settings_path)
@@ -227,3 +228,15 @@ def test_a_list_page_of_two_posts_reads_both() -> None:
     posts = column_posts(spec, col, 0)[-2:]
     assert [(urlsplit(e.url).path, e.date.date() if e.date else None) for e in entries] == \
         [(p.path, p.published.date()) for p in posts]
+
+
+def test_a_pinned_post_tops_page_one_out_of_date_order() -> None:
+    col = next(c for c in Province(SMALL).columns if province_plan.pinned_path(SMALL, c))
+    pin = province_plan.pinned_path(SMALL, col)
+    assert pin is not None
+    page = render.column_pages(SMALL, col.site, col.index, 0)[col.path + "index.html"].body.decode()
+    main = page[page.index('<div class="main">'):]
+    first = main.index('href="')
+    assert "[置顶]" in main and main[first:first + 200].split('"')[1].split("/")[-1] == pin.split("/")[-1]
+    posts = column_posts(SMALL, col, 0)
+    assert posts[-3].path == pin   # its third-oldest post, moved from its own place to the top
