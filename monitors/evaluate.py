@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -13,7 +14,6 @@ from sqlalchemy.orm import Session
 from config import Settings
 from config.model import ContentSettings
 from monitors.probes import site_findings
-from monitors.report.model import ColumnIssue, ContentIssue, NoticeText, QuarterReport, UnitRow
 from config.model import RuleSettings
 from monitors.rules import (
     RULES,
@@ -43,6 +43,9 @@ from monitors.content_rules import (
 from storage import queries
 from storage.queries import AccountFact, ColumnFact
 from storage.queries.facts import unit_month_counts
+
+if TYPE_CHECKING:  # the quarter report's model loads with the report (check never builds one)
+    from monitors.report.model import ColumnIssue, ContentIssue, QuarterReport
 
 
 YEARS = range(1990, 2101)  # dates and quarters a user may ask about (the CLI, the dashboard, the API)
@@ -345,6 +348,8 @@ def evaluate_unit(session: Session, settings: Settings, unit: str, as_of: date) 
 
 def column_issue(unit: str, column: ColumnFact, as_of: date, tz: ZoneInfo, settings: Settings,
                  note: str | None = None) -> ColumnIssue:
+    from monitors.report.model import ColumnIssue
+
     last = local_date(column.last_post, tz) if column.last_post else None
     return ColumnIssue(unit, column.name, column.url, column.category, last,
                        (as_of - last).days if last else None, settings.rules.stale_days(column.category), note)
@@ -357,6 +362,8 @@ def quarter_windows(quarter: str) -> list[tuple[str, date, date]]:
 
 def build_quarter_report(session: Session, settings: Settings, quarter: str,
                          as_of: date | None = None) -> QuarterReport:
+    from monitors.report.model import NoticeText, QuarterReport, UnitRow
+
     year, q = parse_quarter(quarter)
     as_of = as_of or default_report_date(quarter)
     windows = quarter_windows(quarter)
@@ -431,6 +438,8 @@ def build_quarter_report(session: Session, settings: Settings, quarter: str,
 
 
 def content_issues(evaluation: Evaluation, settings: Settings) -> list[ContentIssue]:
+    from monitors.report.model import ContentIssue
+
     """The content findings of every unit and site as rows: one per piece of evidence (link, word, page)."""
     owners = {s.url: s.unit for s in settings.sites}
     homes = {id(f) for f in evaluation.site_findings}  # the content findings of a site are its home page's

@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, distinct, exists, func, select
+from sqlalchemy.orm import Session, aliased
 
 from storage.models import WHOLE, Column, ColumnFetch, ColumnPost, FetchStatus, Post, Unit
 
@@ -52,17 +52,16 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
         .where(Post.published_at < before)
         .group_by(ColumnPost.column_id)
     )
-    ok_query = select(ColumnFetch.column_id).where(ColumnFetch.status.in_(WHOLE)).distinct()
     if unit is not None:  # aggregate only the unit's columns, not the whole province
         unit_columns = select(Column.id).join(Unit).where(Unit.name == unit)
         stats_query = stats_query.where(ColumnPost.column_id.in_(unit_columns))
-        ok_query = ok_query.where(ColumnFetch.column_id.in_(unit_columns))
-    stats, ok = stats_query.subquery(), ok_query.subquery()
+    stats = stats_query.subquery()
+    # ever read whole: a look-up by (column_id, id) per column (ix_column_fetches_column_newest), not the history
+    ok = exists().where(ColumnFetch.column_id == Column.id, ColumnFetch.status.in_(WHOLE))
     query = (
-        select(Column, Unit.name, stats.c.posts, stats.c.last, stats.c.first, ok.c.column_id)
+        select(Column, Unit.name, stats.c.posts, stats.c.last, stats.c.first, ok.label("fetched"))
         .join(Unit)
         .outerjoin(stats, stats.c.column_id == Column.id)
-        .outerjoin(ok, ok.c.column_id == Column.id)
         .where(Column.active)
         .order_by(Unit.id, Column.id)
     )
@@ -72,7 +71,7 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
     newest = _newest_fetches(session, [c.id for c, *_ in rows])
     return [
         ColumnFact(unit=u, name=c.name, url=c.url, category=c.category, quota=c.quota, posts=posts or 0,
-                   last_post=last, ever_fetched=fetched is not None,
+                   last_post=last, ever_fetched=bool(fetched),
                    last_error=_reason_if(newest.get(c.id), FetchStatus.ERROR),
                    partial=_reason_if(newest.get(c.id), FetchStatus.PARTIAL),
                    first_post=first, unreadable=_reason_if(newest.get(c.id), FetchStatus.UNREADABLE),
@@ -91,11 +90,13 @@ def _newest_fetches(session: Session, column_ids: list[int]) -> dict[int, tuple[
     """(status, reason, run id) of each column's newest finished fetch (a run still going is not an outcome)."""
     if not column_ids:
         return {}
-    newest = (select(ColumnFetch.column_id, func.max(ColumnFetch.id).label("id"))
-              .where(ColumnFetch.column_id.in_(column_ids), ColumnFetch.status != FetchStatus.RUNNING)
-              .group_by(ColumnFetch.column_id).subquery())
-    query = select(ColumnFetch.column_id, ColumnFetch.status, ColumnFetch.reason, ColumnFetch.run_id).join(
-        newest, newest.c.id == ColumnFetch.id)
+    # each column's newest by (column_id, id) (ix_column_fetches_column_newest): the cost follows the columns,
+    # not the fetch history (as crawl_targets)
+    older = aliased(ColumnFetch)
+    newest = (select(older.id).where(older.column_id == Column.id, older.status != FetchStatus.RUNNING)
+              .order_by(older.id.desc()).limit(1).scalar_subquery())
+    query = (select(ColumnFetch.column_id, ColumnFetch.status, ColumnFetch.reason, ColumnFetch.run_id)
+             .where(ColumnFetch.id.in_(select(newest).where(Column.id.in_(column_ids)))))
     return {cid: (status, reason, run) for cid, status, reason, run in session.execute(query)}
 
 

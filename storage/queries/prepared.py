@@ -54,9 +54,10 @@ def at_head(session: Session) -> bool:
     return current == heads
 
 
-def _rows(session: Session, *columns: Any) -> dict[Any, tuple]:
-    """key (the first column) -> the other columns, of every row."""
-    return {row[0]: tuple(row[1:]) for row in session.execute(select(*columns))}
+def _rows(session: Session, model: Any, *names: str) -> dict[Any, tuple]:
+    """The first column -> the others, of every row of the model's table (Core: no ORM entities)."""
+    table = model.__table__
+    return {row[0]: tuple(row[1:]) for row in session.connection().execute(select(*(table.c[n] for n in names)))}
 
 
 def already_prepared(session: Session, settings: Any) -> bool:  # config.Settings; storage imports nothing of ours
@@ -65,10 +66,10 @@ def already_prepared(session: Session, settings: Any) -> bool:  # config.Setting
     unit, column and account inactive."""
     if not at_head(session):
         return False
-    sites = _rows(session, Site.url, Site.name)
+    sites = _rows(session, Site, "url", "name")
     if any(sites.get(url) != (name,) for url, name in {s.url: s.name for s in settings.sites}.items()):
         return False
-    units = _rows(session, Unit.name, Unit.id, Unit.kind, Unit.emails, Unit.active)
+    units = _rows(session, Unit, "name", "id", "kind", "emails", "active")
     want_units = {u.name: (u.kind, ",".join(u.emails)) for u in settings.units}
     ids = {name: row[0] for name, row in units.items()}
     if not want_units.keys() <= units.keys() or any(
@@ -82,7 +83,7 @@ def already_prepared(session: Session, settings: Any) -> bool:  # config.Setting
         return False
     for model, want, fields in ((Column, want_columns, ("unit_id", "name", "category", "quota")),
                                 (Account, want_accounts, ("unit_id", "platform", "name"))):
-        stored = _rows(session, model.url, *(getattr(model, f) for f in fields), model.active)
+        stored = _rows(session, model, "url", *fields, "active")
         if not want.keys() <= stored.keys() or any(
                 row[:-1] != want[url] or not row[-1] if url in want else row[-1] for url, row in stored.items()):
             return False
