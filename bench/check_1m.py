@@ -1,21 +1,29 @@
 """`monitor check` on a province-sized database: ~1,000,000 posts, 40 units x 25 columns.
 
-    python bench/check_1m.py [--posts 1000000] [--units 40] [--columns 25] [--runs 100] [--keep DIR]
-                             [--database-url URL] [--unit 单位20] [--repeat 5]
+    python bench/check_1m.py [--posts 1000000] [--units 40] [--columns 25] [--runs 100] [--keep DIR] [--reuse]
+                             [--database-url URL] [--postgres-url URL] [--baseline-root DIR] [--unit 单位20]
+                             [--repeat 5]
 
 Builds the database (SQLite in a temp dir by default; `--database-url` for an EMPTY database you created
-for this, e.g. postgresql://postgres@127.0.0.1:5432/bench -- never the tests' `test` database), registers
-the units and columns through settings (`config.parse_settings` + `storage.queries.sync_settings`) so that
-`monitor check` finds them, then measures in one run:
+for this, e.g. postgresql://postgres@127.0.0.1:5432/bench -- never the tests' `test` database), and with
+`--postgres-url` the same data in a second, PostgreSQL database; registers the units and columns through
+settings (`config.parse_settings` + `storage.queries.sync_settings`) so that `monitor check` finds them, then
+measures in one run:
 
-  * `monitor --config X check --unit U --as-of 2020-10-10 --no-crawl --format json` as a subprocess,
-    wall clock, median of --repeat runs. Target: under 1 s.
-  * baselines: `python -c "import monitors.cli"` (interpreter + import start-up, median of --repeat runs)
-    and `evaluate_unit` alone in process (cold first call, then the median of warm calls), with the time of
-    each SQL statement it runs;
-  * the month counts of every unit and of one, the old way (one unit_posts_between per unit and month) against
-    one bucketed unit_month_counts, with both results compared; evaluate_all of every unit (the dashboard's cold
-    overview); crawl_targets and _newest_fetches of every column (history of fetches);
+  * in process, on each database: `evaluate_unit` (cold first call, then the median of warm calls) with the time
+    of each SQL statement it runs; the month counts of every unit and of one, the old way (one
+    unit_posts_between per unit and month) against one bucketed unit_month_counts, both results compared;
+    evaluate_all of every unit (the dashboard's cold overview); crawl_targets and _newest_fetches of every column;
+  * the commands as subprocesses, all in turns (`command:` lines, median of --repeat after one untimed round):
+    the anchor `python -c "import sqlalchemy, sqlite3"`; `monitor --config X check --unit U --as-of 2020-10-10
+    --no-crawl --format json` on each database; every unit's check (`all`: Monitor.evaluate_all and the
+    freshness, as a command would print them, after `import monitors.cli`); with `--baseline-root` the same
+    commands run from another checkout (before/after in the same turns). Each output is compared with the
+    in-process result. Bytecode is cached (PYTHONPYCACHEPREFIX under the work directory) as in an installed
+    product, for the anchor as for the product;
+  * `target` lines, issue 13 part 2: check --unit / anchor (≤ 1.2), the all-units check / anchor (≤ 1.2),
+    PostgreSQL / SQLite of both commands, of evaluate_all and of evaluate_unit (≤ 1.3); `floor:` lines: what
+    `import sqlalchemy.orm`, `import storage.models` and `import monitors.cli` alone cost against the anchor;
   * the query plan (EXPLAIN QUERY PLAN on SQLite, EXPLAIN on PostgreSQL) of every statement evaluate_unit
     runs: unit_month_counts, column_facts, account_facts, units, _newest_fetches.
 
@@ -33,7 +41,6 @@ import argparse
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -68,13 +75,11 @@ def lap(name):
 import monitors.cli; lap("import monitors.cli")
 from config import load_settings; settings = load_settings(sys.argv[1]); lap("load_settings")
 from datetime import date
-from monitors.evaluate import evaluate_unit
-from storage.db import get_sessionmaker, schema_ready; lap("import evaluate+storage")
-url = settings.monitor.database_url; schema_ready(url); lap("engine+schema_ready")
-with get_sessionmaker(url)() as session:
-    result = evaluate_unit(session, settings, sys.argv[2], date.fromisoformat(sys.argv[3]))
-lap("evaluate_unit (cold)")
-json.dumps(result.to_json(), ensure_ascii=False, indent=2); lap("to_json+dumps")
+from monitors.app import Monitor
+app = Monitor(settings); app.sessions; lap("engine+prepare")
+result = app.check(sys.argv[2], date.fromisoformat(sys.argv[3])); lap("evaluate_unit (cold)")
+freshness = app.freshness(result.unit); lap("freshness")
+json.dumps({**result.to_json(), "data": freshness.to_json()}, ensure_ascii=False, indent=2); lap("to_json+dumps")
 print(json.dumps(out))
 """
 
@@ -216,20 +221,6 @@ def build(db_url: str, settings_path: Path, n_posts: int, runs: int, account_pos
             "units": len(by_unit), "insert_s": insert_s, "fetch_s": fetch_s}
 
 
-def median_run(cmd: list[str], repeat: int) -> tuple[float, list[float], subprocess.CompletedProcess[str]]:
-    # this checkout's code first, also when the script runs from a scratch copy of the project
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    times = []
-    proc: subprocess.CompletedProcess[str] | None = None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
-        times.append(time.perf_counter() - t0)
-    median = statistics.median(times)  # StatisticsError when repeat < 1, as before
-    assert proc is not None  # repeat >= 1 here
-    return median, times, proc
-
-
 class StatementLog:
     """Collects (sql, params, seconds) of every statement run on an engine."""
 
@@ -346,71 +337,81 @@ def month_counts(sessions: Any, settings: Any, unit: str, day: date, repeat: int
               f"(median of {repeat})", flush=True)
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--posts", type=int, default=1_000_000)
-    ap.add_argument("--units", type=int, default=40)
-    ap.add_argument("--columns", type=int, default=25, help="columns per unit")
-    ap.add_argument("--runs", type=int, default=100, help="crawl runs of fetch history (runs x columns fetch rows)")
-    ap.add_argument("--accounts", type=int, default=3, choices=range(4), help="official accounts per unit")
-    ap.add_argument("--account-posts", type=int, default=120_000, help="account posts in all")
-    ap.add_argument("--unit", default=None, help="unit to check (default: the middle one)")
-    ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--database-url", default=None, help="an EMPTY database to use instead of a temp SQLite file")
-    ap.add_argument("--keep", type=Path, help="directory for settings (and SQLite file); kept afterwards")
-    ap.add_argument("--reuse", action="store_true", help="with --keep: reuse a database built by an earlier run")
-    args = ap.parse_args()
-    if args.database_url and args.database_url.rstrip("/").endswith("/test"):
-        raise SystemExit("refusing the tests' `test` database: create a dedicated one (e.g. `bench`)")
-
-    tmp_ctx = tempfile.TemporaryDirectory(prefix="bench-1m-")
-    work = args.keep or Path(tmp_ctx.name)
-    work.mkdir(parents=True, exist_ok=True)
-    db_url = args.database_url or f"sqlite:///{work / 'monitor.db'}"
-    settings_path = work / "settings.toml"
+def build_or_reuse(args: argparse.Namespace, db_url: str, settings_path: Path) -> None:
+    """The database at `db_url` built (or, with --reuse, migrated to this checkout's head), its settings written."""
     from config import parse_settings
 
     text = settings_toml(db_url, args.units, args.columns, args.accounts)
     parse_settings(text, str(settings_path))  # validate before writing
     settings_path.write_text(text, encoding="utf-8")
-    unit = args.unit or unit_name(args.units // 2)
-    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, database {db_url.split('://')[0]}")
-
+    kind = db_url.split("://")[0]
     if args.reuse and args.keep:
         from storage.db import migrate
 
         t0 = time.perf_counter()
         migrate(db_url)  # a database built by an older checkout gets this one's schema (indexes) first
-        print(f"build: reusing the existing database (migrated to head in {time.perf_counter() - t0:.1f} s)")
-    else:
-        t0 = time.perf_counter()
-        info = build(db_url, settings_path, args.posts, args.runs, args.account_posts)
-        total = time.perf_counter() - t0
-        size = ""
-        if db_url.startswith("sqlite:///"):
-            size = f", file {Path(db_url[10:]).stat().st_size / 2**20:.0f} MiB"
-        if not db_url.startswith("sqlite"):  # statistics, as autovacuum would gather them on a live database
-            from sqlalchemy import text as sql_text
+        print(f"build ({kind}): reusing the existing database (migrated to head in {time.perf_counter() - t0:.1f} s)")
+        return
+    t0 = time.perf_counter()
+    info = build(db_url, settings_path, args.posts, args.runs, args.account_posts)
+    total = time.perf_counter() - t0
+    size = ""
+    if db_url.startswith("sqlite:///"):
+        size = f", file {Path(db_url[10:]).stat().st_size / 2**20:.0f} MiB"
+    if not db_url.startswith("sqlite"):  # statistics, as autovacuum would gather them on a live database
+        from sqlalchemy import text as sql_text
 
-            from storage.db import get_engine
+        from storage.db import get_engine
 
-            with get_engine(db_url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.execute(sql_text("VACUUM ANALYZE"))
-        print(f"build: {info['posts']} posts, {info['column_posts']} column_posts, {info['fetches']} column_fetches, "
-              f"{info['accounts']} accounts with {info['account_posts']} account_posts, "
-              f"{info['units']} units x {info['columns'] // max(info['units'], 1)} columns in {total:.1f} s "
-              f"(posts+listings {info['insert_s']:.1f} s = {info['posts'] / info['insert_s']:.0f} posts/s, "
-              f"fetches {info['fetch_s']:.1f} s){size}", flush=True)
+        with get_engine(db_url).connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sql_text("VACUUM ANALYZE"))
+    print(f"build ({kind}): {info['posts']} posts, {info['column_posts']} column_posts, {info['fetches']} "
+          f"column_fetches, {info['accounts']} accounts with {info['account_posts']} account_posts, "
+          f"{info['units']} units x {info['columns'] // max(info['units'], 1)} columns in {total:.1f} s "
+          f"(posts+listings {info['insert_s']:.1f} s = {info['posts'] / info['insert_s']:.0f} posts/s, "
+          f"fetches {info['fetch_s']:.1f} s){size}", flush=True)
 
-    # baseline 1: interpreter + import start-up ------------------------------------------------------
-    py = sys.executable
-    startup, startup_all, _ = median_run([py, "-c", "import monitors.cli"], args.repeat)
-    print(f"startup: python -c 'import monitors.cli' median {startup:.3f} s "
-          f"({' '.join(f'{t:.3f}' for t in startup_all)})", flush=True)
 
-    # baseline 2: evaluate_unit alone in process -----------------------------------------------------
+# Every unit's check as one command would give it: `check`'s JSON for each unit (Monitor.evaluate_all, the
+# evaluation `check --unit` narrows) and the freshness of all the data. Imports monitors.cli first, as the command.
+ALL_UNITS = """
+import json, sys
+from datetime import date
+import monitors.cli
+from config import load_settings
+from monitors.app import Monitor
+app = Monitor(load_settings(sys.argv[1]))
+evaluation = app.evaluate_all(date.fromisoformat(sys.argv[2]))
+print(json.dumps({"units": [u.to_json() for u in evaluation.units], "data": app.freshness().to_json()},
+                 ensure_ascii=False, indent=2))
+"""
+
+
+def interleaved(cmds: dict[str, list[str]], repeat: int, envs: dict[str, tuple[dict[str, str], Path]]) -> tuple[
+        dict[str, float], dict[str, list[float]], dict[str, subprocess.CompletedProcess[str]]]:
+    """Each command run `repeat` times in turns (one untimed round first: bytecode, page cache), so the load of a
+    shared machine falls on all alike; the median wall time of each, all times, the last run of each. `envs`: each
+    command's environment and working directory (the checkout: `-m` and `-c` put it first on sys.path)."""
+    times: dict[str, list[float]] = {name: [] for name in cmds}
+    last: dict[str, subprocess.CompletedProcess[str]] = {}
+    for round_ in range(max(repeat, 1) + 1):
+        for name, cmd in cmds.items():
+            t0 = time.perf_counter()
+            env, cwd = envs[name]
+            last[name] = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
+            if round_:
+                times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(ts) for name, ts in times.items()}, times, last
+
+
+def target(name: str, value: float, limit: float) -> None:
+    print(f"target {name}: {value:.2f} (target ≤ {limit:g}) {'met' if value <= limit else 'NOT met'}", flush=True)
+
+
+def in_process(label_: str, db_url: str, settings_path: Path, unit: str, repeat: int) -> dict[str, Any]:
+    """evaluate_unit (cold, warm median, each statement), the month counts, evaluate_all; returns the results."""
     from config import load_settings
-    from monitors.evaluate import evaluate_unit
+    from monitors.evaluate import evaluate_all, evaluate_unit
     from storage.db import get_engine, get_sessionmaker
 
     settings = load_settings(settings_path)
@@ -420,7 +421,8 @@ def main() -> None:
     day = date.fromisoformat(AS_OF)
     evals = []
     result = None
-    for i in range(args.repeat + 1):
+    cold_rows: list[list] = []
+    for i in range(repeat + 1):
         log.on, log.rows = True, []
         t0 = time.perf_counter()
         with sessions() as session:
@@ -435,46 +437,144 @@ def main() -> None:
         per_stmt.setdefault(label(sql), []).append(secs)
     assert result is not None  # the loop above runs repeat + 1 >= 1 times
     data = result.to_json()
-    print(f"evaluate: evaluate_unit({unit}) in process: cold {evals[0]:.3f} s, warm median {warm:.3f} s; "
+    print(f"evaluate ({label_}): evaluate_unit({unit}) in process: cold {evals[0]:.3f} s, warm median {warm:.3f} s; "
           f"{len(data['columns'])} columns, months {data['months']}, {len(data['findings'])} findings")
     for name, secs in per_stmt.items():
-        print(f"evaluate: {name}: {len(secs)} statement(s), {sum(secs):.3f} s "
+        print(f"evaluate ({label_}): {name}: {len(secs)} statement(s), {sum(secs):.3f} s "
               f"({' '.join(f'{s:.3f}' for s in secs)})")
-    print(f"evaluate: cold call statements {len(cold_rows)}, {sum(r[2] for r in cold_rows):.3f} s in SQL", flush=True)
+    print(f"evaluate ({label_}): cold call statements {len(cold_rows)}, {sum(r[2] for r in cold_rows):.3f} s in SQL",
+          flush=True)
+    month_counts(sessions, settings, unit, day, min(repeat, 3))
+    every, evaluation = timed(lambda: _evaluate_all(sessions, settings, day, evaluate_all), min(repeat, 3))
+    return {"unit": data, "warm": warm, "every": every, "all_units": [u.to_json() for u in evaluation.units],
+            "engine": engine, "cold_rows": cold_rows}
 
-    month_counts(sessions, settings, unit, day, min(args.repeat, 3))
 
-    # the command itself --------------------------------------------------------------------------------
-    monitor = shutil.which("monitor")
-    cmd = ([monitor] if monitor else [py, "-m", "monitors.cli"]) + [
-        "--config", str(settings_path), "check", "--unit", unit, "--as-of", AS_OF, "--no-crawl", "--format", "json"]
-    check, check_all, proc = median_run(cmd, args.repeat)
-    if proc.returncode not in (0, 1):
-        print(proc.stdout[-2000:], proc.stderr[-2000:], file=sys.stderr)
-        raise SystemExit(f"monitor check failed with exit {proc.returncode}")
-    out = json.loads(proc.stdout)
-    same = {k: v for k, v in out.items() if k != "data"} == data  # the command adds the data's freshness ("data")
-    print(f"check: monitor check --unit {unit} --no-crawl --format json: median {check:.3f} s "
-          f"({' '.join(f'{t:.3f}' for t in check_all)}); exit {proc.returncode}, {len(out['findings'])} findings, "
-          f"output {'matches' if same else 'DIFFERS FROM'} in-process result")
-    print(f"check: {check:.3f} s = startup {startup:.3f} s + evaluate {warm:.3f} s + other "
-          f"{check - startup - warm:.3f} s; target < 1 s {'PASS' if check < 1 else 'FAIL'}", flush=True)
+def _evaluate_all(sessions: Any, settings: Any, day: date, evaluate_all: Callable[..., Any]) -> Any:
+    with sessions() as session:
+        return evaluate_all(session, settings, day)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--posts", type=int, default=1_000_000)
+    ap.add_argument("--units", type=int, default=40)
+    ap.add_argument("--columns", type=int, default=25, help="columns per unit")
+    ap.add_argument("--runs", type=int, default=100, help="crawl runs of fetch history (runs x columns fetch rows)")
+    ap.add_argument("--accounts", type=int, default=3, choices=range(4), help="official accounts per unit")
+    ap.add_argument("--account-posts", type=int, default=120_000, help="account posts in all")
+    ap.add_argument("--unit", default=None, help="unit to check (default: the middle one)")
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--database-url", default=None, help="an EMPTY database to use instead of a temp SQLite file")
+    ap.add_argument("--postgres-url", default=None,
+                    help="a second, EMPTY PostgreSQL database holding the same data: the PostgreSQL / SQLite ratios")
+    ap.add_argument("--baseline-root", type=Path, default=None,
+                    help="another checkout (e.g. `git worktree add /tmp/base <commit>`): its commands are timed in "
+                         "the same turns, before/after in one run")
+    ap.add_argument("--keep", type=Path, help="directory for settings (and SQLite file); kept afterwards")
+    ap.add_argument("--reuse", action="store_true", help="with --keep: reuse a database built by an earlier run")
+    args = ap.parse_args()
+    for url in (args.database_url, args.postgres_url):
+        if url and url.rstrip("/").endswith("/test"):
+            raise SystemExit("refusing the tests' `test` database: create a dedicated one (e.g. `bench`)")
+
+    tmp_ctx = tempfile.TemporaryDirectory(prefix="bench-1m-")
+    work = args.keep or Path(tmp_ctx.name)
+    work.mkdir(parents=True, exist_ok=True)
+    db_url = args.database_url or f"sqlite:///{work / 'monitor.db'}"
+    databases = {db_url.split("://")[0].split("+")[0]: (db_url, work / "settings.toml")}
+    if args.postgres_url:
+        databases["postgresql"] = (args.postgres_url, work / "settings-pg.toml")
+    unit = args.unit or unit_name(args.units // 2)
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, databases {', '.join(databases)}")
+    for url, settings_path in databases.values():
+        build_or_reuse(args, url, settings_path)
+
+    # in process: evaluate_unit, the month counts, evaluate_all ------------------------------------------------
+    results = {name: in_process(name, url, path, unit, args.repeat) for name, (url, path) in databases.items()}
+
+    # the commands, in turns: the bare anchor, `check --unit`, every unit's check (this checkout and the baseline) --
+    py = sys.executable
+    monitor = [py, "-m", "monitors.cli"]
+    # bytecode cached as in an installed product (this environment may set PYTHONDONTWRITEBYTECODE, which would
+    # recompile every product module in every run); the same for the anchor
+    pycache = work / "pycache"
+    base_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    base_env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    roots = {"": ROOT} | ({" (baseline)": args.baseline_root.resolve()} if args.baseline_root else {})
+    cmds: dict[str, list[str]] = {"bare": [py, "-c", "import sqlalchemy, sqlite3"]}
+    envs: dict[str, tuple[dict[str, str], Path]] = {"bare": (base_env, ROOT)}
+    for suffix, root in roots.items():
+        env = {**base_env, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+        for name, (_, path) in databases.items():
+            cmds[f"check {name}{suffix}"] = monitor + ["--config", str(path), "check", "--unit", unit, "--as-of",
+                                                       AS_OF, "--no-crawl", "--format", "json"]
+            cmds[f"all {name}{suffix}"] = [py, "-c", ALL_UNITS, str(path), AS_OF]
+            envs[f"check {name}{suffix}"] = envs[f"all {name}{suffix}"] = (env, root)
+    medians, every_time, last = interleaved(cmds, args.repeat, envs)
+    for name, cmd in cmds.items():
+        proc = last[name]
+        shown = " ".join(c if len(c) < 60 else "SCRIPT" for c in cmd[1:]).replace(str(work), "DIR")
+        line = f"command: {name}: median {medians[name]:.3f} s ({' '.join(f'{t:.3f}' for t in every_time[name])})"
+        if name != "bare":
+            if proc.returncode not in (0, 1):
+                print(line + f"; FAILED exit {proc.returncode}: {proc.stderr[-800:]}", flush=True)
+                continue
+            out = json.loads(proc.stdout)
+            db = name.split()[1]
+            if name.startswith("check"):  # the command adds the data's freshness ("data")
+                same = {k: v for k, v in out.items() if k != "data"} == results[db]["unit"]
+            else:
+                same = out["units"] == results[db]["all_units"]
+            line += f"; exit {proc.returncode}, output {'matches' if same else 'DIFFERS FROM'} the in-process result"
+        print(line + f"  [{shown}]", flush=True)
 
     # where the command's time goes: the same steps as `monitor check`, timed inside one fresh process
+    name, (_, settings_path) = next(iter(databases.items()))
     runs = []
     for _ in range(3):
-        steps, _, proc = median_run([py, "-c", BREAKDOWN, str(settings_path), unit, AS_OF], 1)
+        proc = subprocess.run([py, "-c", BREAKDOWN, str(settings_path), unit, AS_OF], capture_output=True, text=True,
+                              env=envs[f"check {name}"][0], cwd=ROOT)
         if proc.returncode != 0:
             print("check breakdown failed: " + proc.stderr[-500:], flush=True)
             break
-        runs.append((steps, json.loads(proc.stdout.splitlines()[-1])))
+        runs.append(json.loads(proc.stdout.splitlines()[-1]))
     if runs:
-        parts = {k: statistics.median(r[1][k] for r in runs) for k in runs[0][1]}
-        print("check breakdown (fresh process, median of 3): " + ", ".join(f"{k} {v:.3f} s" for k, v in parts.items())
-              + f"; process wall {statistics.median(r[0] for r in runs):.3f} s", flush=True)
+        parts = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(f"check breakdown ({name}, fresh process, median of 3): "
+              + ", ".join(f"{k} {v:.3f} s" for k, v in parts.items()), flush=True)
 
-    explain(engine, cold_rows)
-    engine.dispose()
+    # the issue's targets (issue 13 part 2), each from the medians above, measured in the same turns
+    bare = medians["bare"]
+    first = next(iter(databases))
+    for suffix in roots:
+        target(f"check --no-crawl --unit {unit} ({first}) / bare python -c 'import sqlalchemy, sqlite3'{suffix}",
+               medians[f"check {first}{suffix}"] / bare, 1.2)
+        target(f"all-units check ({first}) / bare import{suffix}", medians[f"all {first}{suffix}"] / bare, 1.2)
+        if "postgresql" in databases and first != "postgresql":
+            target(f"check --no-crawl --unit {unit} PostgreSQL / SQLite{suffix}",
+                   medians[f"check postgresql{suffix}"] / medians[f"check {first}{suffix}"], 1.3)
+            target(f"all-units check PostgreSQL / SQLite{suffix}",
+                   medians[f"all postgresql{suffix}"] / medians[f"all {first}{suffix}"], 1.3)
+    if "postgresql" in databases and first != "postgresql":
+        target("evaluate_all in process PostgreSQL / SQLite (this checkout)",
+               results["postgresql"]["every"] / results[first]["every"], 1.3)
+        target(f"evaluate_unit({unit}) warm in process PostgreSQL / SQLite (this checkout)",
+               results["postgresql"]["warm"] / results[first]["warm"], 1.3)
+    print(f"anchor: bare python -c 'import sqlalchemy, sqlite3' median {bare:.3f} s; floor of any command on the ORM: "
+          "see `floor:` below", flush=True)
+    floors = {"import sqlalchemy.orm, sqlite3": [py, "-c", "import sqlalchemy.orm, sqlite3"],
+              "import storage.models, sqlite3": [py, "-c", "import storage.models, sqlite3"],
+              "import monitors.cli": [py, "-c", "import monitors.cli"], "bare": cmds["bare"]}
+    floor_env = {k: envs["check " + first] for k in floors}
+    fmed, _, _ = interleaved(floors, args.repeat, floor_env)
+    for k, v in fmed.items():
+        if k != "bare":
+            print(f"floor: python -c '{k}' median {v:.3f} s = {v / fmed['bare']:.2f} x bare", flush=True)
+
+    for result in results.values():
+        explain(result["engine"], result["cold_rows"])
+        result["engine"].dispose()
     if args.keep is None:
         tmp_ctx.cleanup()
 
