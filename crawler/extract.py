@@ -200,7 +200,10 @@ def _is_furniture(node: lxml_html.HtmlElement) -> bool:
     return node.tag in ("nav", "footer", "header", "aside") or bool(_FURNITURE_STRONG.search(words))
 
 
-def _furniture_penalty(el: lxml_html.HtmlElement) -> float:
+def _furniture_penalty(el: lxml_html.HtmlElement, page_title: str = "") -> float:
+    """1.0 for a list in the page's content; less inside a sidebar-like box; 0.15 inside nav/header/footer; 0.2
+    right after a short heading naming a side box (热点信息), unless the page's title names itself so (a column
+    called 专题活动 under its own <h2>专题活动</h2>)."""
     penalty = 1.0
     depth = 0
     node: lxml_html.HtmlElement | None = el
@@ -213,8 +216,9 @@ def _furniture_penalty(el: lxml_html.HtmlElement) -> float:
         # A heading just before the list (<h3>热点信息</h3><ul>…) names a side box.
         if depth < 2:
             prev = node.getprevious()
-            if prev is not None and len(squash(prev.text_content())) <= 12 \
-                    and _FURNITURE_HEADINGS.search(prev.text_content() or ""):
+            heading = squash(prev.text_content()) if prev is not None else ""
+            found = _FURNITURE_HEADINGS.search(heading) if len(heading) <= 12 else None
+            if found is not None and found.group(0) not in page_title:
                 return 0.2
         node = node.getparent()
         depth += 1
@@ -265,7 +269,7 @@ class _Group:
 SCORE_SAMPLE = 200   # a group's shares (dated, article links, title length) are measured on its first items
 
 
-def _score(group: _Group, anchors_of: dict, memo: _Anchors) -> float:
+def _score(group: _Group, anchors_of: dict, memo: _Anchors, page_title: str) -> float:
     sample = group.items[:SCORE_SAMPLE]
     n = len(sample)
     titles = [anchors_of[id(i)] for i in sample]
@@ -276,7 +280,7 @@ def _score(group: _Group, anchors_of: dict, memo: _Anchors) -> float:
     dated = sum(1 for i, a in zip(sample, mains) if _has_date(_date_text(i, a, memo))) / n
     article = sum(1 for a in mains if memo.is_article(a)) / n
     long_titles = sum(1 for x in lengths if x >= 8) / n
-    group.penalty = _furniture_penalty(group.parent)
+    group.penalty = _furniture_penalty(group.parent, page_title)
     group.dated, group.article = dated, article
     score = math.log2(len(group.items) + 1) * (0.4 + dated) * (0.3 + 0.7 * article) * (0.5 + 0.5 * long_titles)
     score *= min(1.0, avg_len / 10) * group.penalty
@@ -353,14 +357,14 @@ def _bare_wrapper(wrapper: lxml_html.HtmlElement, inner: lxml_html.HtmlElement) 
     return sum(1 for _ in wrapper.iter("a")) == sum(1 for _ in inner.iter("a"))
 
 
-def _main_list(root: lxml_html.HtmlElement, page_url: str,
-               limit: int | None = None) -> tuple[list[ListEntry], _Group | None, int]:
+def _main_list(root: lxml_html.HtmlElement, page_url: str, limit: int | None = None,
+               page_title: str = "") -> tuple[list[ListEntry], _Group | None, int]:
     """The main list's entries (the first `limit` of them), its best group, and how many items it has (when the
     page has more title anchors than were grouped: how many title anchors it has)."""
     memo = _Anchors(page_url)
     groups, anchors_of, titled = _groups(root, memo, None if limit is None else 2 * limit + 200)
     for g in groups:
-        g.score = _score(g, anchors_of, memo)
+        g.score = _score(g, anchors_of, memo, page_title)
     best = max(groups, key=lambda g: g.score, default=None)
     if best is None or best.score <= 0.05:
         return [], None, 0
@@ -563,7 +567,7 @@ def read_list(html: str, page_url: str, limit: int | None = None) -> ListRead:
             bad.drop_tree()   # keeps the tail text, unlike remove()
     body = doc.find("body")
     root = body if body is not None else doc
-    entries, best, found = _main_list(root, base_url, limit)
+    entries, best, found = _main_list(root, base_url, limit, page_title)
     if _is_blank(root, best) or (best is not None and _outside_main(best, page_title)):
         # A page whose best list is the sidebar's (an empty 信息公开 table beside 热点推荐) has no list of its own.
         return ListRead([], 0)
