@@ -292,7 +292,9 @@ class DistributedSettings:
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "monitor"  # every Redis key of this monitor starts with it (several monitors, one Redis)
     heartbeat_seconds: float = 15.0  # a worker silent this long is dead: its columns are handed out again
-    columns_per_worker: int = 16  # columns a worker holds at once (read in parallel, re-read if it dies)
+    # columns a worker holds at once: each has about one request in flight (its pages come one after another),
+    # so this keeps [crawl] concurrent_requests busy; a dead worker's columns are re-read whole elsewhere
+    columns_per_worker: int = 64
     max_attempts: int = 3  # a column handed out this many times without being read is recorded as failed
     worker_wait: float = 600.0  # seconds without any worker before the coordinator gives up the columns left
 

@@ -32,6 +32,7 @@ link step runs in the coordinator once every column is settled, as in a local cr
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import socket
@@ -158,8 +159,8 @@ def crawl_distributed(settings: Settings, units: Sequence[str] | None = None, fu
     require_shared_database(settings)
     client = connect(settings)
     keys = Keys(settings.distributed.key_prefix)
-    ttl = settings.distributed.heartbeat_seconds
-    if not client.set(keys.coordinator, "starting", nx=True, px=int(ttl * 1000)):
+    ttl = coordinator_ttl(settings)
+    if not client.set(keys.coordinator, "starting", nx=True, px=ttl):
         raise DistributedError(f"另一个分布式抓取正在进行（Redis 键 {keys.coordinator}）：请等它结束后再运行")
     url = settings.monitor.database_url
     sessions = get_sessionmaker(url)
@@ -167,10 +168,11 @@ def crawl_distributed(settings: Settings, units: Sequence[str] | None = None, fu
     run_id = 0
     try:
         run_id, lock, _ = begin_run(sessions, url, full)
-        client.set(keys.coordinator, str(run_id), px=int(ttl * 1000))
+        client.set(keys.coordinator, str(run_id), px=ttl)
         with sessions.begin() as session:
             targets = queries.crawl_targets(session, units)
             queries.mark_running(session, run_id, [t.column_id for t in targets])
+        client.set(keys.coordinator, str(run_id), px=ttl)  # workers take only the seeds of the run it names
         coordinator = Coordinator(settings, client, keys, sessions, run_id, targets, say)
         coordinator.seed(full)
         try:
@@ -198,6 +200,12 @@ def crawl_distributed(settings: Settings, units: Sequence[str] | None = None, fu
     return replace(summarize(settings, run_id), links=links)
 
 
+def coordinator_ttl(settings: Settings) -> int:
+    """Milliseconds the coordinator's key outlives its last refresh: long enough for the slow steps between
+    refreshes (marking 20,000 columns running), short enough that a dead coordinator's key soon goes."""
+    return int(max(3 * settings.distributed.heartbeat_seconds, 30) * 1000)
+
+
 class Coordinator:
     """The waiting part of `crawl_distributed`: progress from the database, liveness from Redis."""
 
@@ -211,20 +219,29 @@ class Coordinator:
         self.handed_again = 0  # columns handed out again after a worker died
 
     def seed(self, full: bool) -> None:
-        """Seeds left by a coordinator that died are dropped; each column of the run is pushed, in order."""
+        """Seeds left by a coordinator that died are dropped; each column of the run is pushed, the sites taken in
+        turn (one column of each site, then the next of each…): the columns read at once are on different sites,
+        so the workers together do not crowd one server while others wait."""
+        from crawler.middlewares import netloc
+
         self.client.delete(self.keys.seeds)
         self.recover_dead()  # workers that died since the last run: their queues and held lists go
-        pipe = self.client.pipeline(transaction=False)
+        by_site: dict[str | None, list[queries.CrawlTarget]] = {}
         for target in self.targets.values():
-            pipe.lpush(self.keys.seeds, Seed(self.run_id, target, full).dumps())  # workers take from the right
+            by_site.setdefault(netloc(target.url), []).append(target)
+        pipe = self.client.pipeline(transaction=False)
+        for turn in itertools.zip_longest(*by_site.values()):
+            for target in turn:
+                if target is not None:  # workers take from the right: first pushed, first read
+                    pipe.lpush(self.keys.seeds, Seed(self.run_id, target, full).dumps())
         pipe.execute()
 
     def wait(self, poll: float) -> None:
-        ttl = self.settings.distributed.heartbeat_seconds
+        ttl = coordinator_ttl(self.settings)
         idle_since: float | None = None
         last_call = 0.0
         while True:
-            self.client.set(self.keys.coordinator, str(self.run_id), px=int(ttl * 1000))
+            self.client.set(self.keys.coordinator, str(self.run_id), px=ttl)
             self.progress()
             if len(self.settled) >= len(self.targets):
                 return
