@@ -504,6 +504,11 @@ def main() -> None:
     roots = {"": ROOT} | ({" (baseline)": args.baseline_root.resolve()} if args.baseline_root else {})
     cmds: dict[str, list[str]] = {"bare": [py, "-c", "import sqlalchemy, sqlite3"]}
     envs: dict[str, tuple[dict[str, str], Path]] = {"bare": (base_env, ROOT)}
+    # what any command on the ORM pays before its first statement (this checkout)
+    floors = ("import sqlalchemy.orm, sqlite3", "import storage.models, sqlite3", "import monitors.cli")
+    for code in floors:
+        cmds[f"floor {code}"] = [py, "-c", code]
+        envs[f"floor {code}"] = (base_env, ROOT)
     for suffix, root in roots.items():
         env = {**base_env, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
         for name, (_, path) in databases.items():
@@ -516,7 +521,9 @@ def main() -> None:
         proc = last[name]
         shown = " ".join(c if len(c) < 60 else "SCRIPT" for c in cmd[1:]).replace(str(work), "DIR")
         line = f"command: {name}: median {medians[name]:.3f} s ({' '.join(f'{t:.3f}' for t in every_time[name])})"
-        if name != "bare":
+        if proc.returncode != 0 and not name.startswith(("check", "all")):
+            line += f"; FAILED exit {proc.returncode}: {proc.stderr[-300:]}"
+        elif name.startswith(("check", "all")):
             if proc.returncode not in (0, 1):
                 print(line + f"; FAILED exit {proc.returncode}: {proc.stderr[-800:]}", flush=True)
                 continue
@@ -561,16 +568,10 @@ def main() -> None:
                results["postgresql"]["every"] / results[first]["every"], 1.3)
         target(f"evaluate_unit({unit}) warm in process PostgreSQL / SQLite (this checkout)",
                results["postgresql"]["warm"] / results[first]["warm"], 1.3)
-    print(f"anchor: bare python -c 'import sqlalchemy, sqlite3' median {bare:.3f} s; floor of any command on the ORM: "
-          "see `floor:` below", flush=True)
-    floors = {"import sqlalchemy.orm, sqlite3": [py, "-c", "import sqlalchemy.orm, sqlite3"],
-              "import storage.models, sqlite3": [py, "-c", "import storage.models, sqlite3"],
-              "import monitors.cli": [py, "-c", "import monitors.cli"], "bare": cmds["bare"]}
-    floor_env = {k: envs["check " + first] for k in floors}
-    fmed, _, _ = interleaved(floors, args.repeat, floor_env)
-    for k, v in fmed.items():
-        if k != "bare":
-            print(f"floor: python -c '{k}' median {v:.3f} s = {v / fmed['bare']:.2f} x bare", flush=True)
+    for code in floors:
+        print(f"floor: python -c '{code}' median {medians['floor ' + code]:.3f} s = "
+              f"{medians['floor ' + code] / bare:.2f} x bare python -c 'import sqlalchemy, sqlite3' "
+              f"({bare:.3f} s)", flush=True)
 
     for result in results.values():
         explain(result["engine"], result["cold_rows"])
