@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+import redis
 from scrapy_redis.dupefilter import RFPDupeFilter
 from sqlalchemy import select
 
@@ -55,7 +56,6 @@ from storage.db import DatabaseUnavailable, get_sessionmaker, is_outage, normali
 from storage.models import ColumnFetch, FetchStatus
 
 if TYPE_CHECKING:
-    import redis
     from sqlalchemy.orm import Session, sessionmaker
 
 SEED = "monitor_seed"  # request meta: the raw seed of a column's first request
@@ -121,8 +121,6 @@ class Seed:
 
 def connect(settings: Settings) -> redis.Redis:
     """The Redis of the settings, checked with a PING (DistributedError in Chinese when unreachable)."""
-    import redis
-
     url = settings.distributed.redis_url
     try:
         client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, decode_responses=True)
@@ -186,6 +184,9 @@ def crawl_distributed(settings: Settings, units: Sequence[str] | None = None, fu
             links = check_run_links(settings, sessions, run_id, say)
         with sessions.begin() as session:
             queries.finish_run(session, run_id)
+    except redis.RedisError as exc:
+        raise DistributedError(f"与 Redis（{safe_url(settings.distributed.redis_url)}）的连接中断：{exc}；已保存的内容"
+                               "保留，本次抓取下次记为中断，未读完的栏目下次完整重读") from None
     except Exception as exc:
         if not is_outage(exc):
             raise
@@ -193,8 +194,11 @@ def crawl_distributed(settings: Settings, units: Sequence[str] | None = None, fu
 
         raise DatabaseUnavailable(crawl_stopped(outage_message(exc, url))) from None
     finally:
-        if client.get(keys.coordinator) in ("starting", str(run_id)):
-            client.delete(keys.coordinator)  # workers with --exit-when-idle stop once it is gone
+        try:
+            if client.get(keys.coordinator) in ("starting", str(run_id)):
+                client.delete(keys.coordinator)  # workers with --exit-when-idle stop once it is gone
+        except redis.RedisError:
+            pass  # Redis gone: the key expires by itself
         if lock is not None:
             lock.release()  # after the run's row is final
     return replace(summarize(settings, run_id), links=links)
@@ -533,12 +537,15 @@ class WorkerSpider(ColumnSpider):
     def idle(self, spider: Any) -> None:
         from scrapy.exceptions import DontCloseSpider
 
-        self.take()
-        if self.exit_when_idle and not self.held and not self.client.llen(self.keys.seeds):
-            if self.client.exists(self.keys.coordinator):
-                self.coordinator_seen = True
-            elif self.coordinator_seen or time.monotonic() - self.started > 30:
-                return  # nothing to do and no run under way: the spider closes
+        try:
+            self.take()
+            if self.exit_when_idle and not self.held and not self.client.llen(self.keys.seeds):
+                if self.client.exists(self.keys.coordinator):
+                    self.coordinator_seen = True
+                elif self.coordinator_seen or time.monotonic() - self.started > 30:
+                    return  # nothing to do and no run under way: the spider closes
+        except redis.RedisError:
+            pass  # Redis gone for a moment: tick() says so and tries again
         raise DontCloseSpider
 
     def closed_worker(self, spider: Any, reason: str) -> None:

@@ -193,7 +193,7 @@ def test_three_workers_one_killed_mid_crawl_every_post_once_every_column_read(
     assert held and not client.exists(keys.held("w2"), keys.requests("w2"))
 
 
-def test_no_worker_no_lost_column_a_worker_stops_on_sigterm_and_sqlite_is_refused(
+def test_no_worker_no_lost_column_a_worker_stops_on_sigterm_sqlite_and_no_redis_refused(
         portal, tmp_path: Path, databases: list[str], prefix: str) -> None:
     columns = portal_columns()[:3]
     url = make_database()
@@ -215,3 +215,8 @@ def test_no_worker_no_lost_column_a_worker_stops_on_sigterm_and_sqlite_is_refuse
     lite = settings_file(tmp_path / "lite.toml", portal.base_url, columns, f"sqlite:///{tmp_path / 'm.db'}", prefix)
     code, err = finish(monitor(lite, "worker", "--exit-when-idle"))
     assert code == 2 and "PostgreSQL" in err, err
+
+    nowhere = settings_file(tmp_path / "nowhere.toml", portal.base_url, columns, url, prefix,
+                            redis_url='"redis://127.0.0.1:1/0"')
+    code, err = finish(monitor(nowhere, "crawl", "--distributed"))
+    assert code == 2 and "无法连接 Redis（redis://127.0.0.1:1/0）" in err, err
