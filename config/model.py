@@ -289,6 +289,8 @@ class DistributedSettings:
     """`monitor crawl --distributed` and `monitor worker` (docs/distributed.md): the columns handed out through
     Redis, every worker writing to the one PostgreSQL database."""
 
+    # true: `monitor crawl` and the daemon's crawl job hand the columns to the workers (as `crawl --distributed`)
+    enabled: bool = False
     redis_url: str = "redis://127.0.0.1:6379/0"
     key_prefix: str = "monitor"  # every Redis key of this monitor starts with it (several monitors, one Redis)
     heartbeat_seconds: float = 15.0  # a worker silent this long is dead: its columns are handed out again

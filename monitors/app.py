@@ -246,24 +246,37 @@ class Monitor:
 
     def crawl(self, units: Sequence[str] = (), full: bool = False, progress: Progress | None = None,
               after_columns: Callable[[CrawlSummary], None] | None = None,
-              now: datetime | None = None) -> CrawlOutcome:
-        """Crawl the portal columns (of `units`, or all) in this process, then read the accounts (relative
-        times on their pages counted from `now`, default the clock)."""
-        from crawler.run import crawl_in_process
-
+              now: datetime | None = None, distributed: bool | None = None) -> CrawlOutcome:
+        """Crawl the portal columns (of `units`, or all) in this process, or through the workers when
+        `distributed` (None: as `[distributed] enabled` says), then read the accounts (relative times on their
+        pages counted from `now`, default the clock). crawler.distributed.DistributedError: Redis unreachable,
+        no PostgreSQL, another coordinator."""
         units = self.unit_names(units)
         self.prepare()  # once here; the crawl and the accounts reuse it
-        summary = crawl_in_process(self.settings, list(units) or None, full=full,
-                                   progress=progress if progress is not None else False, prepared=True)
+        if self.settings.distributed.enabled if distributed is None else distributed:
+            from crawler.distributed import crawl_distributed
+
+            summary = crawl_distributed(self.settings, list(units) or None, full,
+                                        say=progress if callable(progress) else None)
+        else:
+            from crawler.run import crawl_in_process
+
+            summary = crawl_in_process(self.settings, list(units) or None, full=full,
+                                       progress=progress if progress is not None else False, prepared=True)
         if after_columns is not None:
             after_columns(summary)
         return CrawlOutcome(summary, self.read_accounts(units, now=now, progress=progress))
 
     def crawl_in_child(self) -> CrawlSummary:
-        """Crawl every column in a child process (a fresh Twisted reactor each time: the daemon)."""
+        """Crawl every column for the daemon: in a child process (a fresh Twisted reactor each time), or, with
+        `[distributed] enabled`, through the workers (this process only coordinates: no reactor)."""
+        self.prepare()  # once here, not again in the parent nor in the child
+        if self.settings.distributed.enabled:
+            from crawler.distributed import crawl_distributed
+
+            return crawl_distributed(self.settings)
         from crawler.run import run_crawl
 
-        self.prepare()  # once here, not again in the parent nor in the child
         return run_crawl(self.settings, progress=False, prepared=True)
 
     def read_accounts(self, units: Sequence[str] = (), now: datetime | None = None,

@@ -300,12 +300,11 @@ def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool, *, dist
             click.echo(line, err=True)
 
     app.prepare_to_write()  # an unavailable or read-only database is the one line, before any progress
+    distributed = distributed or app.settings.distributed.enabled
     click.echo(f"开始{'分布式' if distributed else ''}抓取{'（完整）' if full else '（增量）'}……", err=True)
     with _AppErrors():
-        if distributed:
-            outcome = _crawl_distributed(app, units, full, bar, columns_done)
-        else:
-            outcome = app.crawl(units, full, progress=bar, after_columns=columns_done)
+        outcome = _crawl_distributed(app, units, full, bar, columns_done) if distributed else \
+            app.crawl(units, full, progress=bar, after_columns=columns_done, distributed=False)
     bar.close()
     result = outcome.accounts
     if result.accounts:
@@ -317,20 +316,16 @@ def _crawl(app: Monitor, units: tuple[str, ...] | list[str], full: bool, *, dist
 def _crawl_distributed(app: Monitor, units: Sequence[str], full: bool, bar: ProgressBar,
                        columns_done: Callable[[CrawlSummary], None]) -> CrawlOutcome:
     """`crawl --distributed`: the columns through the workers (crawler.distributed), then the accounts here."""
-    from crawler.distributed import DistributedError, crawl_distributed
+    from crawler.distributed import DistributedError
 
-    names = app.unit_names(units)
-    app.prepare()
     try:
-        summary = crawl_distributed(app.settings, list(names) or None, full, say=bar)
+        return app.crawl(units, full, progress=bar, after_columns=columns_done, distributed=True)
     except DistributedError as exc:
         raise UserError(str(exc)) from None
     except KeyboardInterrupt:
         bar.close()
         click.echo("已中断：已保存的内容保留；本次抓取下次记为中断，未读完的栏目下次完整重读", err=True)
         sys.exit(130)
-    columns_done(summary)
-    return CrawlOutcome(summary, app.read_accounts(names, progress=bar))
 
 
 @main.command()

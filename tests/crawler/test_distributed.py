@@ -220,3 +220,20 @@ def test_no_worker_no_lost_column_a_worker_stops_on_sigterm_sqlite_and_no_redis_
                             redis_url='"redis://127.0.0.1:1/0"')
     code, err = finish(monitor(nowhere, "crawl", "--distributed"))
     assert code == 2 and "无法连接 Redis（redis://127.0.0.1:1/0）" in err, err
+
+
+def test_enabled_in_the_settings_the_crawl_and_the_daemons_crawl_job_go_through_the_workers(
+        portal, tmp_path: Path, databases: list[str], prefix: str) -> None:
+    from crawler.distributed import NO_WORKER_REASON
+    from monitors.app import Monitor
+
+    columns = portal_columns()[:2]
+    url = make_database()
+    databases.append(url)
+    config = settings_file(tmp_path / "s.toml", portal.base_url, columns, url, prefix, worker_wait=1,
+                           enabled="true")
+    code, err = finish(monitor(config, "crawl"))   # no --distributed: the settings say so
+    assert code == 1 and "开始分布式抓取" in err and "等待工作进程" in err, err
+    # The daemon's crawl job (scheduler._crawl) calls the same use case: this process only coordinates.
+    summary = Monitor(load_settings(config)).crawl_in_child()
+    assert summary.columns == 2 and [reason for *_, reason in summary.failed] == [NO_WORKER_REASON] * 2
