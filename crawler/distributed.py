@@ -49,7 +49,8 @@ from sqlalchemy import select
 from config import Settings
 from crawler.items import ColumnDoneItem, PageContentItem
 from crawler.pipelines import READ
-from crawler.run import STATUS_LABELS, CrawlSummary, ProgressPrinter, scrapy_settings, summarize
+from crawler.run import (STATUS_LABELS, CrawlSummary, ProgressPrinter, complete_urls_reader, scrapy_settings,
+                         summarize)
 from crawler.spider import ColumnSpider
 from storage import queries
 from storage.db import DatabaseUnavailable, get_sessionmaker, is_outage, normalise_url, outage_message, safe_url
@@ -402,19 +403,7 @@ class WorkerSpider(ColumnSpider):
         self.monitor = settings
         self.client, self.keys, self.worker = client, keys, worker
         self.exit_when_idle, self.say = exit_when_idle, say
-        sessions = get_sessionmaker(settings.monitor.database_url)
-
-        def complete_urls(urls: list[str]) -> set[str]:
-            try:
-                with sessions() as session:
-                    return queries.complete_urls(session, urls)
-            except Exception as exc:
-                if not is_outage(exc):
-                    raise
-                from crawler.pipelines import stop_for_outage
-
-                stop_for_outage(self.crawler, exc)
-                return set()
+        complete_urls = complete_urls_reader(get_sessionmaker(settings.monitor.database_url), lambda: self.crawler)
 
         netlocs = {n for s in settings.sites if (n := netloc(s.url))}
         super().__init__([], complete_urls=complete_urls, full=False, timezone=settings.monitor.timezone,

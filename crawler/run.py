@@ -161,7 +161,7 @@ def _crawl_run(settings: Settings, sessions: sessionmaker[Session], units: Seque
     from scrapy.crawler import CrawlerProcess
 
     from crawler.middlewares import netloc
-    from crawler.pipelines import column_settled, database_lost, stop_for_outage
+    from crawler.pipelines import column_settled, database_lost
     from crawler.spider import ColumnSpider
 
     url = settings.monitor.database_url
@@ -170,17 +170,7 @@ def _crawl_run(settings: Settings, sessions: sessionmaker[Session], units: Seque
         queries.mark_running(session, run_id, [t.column_id for t in targets])
 
     lost: list[BaseException] = []  # the outage that stopped the crawl (crawler.pipelines.stop_for_outage)
-
-    def complete_urls(urls: list[str]) -> set[str]:
-        try:
-            with sessions() as session:
-                return queries.complete_urls(session, urls)
-        except Exception as exc:
-            if not is_outage(exc):
-                raise
-            stop_for_outage(crawler, exc)
-            return set()
-
+    complete_urls = complete_urls_reader(sessions, lambda: crawler)
     netlocs = {netloc(s.url) for s in settings.sites} | {netloc(t.url) for t in targets}
     selectors = {c.url: c.selectors for c in settings.columns if c.selectors}
     if targets:
@@ -213,6 +203,25 @@ def _crawl_run(settings: Settings, sessions: sessionmaker[Session], units: Seque
             raise
         raise DatabaseUnavailable(crawl_stopped(outage_message(exc, url))) from None
     return dataclasses.replace(summarize(settings, run_id), links=links)
+
+
+def complete_urls_reader(sessions: sessionmaker[Session],
+                         crawler_of: Callable[[], Any]) -> Callable[[list[str]], set[str]]:
+    """The spider's `complete_urls`: which of the URLs are stored with their date settled. A database outage
+    stops the crawl (crawler.pipelines.stop_for_outage on the crawler `crawler_of` gives) and reads as none."""
+    from crawler.pipelines import stop_for_outage
+
+    def complete_urls(urls: list[str]) -> set[str]:
+        try:
+            with sessions() as session:
+                return queries.complete_urls(session, urls)
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            stop_for_outage(crawler_of(), exc)
+            return set()
+
+    return complete_urls
 
 
 def _stderr_line(line: str) -> None:
