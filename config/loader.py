@@ -66,6 +66,7 @@ EMAIL_FIELDS = {("units", "emails"), ("alerts", "centre"), ("smtp", "sender")}
 NOTIFY_FIELDS = {("units", "notify"), ("alerts", "notify")}  # Apprise URLs (check_notify)
 _NOTIFY_DUMMY = "a1b2c3d4e5f6"  # stands for a placeholder's value: fits a token, a key, a host or a path
 _EMAIL = re.compile(r"[^@\s]+@[^@\s.]+(\.[^@\s.]+)*")  # local@domain, nothing more
+_SPACE = re.compile(r"\s")  # any whitespace (str.isspace's set)
 
 TABLES: dict[str, type] = {
     "monitor": MonitorSettings,
@@ -357,7 +358,7 @@ class _Builder:
             raise self.error(("distributed", "key_prefix"), "只能由字母、数字和 _ . : - 组成")
 
     def check_url(self, url: str, key_path: tuple[str | int, ...]) -> None:
-        if any(c.isspace() for c in url):
+        if _SPACE.search(url):
             raise self.error(key_path, f"\"{url}\" 含有空白字符")
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:

@@ -308,8 +308,10 @@ def evaluate_all(session: Session, settings: Settings, as_of: date,
     content = content_findings(session, settings, evaluator.at(windows[0][1]),
                                min(cut, evaluator.at(windows[-1][2])), as_of, only, homes=judge_sites)
     # site.columns_veto counts every unit's column findings on the site: made once above for the units judged,
-    # by the same rules for the others when the evaluation is narrowed to some units (check --unit)
-    veto_columns = (all_columns if only is None else queries.column_facts(session, cut, None) if judge_sites
+    # by the same rules for the others when the evaluation is narrowed to one unit (check --unit): then only the
+    # columns under its own sites' URLs (a column of another site can count for none of them: `site_of`)
+    veto_columns = (all_columns if only is None
+                    else queries.column_facts(session, cut, None, under=evaluator.owned_sites(only)) if judge_sites
                     else [])
     column_findings = [f for found in own.values() for f in found]
     for name, others in groupby_unit(veto_columns).items():

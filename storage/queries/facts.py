@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, case, distinct, exists, func, select
+from sqlalchemy import and_, case, distinct, exists, false, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from storage.models import WHOLE, Column, ColumnFetch, ColumnPost, FetchStatus, Post, Unit
@@ -43,8 +43,10 @@ def units(session: Session, names: Sequence[str] | None = None) -> list[UnitFact
     return [UnitFact(u.name, u.kind, tuple(e for e in u.emails.split(",") if e)) for u in session.scalars(query)]
 
 
-def column_facts(session: Session, before: datetime, unit: str | None = None) -> list[ColumnFact]:
-    """Every active column's post count and newest post published before `before`."""
+def column_facts(session: Session, before: datetime, unit: str | None = None,
+                 under: Sequence[str] | None = None) -> list[ColumnFact]:
+    """Every active column's post count and newest post published before `before` (of `unit`, of the columns
+    whose URL starts with one of `under`, when given)."""
     stats_query = (
         select(ColumnPost.column_id, func.count(Post.id).label("posts"), func.max(Post.published_at).label("last"),
                func.min(Post.published_at).label("first"))
@@ -55,6 +57,9 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
     if unit is not None:  # aggregate only the unit's columns, not the whole province
         unit_columns = select(Column.id).join(Unit).where(Unit.name == unit)
         stats_query = stats_query.where(ColumnPost.column_id.in_(unit_columns))
+    if under is not None:  # only the columns of some sites (one site's column veto), not the whole province
+        on_sites = or_(false(), *(Column.url.startswith(prefix, autoescape=True) for prefix in under))
+        stats_query = stats_query.where(ColumnPost.column_id.in_(select(Column.id).where(on_sites)))
     stats = stats_query.subquery()
     # ever read whole: a look-up by (column_id, id) per column (ix_column_fetches_column_newest), not the history
     ok = exists().where(ColumnFetch.column_id == Column.id, ColumnFetch.status.in_(WHOLE))
@@ -67,6 +72,8 @@ def column_facts(session: Session, before: datetime, unit: str | None = None) ->
     )
     if unit is not None:
         query = query.where(Unit.name == unit)
+    if under is not None:
+        query = query.where(on_sites)
     rows = session.execute(query).all()
     newest = _newest_fetches(session, [c.id for c, *_ in rows])
     return [
