@@ -5,7 +5,7 @@ dangling references are errors that name the file, the line (where it can be fou
 Chinese, e.g. `settings.toml:42 columns[3].category: "dynamc" 不是 dynamic、notice、… 之一`.
 Numbers are checked against `config.model.RANGES`, the database URL by SQLAlchemy's `make_url`, the time zone
 by zoneinfo, e-mail addresses by a simple local@domain pattern.
-Only this module reads the environment (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSWORD, and
+Only this module reads the environment (MONITOR_DATABASE_URL, MONITOR_SMTP_PASSWORD, MONITOR_REDIS_PASSWORD, and
 MONITOR_MIN_SCHEDULE_SECONDS, a test hook lowering the 60 s floor of `every N` schedules), except the
 `{env:NAME}` placeholders of notify URLs: checked for form here, read only when sending
 (monitors.alerts.channels), so the secret is never held by the settings object. A notify URL's scheme and form
@@ -59,6 +59,7 @@ from config.model import (
 ENV_SETTINGS = "MONITOR_SETTINGS"
 ENV_DATABASE_URL = "MONITOR_DATABASE_URL"
 ENV_SMTP_PASSWORD = "MONITOR_SMTP_PASSWORD"
+ENV_REDIS_PASSWORD = "MONITOR_REDIS_PASSWORD"
 ENV_SERVE_PASSWORD = "MONITOR_SERVE_PASSWORD"
 ENV_MIN_SCHEDULE = "MONITOR_MIN_SCHEDULE_SECONDS"
 DATABASE_DIALECTS = ("sqlite", "postgresql")
@@ -99,7 +100,8 @@ ENUM_LABELS: dict[tuple[str, str], dict[str, str]] = {
     ("columns", "category"): {word: key for key, label in CATEGORY_LABELS.items()
                               for word in (label, label.removesuffix("类"))},
 }
-SECRET_FIELDS = {("smtp", "password")}  # refused in the file: secrets come from the environment
+# refused in the file: secrets come from the environment (the variable that gives each)
+SECRET_FIELDS = {("smtp", "password"): ENV_SMTP_PASSWORD, ("distributed", "redis_password"): ENV_REDIS_PASSWORD}
 
 
 class SettingsError(Exception):
@@ -203,6 +205,8 @@ class _Builder:
             values["monitor"] = dataclasses.replace(values["monitor"], database_url=db)
         if password := os.environ.get(ENV_SMTP_PASSWORD):
             values["smtp"] = dataclasses.replace(values["smtp"], password=password)
+        if password := os.environ.get(ENV_REDIS_PASSWORD):
+            values["distributed"] = dataclasses.replace(values["distributed"], redis_password=password)
         return values
 
     def make(self, cls: type, data: Any, key_path: tuple[str | int, ...]) -> Any:
@@ -213,7 +217,8 @@ class _Builder:
         table = next(str(k) for k in key_path if isinstance(k, str))
         for key in data:
             if (table, key) in SECRET_FIELDS:
-                raise self.error((*key_path, key), f"密码不能写在设置文件中，请用环境变量 {ENV_SMTP_PASSWORD}")
+                raise self.error((*key_path, key),
+                                 f"密码不能写在设置文件中，请用环境变量 {SECRET_FIELDS[(table, key)]}")
             if key not in fields or key == "path":
                 known = "、".join(f for f in fields if (table, f) not in SECRET_FIELDS)
                 raise self.error((*key_path, key), f"未知的设置项；可用的有 {known}")
@@ -354,6 +359,9 @@ class _Builder:
         if urlsplit(url).scheme not in ("redis", "rediss", "unix") or any(c.isspace() for c in url):
             raise self.error(("distributed", "redis_url"),
                              f"\"{url}\" 不是有效的 Redis 地址（如 redis://127.0.0.1:6379/0）")
+        if urlsplit(url).password is not None:
+            raise self.error(("distributed", "redis_url"),
+                             f"密码不能写在 redis_url 中，请用环境变量 {ENV_REDIS_PASSWORD}")
         if not re.fullmatch(r"[A-Za-z0-9_.:-]+", distributed.key_prefix):
             raise self.error(("distributed", "key_prefix"), "只能由字母、数字和 _ . : - 组成")
 

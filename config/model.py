@@ -292,6 +292,7 @@ class DistributedSettings:
     # true: `monitor crawl` and the daemon's crawl job hand the columns to the workers (as `crawl --distributed`)
     enabled: bool = False
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_password: str = field(default="", repr=False)  # from MONITOR_REDIS_PASSWORD only, never the file
     key_prefix: str = "monitor"  # every Redis key of this monitor starts with it (several monitors, one Redis)
     heartbeat_seconds: float = 15.0  # a worker silent this long is dead: its columns are handed out again
     # columns a worker holds at once: each has about one request in flight (its pages come one after another),

@@ -124,10 +124,11 @@ def connect(settings: Settings) -> redis.Redis:
     """The Redis of the settings, checked with a PING (DistributedError in Chinese when unreachable)."""
     url = settings.distributed.redis_url
     try:
-        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, decode_responses=True)
+        client = redis.Redis.from_url(url, socket_timeout=30, socket_connect_timeout=10, decode_responses=True,
+                                      password=settings.distributed.redis_password or None)
         client.ping()
     except redis.RedisError as exc:
-        raise DistributedError(f"无法连接 Redis（{url}）：{exc}") from None
+        raise DistributedError(f"无法连接 Redis（{safe_url(url)}）：{exc}") from None
     return client
 
 
@@ -356,6 +357,9 @@ def worker_scrapy_settings(settings: Settings, keys: Keys, worker: str) -> dict[
         "DUPEFILTER_CLASS": "crawler.distributed.SeedDupeFilter",
         "SCHEDULER_DUPEFILTER_KEY": f"{keys.prefix}:dupefilter",  # unused: SeedDupeFilter keys by run
         "REDIS_URL": settings.distributed.redis_url,
+        # MONITOR_REDIS_PASSWORD (config.loader): scrapy-redis passes REDIS_PARAMS to redis.Redis.from_url
+        "REDIS_PARAMS": {"password": settings.distributed.redis_password} if settings.distributed.redis_password
+        else {},
         "MONITOR_REDIS_PREFIX": keys.prefix,
     }
 

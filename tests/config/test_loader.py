@@ -164,3 +164,13 @@ def test_database_url_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> N
 def test_missing_file_is_a_clear_error(tmp_path) -> None:
     with pytest.raises(SettingsError, match="找不到设置文件"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_redis_password_only_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(SettingsError, match="MONITOR_REDIS_PASSWORD"):
+        parse_settings(GOOD + '\n[distributed]\nredis_password = "secret"\n')
+    with pytest.raises(SettingsError, match=r"distributed\.redis_url: 密码不能写在 redis_url 中.*MONITOR_REDIS_PASSWORD"):
+        parse_settings(GOOD + '\n[distributed]\nredis_url = "redis://:secret@127.0.0.1:6379/0"\n')
+    monkeypatch.setenv("MONITOR_REDIS_PASSWORD", "s3cret")
+    s = parse_settings(GOOD)
+    assert s.distributed.redis_password == "s3cret" and "s3cret" not in repr(s)

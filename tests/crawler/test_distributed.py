@@ -237,3 +237,47 @@ def test_enabled_in_the_settings_the_crawl_and_the_daemons_crawl_job_go_through_
     # The daemon's crawl job (scheduler._crawl) calls the same use case: this process only coordinates.
     summary = Monitor(load_settings(config)).crawl_in_child()
     assert summary.columns == 2 and [reason for *_, reason in summary.failed] == [NO_WORKER_REASON] * 2
+
+
+def test_a_redis_with_a_password_takes_it_from_the_environment_and_no_message_shows_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+    import socket
+
+    from crawler.distributed import DistributedError, connect, worker_scrapy_settings
+
+    server = shutil.which("redis-server")
+    if server is None:
+        pytest.skip("redis-server not installed (.ci/run installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--requirepass", "pw-7f3a",
+                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        text_ = f'[distributed]\nredis_url = "redis://127.0.0.1:{port}/0"\n'
+        path = write_test_settings(tmp_path / "s.toml", "http://127.0.0.1:9", [], "sqlite:///x.db", extra=text_)
+        def listening() -> bool:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return True
+            except OSError:
+                return False
+
+        wait_until(listening, 10, "redis-server")
+        with pytest.raises(DistributedError) as refused:   # no password given: refused, said in one line
+            connect(load_settings(path))
+        assert f"redis://127.0.0.1:{port}/0" in str(refused.value)
+        monkeypatch.setenv("MONITOR_REDIS_PASSWORD", "pw-7f3a")
+        settings = load_settings(path)
+        client = connect(settings)
+        assert client.ping() and "pw-7f3a" not in repr(settings)
+        # the workers' scrapy-redis connections get it too, through REDIS_PARAMS
+        from scrapy.settings import Settings as ScrapySettings
+        from scrapy_redis.connection import get_redis_from_settings
+
+        scrapy = ScrapySettings(worker_scrapy_settings(settings, Keys("t"), "w1"))
+        assert get_redis_from_settings(scrapy).ping()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
