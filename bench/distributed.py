@@ -34,8 +34,9 @@ from crawler.distributed import Keys, Seed  # noqa: E402
 from crawler.run import run_crawl  # noqa: E402
 from fixtures.province import BENCH_CRAWL, ProvinceServer, ProvinceSpec  # noqa: E402
 from storage import queries  # noqa: E402
-from storage.db import get_engine, get_sessionmaker, migrate  # noqa: E402
+from storage.db import get_sessionmaker, migrate  # noqa: E402
 from storage.models import ColumnFetch, ColumnPost, Post  # noqa: E402
+from tests.helpers import drop_postgres_database, new_postgres_database  # noqa: E402
 
 POSTGRES = os.environ.get("MONITOR_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -87,23 +88,10 @@ class LatencyProxy:
 
 
 def new_database() -> str:
-    name = f"bench_dist_{uuid.uuid4().hex[:8]}"
-    engine = get_engine(POSTGRES)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    url = POSTGRES.rsplit("/", 1)[0] + "/" + name
+    url = new_postgres_database(POSTGRES, f"bench_dist_{uuid.uuid4().hex[:8]}")
     migrate(url)
     EMPTY[url] = size_of(url)
     return url
-
-
-def drop_database(url: str) -> None:
-    get_engine(url).dispose()
-    engine = get_engine(POSTGRES)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
-    engine.dispose()
 
 
 EMPTY: dict[str, float] = {}  # each database's size when freshly migrated
@@ -201,7 +189,7 @@ def scenario(client: redis.Redis, prefix: str, label: str, spec: ProvinceSpec, c
             took = time.perf_counter() - start
             after = resource.getrusage(resource.RUSAGE_CHILDREN)
             f = figures(url)
-            drop_database(url)
+            drop_postgres_database(url)
             made.remove(url)
             return took, f, after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
 
@@ -229,7 +217,7 @@ def scenario(client: redis.Redis, prefix: str, label: str, spec: ProvinceSpec, c
                   "start-up and the coordinator's polling included)")
         finally:
             for url in made:
-                drop_database(url)
+                drop_postgres_database(url)
             for k, v in saved.items():
                 if v is None:
                     os.environ.pop(k, None)

@@ -108,17 +108,11 @@ def fresh_database(base: str | None, work: Path, n: int) -> str:
     of `base` (dropped first if it exists)."""
     if base is None:
         return f"sqlite:///{work / f'scale-{n}.db'}"
-    from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    url = make_url(base)
-    name = f"{url.database or 'bench'}_scale_{n}"
-    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'drop database if exists "{name}" with (force)'))
-        conn.execute(text(f'create database "{name}"'))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
+    from tests.helpers import new_postgres_database
+
+    return new_postgres_database(base, f"{make_url(base).database or 'bench'}_scale_{n}")
 
 
 def count_posts(url: str) -> int:

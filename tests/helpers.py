@@ -1,6 +1,7 @@
 """Test helpers: settings files for a subset of fixture columns, the truth they should yield, waits."""
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -61,3 +62,48 @@ def wait_until(predicate: Callable[[], object], timeout: float, what: str = "a c
         if give_up is not None and give_up():
             raise AssertionError(f"gave up waiting for {what}")
         time.sleep(interval)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on now (bound, then released): for a server to start on, or for a
+    connection to be refused."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def new_postgres_database(server_url: str, name: str) -> str:
+    """A new, empty database `name` on the PostgreSQL server of `server_url` (dropped first if it exists): its
+    URL. For tests and benches that need a database of their own (drop it with `drop_postgres_database`)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from storage.db import normalise_url
+
+    server = make_url(server_url)
+    admin = create_engine(normalise_url(server.set(database="postgres").render_as_string(hide_password=False)),
+                          isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drop the database of `url` (closing this process's pooled connections to it first)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    from storage.db import get_engine, normalise_url
+
+    get_engine(url).dispose()
+    parsed = make_url(url)
+    admin = create_engine(normalise_url(parsed.set(database="postgres").render_as_string(hide_password=False)),
+                          isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+    admin.dispose()

@@ -282,9 +282,3 @@ class HangServer:
         for conn in self._held:
             conn.close()
 
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])

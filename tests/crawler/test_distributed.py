@@ -12,16 +12,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from config import load_settings
 from crawler.distributed import Keys, Seed
 from crawler.run import run_crawl
 from fixtures.portal import portal_columns
-from storage.db import get_engine, get_sessionmaker, migrate
+from storage.db import get_sessionmaker, migrate
 from storage.models import Column, ColumnFetch, ColumnPost, Post
 from tests.conftest import POSTGRES_URL
-from tests.helpers import wait_until, write_test_settings
+from tests.helpers import (drop_postgres_database, free_port, new_postgres_database, wait_until,
+                           write_test_settings)
 
 redis = pytest.importorskip("redis")
 pytestmark = pytest.mark.slow  # worker processes crawl the fixture portal end to end
@@ -30,22 +31,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def make_database() -> str:
-    name = f"monitor_dist_{uuid.uuid4().hex[:10]}"
-    engine = get_engine(POSTGRES_URL)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    engine.dispose()
-    url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    url = new_postgres_database(POSTGRES_URL, f"monitor_dist_{uuid.uuid4().hex[:10]}")
     migrate(url)
     return url
-
-
-def drop_database(url: str) -> None:
-    get_engine(url).dispose()
-    engine = get_engine(POSTGRES_URL)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {url.rsplit('/', 1)[1]} WITH (FORCE)"))
-    engine.dispose()
 
 
 @pytest.fixture
@@ -56,7 +44,7 @@ def databases() -> Iterator[list[str]]:
     made: list[str] = []
     yield made
     for url in made:
-        drop_database(url)
+        drop_postgres_database(url)
 
 
 @pytest.fixture
@@ -249,9 +237,7 @@ def test_a_redis_with_a_password_takes_it_from_the_environment_and_no_message_sh
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("redis-server not installed (.ci/run installs it)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([server, "--bind", "127.0.0.1", "--port", str(port), "--requirepass", "pw-7f3a",
                              "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
     try:

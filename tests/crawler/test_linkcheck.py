@@ -18,7 +18,8 @@ import pytest
 
 from crawler.content.linkcheck import LinkOutcome, check_links
 from crawler.readers.http import DESKTOP_UA, internal_host
-from tests.crawler.linkserver import HOLD, HangServer, LinkServer, closed_port
+from tests.crawler.linkserver import HOLD, HangServer, LinkServer
+from tests.helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -177,7 +178,7 @@ def test_per_url_memory_is_bounded_in_process(srv: LinkServer) -> None:
 
 
 def test_a_host_down_as_a_whole_is_not_broken_links() -> None:
-    down = f"127.0.0.1:{closed_port()}"
+    down = f"127.0.0.1:{free_port()}"
     links = [(f"http://{down}/a", "link"), (f"http://{down}/b.pdf", "attachment"), (f"http://{down}/c.png", "image")]
     start = time.monotonic()
     got = check(links, {down}, retries=2)

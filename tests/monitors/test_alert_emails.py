@@ -26,7 +26,8 @@ from monitors.alerts.compose import (
 from monitors.rules import Finding
 from storage import queries
 from tests.helpers import DemoRun
-from tests.monitors.test_alerts import Site, StoringHandler, bodies, by_subject, free_port
+from tests.helpers import free_port
+from tests.monitors.test_alerts import Site, StoringHandler, bodies, by_subject
 
 CENTRE = "dsjzx@cangshan.example.gov.cn"
 AUDIT = "sjj@cangshan.example.gov.cn"

@@ -6,7 +6,6 @@ database.
 from __future__ import annotations
 
 import shutil
-import socket
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from email import message_from_bytes, policy
@@ -24,7 +23,7 @@ from monitors.rules import Finding
 from storage import queries
 from storage.db import get_sessionmaker
 from storage.models import AlertState, OutboxEmail
-from tests.helpers import DemoRun
+from tests.helpers import DemoRun, free_port
 
 CENTRE = "dsjzx@cangshan.example.gov.cn"
 AUDIT = "sjj@cangshan.example.gov.cn"
@@ -51,11 +50,6 @@ class StoringHandler:
                                       message_from_bytes(envelope.original_content, policy=policy.default)))
         return "250 OK"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from storage import queries
 from storage.db import get_sessionmaker, migrate
 from storage.models import OutboxEmail
 from storage.queries.outbox import OUTBOX_PUSH_IN_DOUBT
-from tests.helpers import DemoRun
+from tests.helpers import DemoRun, free_port
 
 SECRET = "s3cr3tT0ken42"  # the value of HOOK_SECRET: must reach the webhook and nothing else
 AUDIT, CENTRE = "sjj@cangshan.example.gov.cn", "dsjzx@cangshan.example.gov.cn"
@@ -101,11 +100,6 @@ class Mailbox:
         self.messages.append(envelope.content)
         return "250 OK"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

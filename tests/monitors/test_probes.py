@@ -1,7 +1,6 @@
 """Availability probes against real loopback servers, and the `site.unavailable` rule at 5 %."""
 from __future__ import annotations
 
-import socket
 import threading
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
@@ -19,7 +18,7 @@ from monitors.rules import SITE_RULES, evaluate_site
 from storage import queries
 from storage.db import get_sessionmaker
 from storage.models import Probe
-from tests.helpers import toml_str
+from tests.helpers import free_port, toml_str
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -72,11 +71,6 @@ def server() -> Iterator[Server]:
         yield srv
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def test_a_page_that_answers_is_up(server: Server) -> None:
     result = probe_url(server.url + "/", timeout=2.0, retries=1, retry_delay=0.05)
@@ -94,7 +88,7 @@ def test_a_page_that_times_out_fails_only_after_a_retry(server: Server) -> None:
 def test_http_errors_and_refused_connections_fail(server: Server) -> None:
     error = probe_url(server.url + "/500", timeout=2.0, retries=0)
     assert not error.ok and error.http_status == 500 and error.error == "HTTP 500"
-    refused = probe_url(f"http://127.0.0.1:{closed_port()}/", timeout=2.0, retries=1, retry_delay=0.05)
+    refused = probe_url(f"http://127.0.0.1:{free_port()}/", timeout=2.0, retries=1, retry_delay=0.05)
     assert not refused.ok and refused.attempts == 2 and refused.error.startswith("无法连接")
 
 

@@ -27,7 +27,8 @@ from monitors.cli import main
 from storage import queries
 from storage.db import get_engine, get_sessionmaker, migrate
 from storage.models import OutboxEmail
-from tests.monitors.test_alerts import AUDIT, CENTRE, evil_items, free_port
+from tests.helpers import free_port
+from tests.monitors.test_alerts import AUDIT, CENTRE, evil_items
 
 SUBJECTS = ("提醒甲", "提醒乙")  # two outbox rows, sent in this order
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from storage.crawl_lock import RunLock
 from storage.db import EXIT_DATABASE_UNAVAILABLE, get_sessionmaker, migrate, normalise_url
 from storage.models import ColumnFetch, ColumnPost, CrawlRun, Post
 from tests.conftest import POSTGRES_URL, reset_postgres
-from tests.helpers import truth, wait_until, write_test_settings
+from tests.helpers import free_port, truth, wait_until, write_test_settings
 from tests.tcp_proxy import TcpProxy
 
 PASSWORD = "s3cret-pw"
@@ -65,11 +64,6 @@ COMMANDS = [
 ]
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then closed): a connect is refused."""
-    with socket.create_server(("127.0.0.1", 0)) as listener:
-        return listener.getsockname()[1]
-
 
 @pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
 def test_every_command_says_one_line_and_exits_4_when_the_database_port_is_closed(
@@ -78,7 +72,7 @@ def test_every_command_says_one_line_and_exits_4_when_the_database_port_is_close
 
     from monitors.cli import main
 
-    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{closed_port()}/test"
+    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{free_port()}/test"
     config = write_test_settings(tmp_path / "settings.toml", "http://127.0.0.1:9", columns_named("/zwgk/tzgg/"), url)
     monkeypatch.chdir(tmp_path)  # report --out out
     result = CliRunner().invoke(main, ["--config", str(config), *args])
@@ -90,7 +84,7 @@ def test_every_command_says_one_line_and_exits_4_when_the_database_port_is_close
 
 def test_a_script_sees_exit_4_and_one_line(tmp_path: Path) -> None:
     """The real command in its own process: the exit code and stderr a script sees."""
-    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{closed_port()}/test"
+    url = f"postgresql://postgres:{PASSWORD}@127.0.0.1:{free_port()}/test"
     config = write_test_settings(tmp_path / "settings.toml", "http://127.0.0.1:9", columns_named("/zwgk/tzgg/"), url)
     result = monitor(config, "check", "--unit", "区政府办")
     assert result.returncode == EXIT_DATABASE_UNAVAILABLE

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import urllib.error
@@ -18,7 +17,7 @@ from urllib.parse import urlsplit
 
 from config.loader import ENV_SERVE_PASSWORD
 from monitors.web.security import ENV_SERVE_SECRET
-from tests.helpers import wait_until
+from tests.helpers import free_port, wait_until
 
 if TYPE_CHECKING:
     from playwright.sync_api import BrowserContext, ConsoleMessage, Error, Page
@@ -36,12 +35,6 @@ def copy_demo(demo: Path, root: Path) -> Path:
     settings.write_text(text + "\n", encoding="utf-8")
     return settings
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def answers(url: str) -> bool:

@@ -4,7 +4,6 @@ hash the login accepts."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ import httpx
 import pytest
 
 from monitors.web.security import password_matches
+from tests.helpers import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -31,12 +31,6 @@ def monitor(path: Path, *args: str, env: dict[str, str] | None = None, **kw: obj
                             env={**clean, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             **kw)  # type: ignore[call-overload]
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def test_another_address_is_refused_without_a_login(tmp_path: Path) -> None:
