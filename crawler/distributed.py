@@ -48,8 +48,7 @@ from sqlalchemy import select
 
 from config import Settings
 from crawler.items import ColumnDoneItem, PageContentItem
-from crawler.pipelines import READ
-from crawler.run import (STATUS_LABELS, CrawlSummary, ProgressPrinter, complete_urls_reader, scrapy_settings,
+from crawler.run import (CrawlSummary, ProgressPrinter, complete_urls_reader, outcome_text, scrapy_settings,
                          summarize)
 from crawler.spider import ColumnSpider
 from storage import queries
@@ -515,11 +514,8 @@ class WorkerSpider(ColumnSpider):
             return
         self.settled_count += 1
         if self.say:
-            line = f"[运行 {held[1].run}] {held[1].target.unit} · {held[1].target.name}：" \
-                   f"{STATUS_LABELS.get(item.status, item.status)}"
-            if item.status in READ:
-                line += f"，{item.pages} 页，新增 {new_posts} 条"
-            self.say(line)
+            self.say(f"[运行 {held[1].run}] {held[1].target.unit} · {held[1].target.name}："
+                     f"{outcome_text(item, new_posts)}")
         self.forget(item.column_id, held[0])
 
     def forget(self, column_id: int, raw: str) -> None:

@@ -110,6 +110,12 @@ class CrawlSummary:
     links: LinkStepSummary | None = None  # the content checks' link step ([content] enabled), else None
 
 
+def outcome_text(item: ColumnDoneItem, new_posts: int) -> str:
+    """A column's outcome as its progress line says it: `正常，3 页，新增 12 条`, `无变化`, `失败`."""
+    text = STATUS_LABELS.get(item.status, item.status)
+    return text + f"，{item.pages} 页，新增 {new_posts} 条" if item.status in READ else text
+
+
 class ProgressPrinter:
     """One line a column (to `line`, the caller's, else on `stream`, stderr): what a person watching a long
     crawl wants to see. A receiver of the pipeline's `column_settled` signal."""
@@ -126,9 +132,7 @@ class ProgressPrinter:
         self.done += 1
         unit, name = self.names.get(item.column_id, ("?", "?"))
         width = len(str(self.total))
-        line = f"[{self.done:>{width}}/{self.total}] {unit} · {name}：{STATUS_LABELS.get(item.status, item.status)}"
-        if item.status in READ:
-            line += f"，{item.pages} 页，新增 {new_posts} 条"
+        line = f"[{self.done:>{width}}/{self.total}] {unit} · {name}：{outcome_text(item, new_posts)}"
         if item.reason:
             line += f"（{item.reason}）"
         if self.line is not None:
