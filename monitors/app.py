@@ -215,16 +215,8 @@ class Monitor:
         return get_sessionmaker(self.url)
 
     def _schema_ready(self) -> bool:
-        """`schema_ready`, known without Alembic when this process prepared the database or it is at the newest
-        revision (`storage.queries.prepared.at_head`)."""
-        if self._prepared is not None:
-            return True
-        from storage.queries.prepared import at_head
-
-        with get_sessionmaker(self.url)() as session:
-            if at_head(session):
-                return True
-        return schema_ready(self.url)
+        """`schema_ready`, known without a query when this process prepared the database."""
+        return self._prepared is not None or schema_ready(self.url)
 
     def unit_names(self, units: Sequence[str]) -> list[str]:
         """The settings units `units` name (a name, an alias, 仓山区审计局 for 审计局: monitors.unit_names);

@@ -3,55 +3,19 @@
 `prepare` imports Alembic to upgrade the schema (about 0.1 s before any statement) and loads every site, unit,
 column and account of the settings through the ORM to compare them (1,000 columns: about 0.1 s). A command run
 again on a database it prepared before finds nothing to do: `already_prepared` tells so from the
-`alembic_version` row and four plain SELECTs, and the caller skips `prepare` (DESIGN.md: `check` starts light).
-Any doubt (a revision file it cannot read, a missing table, any difference) answers False: `prepare` runs.
+`alembic_version` row (`storage.db.at_head`, without Alembic) and four plain SELECTs, and the caller skips
+`prepare` (DESIGN.md: `check` starts light). Any doubt (a missing table, any difference) answers False: `prepare`
+runs.
 """
 from __future__ import annotations
 
-import ast
-import re
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from storage.db import at_head
 from storage.models import Account, Column, Site, Unit
-
-VERSIONS = Path(__file__).resolve().parents[1] / "migrations" / "versions"
-_ASSIGN = re.compile(r"^(revision|down_revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.MULTILINE)
-
-
-@cache
-def schema_heads() -> frozenset[str] | None:
-    """The head revisions of `storage/migrations` read from the revision files' `revision` and `down_revision`
-    lines (as Alembic's ScriptDirectory finds them, without importing Alembic); None if a file is unclear."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in sorted(VERSIONS.glob("*.py")):
-        found = dict(_ASSIGN.findall(path.read_text(encoding="utf-8")))
-        try:
-            revision = ast.literal_eval(found["revision"])
-            down = ast.literal_eval(found.get("down_revision", "None"))
-        except (KeyError, ValueError, SyntaxError):
-            return None
-        if not isinstance(revision, str):
-            return None
-        revisions.add(revision)
-        parents.update([down] if isinstance(down, str) else down or ())
-    return frozenset(revisions - parents) or None
-
-
-def at_head(session: Session) -> bool:
-    """True when the database holds the newest schema (as `storage.db.schema_ready` says, without Alembic);
-    False when unsure."""
-    heads = schema_heads()
-    tables = inspect(session.connection())
-    if heads is None or not (tables.has_table("alembic_version") and tables.has_table("posts")):
-        return False
-    current = set(session.scalars(text("SELECT version_num FROM alembic_version")))
-    return current == heads
 
 
 def _rows(session: Session, model: Any, *names: str) -> dict[Any, tuple]:
@@ -64,7 +28,7 @@ def already_prepared(session: Session, settings: Any) -> bool:  # config.Setting
     """True when the schema is at the newest revision and `storage.queries.sync_settings` would change no row:
     every configured site, unit, column and account stored with the settings' values and active, every other
     unit, column and account inactive."""
-    if not at_head(session):
+    if not at_head(session.connection()):
         return False
     sites = _rows(session, Site, "url", "name")
     if any(sites.get(url) != (name,) for url, name in {s.url: s.name for s in settings.sites}.items()):

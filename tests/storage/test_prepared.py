@@ -9,9 +9,9 @@ from sqlalchemy import select, text
 
 from config import parse_settings
 from monitors.app import Monitor
-from storage.db import MIGRATIONS, get_sessionmaker, prepare, schema_ready
+from storage.db import MIGRATIONS, at_head, get_sessionmaker, prepare, schema_heads, schema_ready
 from storage.models import Account, Column, Site, Unit
-from storage.queries.prepared import already_prepared, at_head, schema_heads
+from storage.queries.prepared import already_prepared
 
 TEXT = """
 [monitor]
@@ -108,7 +108,7 @@ def test_an_older_schema_is_not_prepared(db_url: str) -> None:
     with get_sessionmaker(db_url).begin() as s:
         s.execute(text("UPDATE alembic_version SET version_num = '0010'"))
     with get_sessionmaker(db_url)() as s:
-        assert not at_head(s) and not already_prepared(s, settings)
+        assert not at_head(s.connection()) and not already_prepared(s, settings)
     assert not schema_ready(db_url)
 
 
@@ -116,7 +116,7 @@ def test_a_new_database_is_prepared_by_the_app(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     settings = parse_settings(TEXT.format(url=url))
     with get_sessionmaker(url)() as s:
-        assert not at_head(s)
+        assert not at_head(s.connection())
     app = Monitor(settings)
     with app.sessions() as s:  # the fast path said no: prepared in full
         assert s.scalar(select(Column.name).where(Column.url == settings.columns[0].url)) == "工作动态"
