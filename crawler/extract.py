@@ -111,11 +111,6 @@ def _anchor_parts(a: lxml_html.HtmlElement) -> tuple[str, list[str]]:
     return text, dates
 
 
-def _anchor_title(a: lxml_html.HtmlElement) -> str:
-    title = squash(a.get("title"))
-    return title if len(title) >= 2 else _anchor_parts(a)[0]
-
-
 class _Anchors:
     """What is read off each anchor of one page, read once: an anchor is scored in up to MAX_CLIMB + 1 groups
     (its item at each level it climbs), and its title, parts and URL are the costly part of a score. Keyed by
@@ -155,11 +150,11 @@ class _Anchors:
         return hit
 
 
-def _is_title_anchor(a: lxml_html.HtmlElement, anchors: _Anchors | None = None) -> bool:
+def _is_title_anchor(a: lxml_html.HtmlElement, anchors: _Anchors) -> bool:
     href = a.get("href")
     if not href or _DEAD_HREF.match(href):
         return False
-    title = anchors.title(a) if anchors is not None else _anchor_title(a)
+    title = anchors.title(a)
     return len(title) >= MIN_TITLE and not _CONTROL_TEXTS.match(title)
 
 
@@ -610,13 +605,14 @@ def _empty_list_box(doc: lxml_html.HtmlElement) -> bool:
     """True when the page's main region holds a list box with no item: a <ul>/<ol> named as a list with no <li>,
     or a table (named as a list, or with <th> headings) with no row besides its heading row; never one in page
     furniture or a hidden template."""
+    anchors = _Anchors("")   # titles only: no URL is read here
     for box in doc.iter("ul", "ol", "table"):
         words = f"{box.get('class') or ''} {box.get('id') or ''}"
         if box.tag == "table":
             rows = [r for r in box.iter("tr") if any(True for _ in r.iter("td", "th"))]
             headed = any(True for _ in box.iter("th"))
             empty = len(rows) <= 1 and (headed or bool(_LIST_BOX.search(words))) \
-                and not any(_is_title_anchor(a) for a in box.iter("a"))
+                and not any(_is_title_anchor(a, anchors) for a in box.iter("a"))
         else:
             empty = bool(_LIST_BOX.search(words)) and not any(True for _ in box.iter("li"))
         if empty and not _hidden_template(box) \
